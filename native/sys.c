@@ -1,0 +1,232 @@
+/* Syscalls node's fs lacks, taking byte paths (Buffer) so names that are not
+ * UTF-8 stay reachable: xattrs without following symlinks, utimensat with
+ * nanoseconds, mknod for 0/0 whiteouts, syncfs. Synchronous: each is one
+ * syscall. Errors are thrown like node's own: code, errno, syscall. */
+#define _GNU_SOURCE
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHECK(call) do { if ((call) != napi_ok) return NULL; } while (0)
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  const char *name = strerrorname_np(err);
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", name ? name : "EUNKNOWN", strerror(err));
+  napi_value code, message, error, num, sys;
+  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, code, message, &error);
+  napi_create_int32(env, -err, &num);
+  napi_set_named_property(env, error, "errno", num);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys);
+  napi_set_named_property(env, error, "syscall", sys);
+  napi_throw(env, error);
+  return NULL;
+}
+
+/* A path from a Buffer (any bytes) or a string, NUL-terminated; free() it. */
+static char *get_path(napi_env env, napi_value v) {
+  bool is_buffer = false;
+  napi_is_buffer(env, v, &is_buffer);
+  if (is_buffer) {
+    void *data; size_t len;
+    if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) return NULL;
+    char *p = malloc(len + 1);
+    memcpy(p, data, len); p[len] = 0;
+    return p;
+  }
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "path must be a Buffer or a string");
+    return NULL;
+  }
+  char *p = malloc(len + 1);
+  napi_get_value_string_utf8(env, v, p, len + 1, &len);
+  return p;
+}
+
+static char *get_string(napi_env env, napi_value v) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a string");
+    return NULL;
+  }
+  char *s = malloc(len + 1);
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+static size_t get_args(napi_env env, napi_callback_info info, napi_value *argv, size_t want) {
+  size_t argc = want;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  return argc;
+}
+
+/* getxattr(path, name) -> Buffer | null (null when the attribute is absent) */
+static napi_value js_getxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, argv, 2);
+  char *path = get_path(env, argv[0]); if (!path) return NULL;
+  char *name = get_string(env, argv[1]); if (!name) { free(path); return NULL; }
+  napi_value result = NULL;
+  for (;;) {
+    ssize_t size = lgetxattr(path, name, NULL, 0);
+    if (size < 0) {
+      if (errno == ENODATA) napi_get_null(env, &result); else throw_errno(env, errno, "lgetxattr");
+      break;
+    }
+    void *data;
+    napi_value buf;
+    if (napi_create_buffer(env, size, &data, &buf) != napi_ok) break;
+    ssize_t got = size ? lgetxattr(path, name, data, size) : 0;
+    if (got < 0 && errno == ERANGE) continue; /* grew between calls */
+    if (got < 0) { if (errno == ENODATA) napi_get_null(env, &result); else throw_errno(env, errno, "lgetxattr"); break; }
+    if (got != size) napi_create_buffer_copy(env, got, data, NULL, &buf);
+    result = buf;
+    break;
+  }
+  free(path); free(name);
+  return result;
+}
+
+/* listxattr(path) -> string[] */
+static napi_value js_listxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, argv, 1);
+  char *path = get_path(env, argv[0]); if (!path) return NULL;
+  napi_value result = NULL;
+  for (;;) {
+    ssize_t size = llistxattr(path, NULL, 0);
+    if (size < 0) { throw_errno(env, errno, "llistxattr"); break; }
+    char *names = malloc(size ? size : 1);
+    ssize_t got = llistxattr(path, names, size);
+    if (got < 0) { int e = errno; free(names); if (e == ERANGE) continue; throw_errno(env, e, "llistxattr"); break; }
+    napi_create_array(env, &result);
+    uint32_t i = 0;
+    for (ssize_t off = 0; off < got; ) {
+      size_t n = strlen(names + off);
+      napi_value s;
+      napi_create_string_utf8(env, names + off, n, &s);
+      napi_set_element(env, result, i++, s);
+      off += n + 1;
+    }
+    free(names);
+    break;
+  }
+  free(path);
+  return result;
+}
+
+/* setxattr(path, name, value: Buffer) */
+static napi_value js_setxattr(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, argv, 3);
+  char *path = get_path(env, argv[0]); if (!path) return NULL;
+  char *name = get_string(env, argv[1]); if (!name) { free(path); return NULL; }
+  void *data = NULL; size_t len = 0;
+  bool is_buffer = false;
+  napi_is_buffer(env, argv[2], &is_buffer);
+  if (!is_buffer) { free(path); free(name); napi_throw_type_error(env, NULL, "value must be a Buffer"); return NULL; }
+  napi_get_buffer_info(env, argv[2], &data, &len);
+  int rc = lsetxattr(path, name, data, len, 0);
+  int e = errno;
+  free(path); free(name);
+  if (rc < 0) return throw_errno(env, e, "lsetxattr");
+  return NULL;
+}
+
+/* removexattr(path, name) */
+static napi_value js_removexattr(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, argv, 2);
+  char *path = get_path(env, argv[0]); if (!path) return NULL;
+  char *name = get_string(env, argv[1]); if (!name) { free(path); return NULL; }
+  int rc = lremovexattr(path, name);
+  int e = errno;
+  free(path); free(name);
+  if (rc < 0) return throw_errno(env, e, "lremovexattr");
+  return NULL;
+}
+
+static bool get_bigint_ns(napi_env env, napi_value v, struct timespec *ts) {
+  int64_t ns; bool lossless;
+  if (napi_get_value_bigint_int64(env, v, &ns, &lossless) != napi_ok) {
+    napi_throw_type_error(env, NULL, "times must be bigint nanoseconds");
+    return false;
+  }
+  ts->tv_sec = ns / 1000000000LL;
+  ts->tv_nsec = ns % 1000000000LL;
+  if (ts->tv_nsec < 0) { ts->tv_nsec += 1000000000LL; ts->tv_sec -= 1; }
+  return true;
+}
+
+/* utimens(path, atimeNs: bigint, mtimeNs: bigint): never follows a symlink */
+static napi_value js_utimens(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, argv, 3);
+  struct timespec ts[2];
+  if (!get_bigint_ns(env, argv[1], &ts[0]) || !get_bigint_ns(env, argv[2], &ts[1])) return NULL;
+  char *path = get_path(env, argv[0]); if (!path) return NULL;
+  int rc = utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
+  int e = errno;
+  free(path);
+  if (rc < 0) return throw_errno(env, e, "utimensat");
+  return NULL;
+}
+
+/* mknod(path, mode, major, minor) */
+static napi_value js_mknod(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  get_args(env, info, argv, 4);
+  uint32_t mode, maj, min;
+  CHECK(napi_get_value_uint32(env, argv[1], &mode));
+  CHECK(napi_get_value_uint32(env, argv[2], &maj));
+  CHECK(napi_get_value_uint32(env, argv[3], &min));
+  char *path = get_path(env, argv[0]); if (!path) return NULL;
+  int rc = mknod(path, mode, makedev(maj, min));
+  int e = errno;
+  free(path);
+  if (rc < 0) return throw_errno(env, e, "mknod");
+  return NULL;
+}
+
+/* syncfs(path): flush the whole filesystem holding path, once */
+static napi_value js_syncfs(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, argv, 1);
+  char *path = get_path(env, argv[0]); if (!path) return NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int e = errno;
+  free(path);
+  if (fd < 0) return throw_errno(env, e, "open");
+  int rc = syncfs(fd);
+  e = errno;
+  close(fd);
+  if (rc < 0) return throw_errno(env, e, "syncfs");
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"getxattr", NULL, js_getxattr, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"listxattr", NULL, js_listxattr, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"setxattr", NULL, js_setxattr, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"removexattr", NULL, js_removexattr, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"utimens", NULL, js_utimens, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,44 @@
+// What every strata command shares: --json, the store, and one way to fail:
+// a one-line message and hint on stderr (or {"error": …} on stdout under
+// --json) and the documented exit code.
+import {Command, Errors, Flags} from '@oclif/core'
+import {Home} from '../store/home.js'
+import {StrataError, asStrataError, usage} from './errors.js'
+import {type Mapping, storeMapping} from '../ns/idmap.js'
+import {inNamespace} from '../ns/enter.js'
+
+export abstract class StrataCommand extends Command {
+  static enableJsonFlag = true
+
+  private _home?: Home
+  protected get home(): Home {
+    return (this._home ??= new Home())
+  }
+
+  /** Runs an op inside the store's user namespace. */
+  protected async inNamespace<T>(op: string, args: Record<string, unknown>, opts: {stdin?: boolean; map?: Mapping} = {}): Promise<T> {
+    const mapping = storeMapping(this.home, opts.map ?? (process.env.STRATA_MAP as Mapping | undefined))
+    return inNamespace<T>(op, {home: this.home.root, mapping, progress: !this.jsonEnabled(), ...args}, {stdin: opts.stdin})
+  }
+
+  protected out(line: string) {
+    if (!this.jsonEnabled()) this.log(line)
+  }
+
+  async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
+    const e = toStrataError(err)
+    if (this.jsonEnabled()) process.stdout.write(JSON.stringify({error: e.toJSON()}, null, 2) + '\n')
+    else process.stderr.write(`strata: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`)
+    process.exitCode = e.exit
+  }
+}
+
+function toStrataError(err: Error & {oclif?: {exit?: number}}): StrataError {
+  if (err instanceof StrataError) return err
+  // oclif's own parse errors (unknown flag, missing argument): usage
+  if (err instanceof Errors.CLIError && (err.oclif?.exit === 2 || /flag|argument|Unexpected/i.test(err.message)))
+    return usage(err.message.split('\n')[0], 'see `strata help`')
+  return asStrataError(err)
+}
+
+export {Flags}

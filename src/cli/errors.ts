@@ -1,0 +1,79 @@
+// The error taxonomy every command shares. Each kind carries the documented
+// exit code (DESIGN.md), a one-line message naming the thing, and a hint naming the fix.
+
+export const Exit = {
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  notFound: 3,
+  conflict: 4,
+  environment: 5,
+  integrity: 6,
+} as const
+
+export type ErrorCode =
+  | 'usage'
+  | 'not_found'
+  | 'conflict'
+  | 'environment'
+  | 'integrity'
+  | 'external'
+  | 'unexpected'
+
+const exitOf: Record<ErrorCode, number> = {
+  usage: Exit.usage,
+  not_found: Exit.notFound,
+  conflict: Exit.conflict,
+  environment: Exit.environment,
+  integrity: Exit.integrity,
+  external: Exit.unexpected,
+  unexpected: Exit.unexpected,
+}
+
+export class StrataError extends Error {
+  readonly code: ErrorCode
+  readonly hint?: string
+  readonly exit: number
+
+  constructor(code: ErrorCode, message: string, hint?: string) {
+    super(message)
+    this.code = code
+    this.hint = hint
+    this.exit = exitOf[code]
+  }
+
+  toJSON(): ErrorJSON {
+    return {code: this.code, message: this.message, hint: this.hint ?? null, exit: this.exit}
+  }
+
+  static fromJSON(j: ErrorJSON): StrataError {
+    return new StrataError(j.code, j.message, j.hint ?? undefined)
+  }
+}
+
+export interface ErrorJSON {
+  code: ErrorCode
+  message: string
+  hint: string | null
+  exit: number
+}
+
+export const usage = (message: string, hint?: string) => new StrataError('usage', message, hint)
+export const notFound = (message: string, hint?: string) => new StrataError('not_found', message, hint)
+export const conflict = (message: string, hint?: string) => new StrataError('conflict', message, hint)
+export const environment = (message: string, hint = 'run `strata doctor` to see what this machine supports') =>
+  new StrataError('environment', message, hint)
+export const integrity = (message: string, hint = 'run `strata check --repair`') =>
+  new StrataError('integrity', message, hint)
+/** A program strata ran failed: say which, and what it printed. */
+export const external = (message: string, hint?: string) => new StrataError('external', message, hint)
+
+/** Any thrown value as a StrataError: known kinds pass through, the rest are bugs. */
+export function asStrataError(e: unknown): StrataError {
+  if (e instanceof StrataError) return e
+  const err = e as NodeJS.ErrnoException
+  if (err && typeof err === 'object' && err.code === 'ENOSPC')
+    return environment(`no space left on device${err.path ? ` writing ${err.path}` : ''}`, 'free some space, or run `strata gc`')
+  const message = err instanceof Error ? err.message : String(e)
+  return new StrataError('unexpected', message.split('\n')[0], 'this is a bug in strata; rerun with DEBUG=strata:* and report it')
+}

@@ -1,0 +1,112 @@
+// Published layers: layers/<id>/tree (immutable) and layers/<id>/layer.json.
+// Layers are referred to by name, full id or a unique id prefix.
+import {existsSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {randomBytes} from 'node:crypto'
+import type {Home} from '../store/home.js'
+import {conflict, notFound, usage} from '../cli/errors.js'
+import {removeTree} from '../store/fsutil.js'
+
+export interface LayerInfo {
+  id: string
+  names: string[]
+  source: {kind: string; path: string}
+  created: string
+  inlineLimit: number
+  counts: {entries: number; dirs: number; files: number; stubs: number; symlinks: number; fifos: number; whiteouts: number; hardlinks: number}
+  bytes: {content: number; objectsAdded: number; objectBytesAdded: number}
+  skipped: {devices: number; sockets: number; squashedOwners: number; paths: string[]}
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$/
+
+export function checkLayerName(name: string) {
+  if (!NAME_RE.test(name))
+    throw usage(`invalid layer name '${name}'`, 'use letters, digits and . _ : @ + - (up to 128), starting with a letter or digit')
+}
+
+export class LayerStore {
+  constructor(readonly home: Home) {}
+
+  tree(id: string) { return join(this.home.layer(id), 'tree') }
+  private infoFile(id: string) { return join(this.home.layer(id), 'layer.json') }
+
+  ids(): string[] {
+    if (!existsSync(this.home.layers)) return []
+    return readdirSync(this.home.layers).filter((n) => /^[0-9a-f]{64}$/.test(n)).sort()
+  }
+
+  get(id: string): LayerInfo {
+    return JSON.parse(readFileSync(this.infoFile(id), 'utf8'))
+  }
+
+  list(): LayerInfo[] {
+    return this.ids().map((id) => this.get(id))
+  }
+
+  has(id: string) { return existsSync(this.infoFile(id)) }
+
+  /** A name, a full id or a unique id prefix → the layer's id. */
+  resolve(ref: string): string {
+    const all = this.list()
+    const named = all.find((l) => l.names.includes(ref))
+    if (named) return named.id
+    const matches = all.filter((l) => l.id.startsWith(ref.toLowerCase()))
+    if (/^[0-9a-fA-F]{1,64}$/.test(ref) && matches.length === 1) return matches[0].id
+    if (/^[0-9a-fA-F]{1,64}$/.test(ref) && matches.length > 1)
+      throw usage(`layer id prefix '${ref}' is ambiguous (${matches.length} layers)`, 'give more characters of the id')
+    throw notFound(`no layer named '${ref}'`, 'see `strata layer list`')
+  }
+
+  /** Writes layer.json atomically. */
+  writeInfo(dir: string, info: LayerInfo) {
+    const tmp = join(this.home.tmp, `layer-json-${randomBytes(6).toString('hex')}`)
+    writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n')
+    renameSync(tmp, join(dir, 'layer.json'))
+  }
+
+  /**
+   * Gives a layer a name. A name names one layer: taken from another layer,
+   * it moves (as an image tag does), and the other layer's id is returned.
+   */
+  addName(id: string, name: string): string | undefined {
+    checkLayerName(name)
+    let movedFrom: string | undefined
+    for (const other of this.list()) {
+      if (other.id !== id && other.names.includes(name)) {
+        other.names = other.names.filter((n) => n !== name)
+        this.writeInfo(this.home.layer(other.id), other)
+        movedFrom = other.id
+      }
+    }
+    const info = this.get(id)
+    if (!info.names.includes(name)) {
+      info.names.push(name)
+      this.writeInfo(this.home.layer(id), info)
+    }
+    return movedFrom
+  }
+
+  /** Publishes a staged layer directory (tree/ + layer.json) by rename; false if it already exists. */
+  publish(staging: string, id: string): boolean {
+    if (this.has(id)) return false
+    try {
+      renameSync(staging, this.home.layer(id))
+      return true
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if ((code === 'ENOTEMPTY' || code === 'EEXIST') && this.has(id)) return false
+      throw e
+    }
+  }
+
+  /** Removes a layer; refused while a stack uses it. */
+  remove(id: string, usedBy: string[]) {
+    if (usedBy.length)
+      throw conflict(`layer ${id.slice(0, 12)} is used by stack${usedBy.length > 1 ? 's' : ''} ${usedBy.join(', ')}`, 'remove those stacks first (`strata stack rm`)')
+    // move aside first, so a half-removed layer is never visible under its id
+    const doomed = join(this.home.tmp, `rm-layer-${id}-${randomBytes(4).toString('hex')}`)
+    renameSync(this.home.layer(id), doomed)
+    removeTree(doomed)
+  }
+}

@@ -1,0 +1,93 @@
+// Reads a tree in stub form back into entries: the one reader behind layer
+// ids, `check`, composition and export.
+import {closeSync, constants as C, openSync, readSync, readdirSync, lstatSync, readlinkSync, type BigIntStats} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {sys} from '../sys/index.js'
+import {METACOPY, OPAQUE, REDIRECT, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
+import {type Entry, comparePaths, joinPath} from './entry.js'
+
+const SLASH = Buffer.from('/')
+
+export const abs = (root: string, rel: Buffer) =>
+  rel.length === 0 ? Buffer.from(root) : Buffer.concat([Buffer.from(root), SLASH, rel])
+
+/** Every entry of the tree at root, parents before children, in byte order. */
+export function scanTree(root: string): Entry[] {
+  const out: Entry[] = []
+  const firstOfInode = new Map<bigint, Entry>()
+  const walk = (rel: Buffer) => {
+    const p = abs(root, rel)
+    const st = lstatSync(p, {bigint: true})
+    const e = entryOf(p, rel, st)
+    out.push(e)
+    if (st.nlink > 1n && e.type !== 'dir') {
+      const first = firstOfInode.get(st.ino)
+      if (first) e.linkTo = first.linkTo ?? first.path
+      else firstOfInode.set(st.ino, e)
+    }
+    if (e.type === 'dir') {
+      const names = readdirSync(p, {encoding: 'buffer'}).sort(comparePaths)
+      for (const n of names) walk(joinPath(rel, n))
+    }
+  }
+  walk(Buffer.alloc(0))
+  return out
+}
+
+export function entryOf(p: Buffer, rel: Buffer, st: BigIntStats): Entry {
+  const fmt = Number(st.mode) & C.S_IFMT
+  const base = {
+    path: rel,
+    mode: Number(st.mode) & 0o7777,
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    mtimeNs: st.mtimeNs,
+    size: Number(st.size),
+    xattrs: [] as [string, Buffer][],
+  }
+  if (fmt === C.S_IFDIR) {
+    const x = readXattrs(p)
+    return {...base, type: 'dir', size: 0, xattrs: x.own, opaque: x.opaque}
+  }
+  if (fmt === C.S_IFREG) {
+    const x = readXattrs(p)
+    if (x.digest) return {...base, type: 'stub', digest: x.digest, xattrs: x.own}
+    return {...base, type: 'file', inline: hashFile(p), xattrs: x.own}
+  }
+  if (fmt === C.S_IFLNK) return {...base, type: 'symlink', target: readlinkSync(p, {encoding: 'buffer'})}
+  if (fmt === C.S_IFIFO) return {...base, type: 'fifo', size: 0}
+  if (fmt === C.S_IFCHR && st.rdev === 0n) return {...base, type: 'whiteout', size: 0}
+  throw new Error(`unexpected file type in a layer tree: ${p.toString()}`)
+}
+
+interface Xattrs {own: [string, Buffer][]; digest?: string; opaque: boolean}
+
+function readXattrs(p: Buffer): Xattrs {
+  const own: [string, Buffer][] = []
+  let digest: string | undefined
+  let opaque = false
+  for (const name of sys.listxattr(p).sort()) {
+    if (!name.startsWith('user.')) continue
+    const v = sys.getxattr(p, name)
+    if (v === null) continue
+    if (name === METACOPY) digest = decodeMetacopy(v) ?? undefined
+    else if (name === OPAQUE) opaque = v.toString() === 'y'
+    else if (name === REDIRECT) continue
+    else if (!isStructural(name)) own.push([unescape(name), v])
+  }
+  return {own, digest, opaque}
+}
+
+const unescape = (name: string) => name.replace(/^user\.overlay\.overlay\./, 'user.overlay.')
+
+function hashFile(p: Buffer): string {
+  const h = createHash('sha256')
+  const fd = openSync(p, 'r')
+  const buf = Buffer.allocUnsafe(65536)
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n))
+  } finally {
+    closeSync(fd)
+  }
+  return h.digest('hex')
+}

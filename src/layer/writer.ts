@@ -1,0 +1,126 @@
+// Writes a layer tree in stub form into a staging directory. Importers (a
+// directory, a tar stream) describe entries; this turns them into dirs,
+// inline files, sparse stubs, symlinks, fifos and whiteouts with their metadata.
+import {closeSync, constants as C, ftruncateSync, linkSync, lchownSync, chmodSync, mkdirSync, openSync, symlinkSync, writeSync} from 'node:fs'
+import {sys} from '../sys/index.js'
+import {OPAQUE, METACOPY, REDIRECT, encodeMetacopy, encodeRedirect, escapeName} from '../overlay/xattrs.js'
+import {abs} from './scan.js'
+
+export interface Meta {
+  mode: number
+  uid: number
+  gid: number
+  mtimeNs: bigint
+  atimeNs?: bigint
+  xattrs?: [string, Buffer][] // the entry's own user.* xattrs
+}
+
+export interface WriterCounts {
+  dirs: number
+  files: number
+  stubs: number
+  symlinks: number
+  fifos: number
+  whiteouts: number
+  hardlinks: number
+  squashedOwners: number
+}
+
+export class TreeWriter {
+  readonly counts: WriterCounts = {dirs: 0, files: 0, stubs: 0, symlinks: 0, fifos: 0, whiteouts: 0, hardlinks: 0, squashedOwners: 0}
+  private dirs: {rel: Buffer; meta: Meta; opaque: boolean}[] = []
+
+  constructor(readonly root: string) {}
+
+  path(rel: Buffer) { return abs(this.root, rel) }
+
+  /** Creates a directory now; its metadata is applied by finish(), after its children. */
+  dir(rel: Buffer, meta: Meta, opaque = false) {
+    const p = this.path(rel)
+    mkdirSync(p, {mode: 0o700})
+    this.dirs.push({rel, meta, opaque})
+    this.counts.dirs++
+  }
+
+  /** A small file, stored inline. */
+  file(rel: Buffer, meta: Meta, content: Buffer) {
+    const p = this.path(rel)
+    const fd = openSync(p, 'wx', 0o600)
+    try {
+      if (content.length) writeSync(fd, content)
+    } finally {
+      closeSync(fd)
+    }
+    this.apply(p, meta, true)
+    this.counts.files++
+  }
+
+  /** A sparse stub of the content's exact size that redirects to its object. */
+  stub(rel: Buffer, meta: Meta, digest: string, size: number) {
+    const p = this.path(rel)
+    const fd = openSync(p, 'wx', 0o600)
+    try {
+      ftruncateSync(fd, size)
+    } finally {
+      closeSync(fd)
+    }
+    sys.setxattr(p, METACOPY, encodeMetacopy(digest))
+    sys.setxattr(p, REDIRECT, encodeRedirect(digest))
+    this.apply(p, meta, true)
+    this.counts.stubs++
+  }
+
+  symlink(rel: Buffer, meta: Meta, target: Buffer) {
+    const p = this.path(rel)
+    symlinkSync(target, p)
+    this.apply(p, meta, false)
+    this.counts.symlinks++
+  }
+
+  fifo(rel: Buffer, meta: Meta) {
+    const p = this.path(rel)
+    sys.mknod(p, C.S_IFIFO | 0o600, 0, 0)
+    this.apply(p, meta, true)
+    this.counts.fifos++
+  }
+
+  /** An overlay whiteout: a 0/0 character device hiding the path below. */
+  whiteout(rel: Buffer, meta?: Meta) {
+    const p = this.path(rel)
+    sys.mknod(p, C.S_IFCHR | 0o000, 0, 0)
+    this.apply(p, meta ?? {mode: 0, uid: 0, gid: 0, mtimeNs: 0n}, true)
+    this.counts.whiteouts++
+  }
+
+  /** Another name for an entry already written. */
+  hardlink(rel: Buffer, targetRel: Buffer) {
+    linkSync(this.path(targetRel), this.path(rel))
+    this.counts.hardlinks++
+  }
+
+  /** Applies directories' metadata, deepest first, so adding children can't touch their mtimes. */
+  finish() {
+    for (let i = this.dirs.length - 1; i >= 0; i--) {
+      const d = this.dirs[i]
+      const p = this.path(d.rel)
+      if (d.opaque) sys.setxattr(p, OPAQUE, Buffer.from('y'))
+      this.apply(p, d.meta, true)
+    }
+    this.dirs = []
+  }
+
+  /** Owner, mode, own xattrs and times, in the order that keeps setuid bits and mtimes. */
+  apply(p: Buffer, meta: Meta, chmod: boolean) {
+    try {
+      lchownSync(p, meta.uid, meta.gid)
+    } catch (e) {
+      // an id outside the namespace's mapping: squash it to the user, and say so
+      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e
+      lchownSync(p, 0, 0)
+      this.counts.squashedOwners++
+    }
+    if (chmod) chmodSync(p, meta.mode & 0o7777)
+    for (const [name, value] of meta.xattrs ?? []) sys.setxattr(p, escapeName(name), value)
+    sys.utimens(p, meta.atimeNs ?? meta.mtimeNs, meta.mtimeNs)
+  }
+}

@@ -1,0 +1,33 @@
+// overlayfs's xattrs in their unprivileged (`userxattr`) namespace, and the
+// forms strata writes and reads: metacopy stubs, redirects, whiteouts, opaque dirs.
+export const PREFIX = 'user.overlay.'
+export const METACOPY = 'user.overlay.metacopy'
+export const REDIRECT = 'user.overlay.redirect'
+export const OPAQUE = 'user.overlay.opaque'
+export const WHITEOUT = 'user.overlay.whiteout'
+
+/** metacopy in digest form: 00 (version) 24 (length) 00 (flags) 01 (SHA-256), then the digest */
+export function encodeMetacopy(digestHex: string): Buffer {
+  return Buffer.concat([Buffer.from([0x00, 0x24, 0x00, 0x01]), Buffer.from(digestHex, 'hex')])
+}
+
+/** The digest a metacopy value carries, or null for the empty form. */
+export function decodeMetacopy(v: Buffer): string | null {
+  if (v.length === 0) return null
+  if (v.length !== 36 || v[1] !== 0x24 || v[3] !== 0x01) throw new Error(`unknown metacopy form (${v.length} bytes)`)
+  return v.subarray(4).toString('hex')
+}
+
+/** Redirects into the data-only layer are absolute: /ab/cdef… */
+export const encodeRedirect = (digestHex: string) => Buffer.from(`/${digestHex.slice(0, 2)}/${digestHex.slice(2)}`)
+
+export function decodeRedirect(v: Buffer): string | null {
+  const m = /^\/([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(v.toString('latin1'))
+  return m ? m[1] + m[2] : null
+}
+
+/** A file's own user.overlay.* xattrs are kept escaped (user.overlay.overlay.*), as overlayfs expects. */
+export const escapeName = (name: string) => (name.startsWith(PREFIX) ? PREFIX + 'overlay.' + name.slice(PREFIX.length) : name)
+export const isUserXattr = (name: string) => name.startsWith('user.')
+/** Xattrs that carry overlay structure rather than a file's own attributes. */
+export const isStructural = (name: string) => name.startsWith(PREFIX) && !name.startsWith(PREFIX + 'overlay.')

@@ -1,0 +1,40 @@
+// Where a store lives and how it is laid out (DESIGN.md, On-disk layout).
+import {mkdirSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join} from 'node:path'
+
+export class Home {
+  readonly root: string
+  constructor(root?: string) {
+    this.root = root ?? defaultHome()
+  }
+  get objects() { return join(this.root, 'objects') }
+  get layers() { return join(this.root, 'layers') }
+  get stacks() { return join(this.root, 'stacks') }
+  get composed() { return join(this.root, 'cache', 'composed') }
+  get flat() { return join(this.root, 'cache', 'flat') }
+  get tmp() { return join(this.root, 'tmp') }
+  get storeFile() { return join(this.root, 'store.json') }
+
+  layer(id: string) { return join(this.layers, id) }
+  stack(name: string) { return join(this.stacks, name) }
+
+  /** Creates the skeleton (mode 0700 at the top); cheap when it exists. */
+  ensure(): this {
+    mkdirSync(this.root, {recursive: true, mode: 0o700})
+    for (const d of [this.objects, this.layers, this.stacks, this.composed, this.flat, this.tmp])
+      mkdirSync(d, {recursive: true, mode: 0o755})
+    return this
+  }
+}
+
+export function defaultHome(): string {
+  if (process.env.STRATA_HOME) return process.env.STRATA_HOME
+  const data = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share')
+  return join(data, 'strata')
+}
+
+export function runtimeDir(): string {
+  const base = process.env.XDG_RUNTIME_DIR || `/tmp/strata-${process.getuid?.() ?? 0}`
+  return join(base, 'strata')
+}

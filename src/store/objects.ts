@@ -1,0 +1,98 @@
+// The object store: one read-only file per distinct content, named by its
+// fs-verity digest as objects/ab/cdef…, written once by rename.
+import {closeSync, existsSync, fchmodSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {join} from 'node:path'
+import {randomBytes} from 'node:crypto'
+import {VerityHasher} from './digest.js'
+
+const CHUNK = 1 << 20
+const BLOCK = 4096
+const ZERO = Buffer.alloc(BLOCK)
+
+export class ObjectStore {
+  constructor(readonly dir: string, readonly tmpDir: string) {}
+
+  /** Relative name, as the overlay redirect wants it after a leading '/'. */
+  static relPath(digestHex: string) { return `${digestHex.slice(0, 2)}/${digestHex.slice(2)}` }
+  path(digestHex: string) { return join(this.dir, digestHex.slice(0, 2), digestHex.slice(2)) }
+  has(digestHex: string) { return existsSync(this.path(digestHex)) }
+
+  /** Digest of a file's content, read once. */
+  static digestFile(src: Buffer | string, buf = Buffer.allocUnsafe(CHUNK)): {digest: string; size: number} {
+    const fd = openSync(src, 'r')
+    try {
+      const h = new VerityHasher()
+      let size = 0
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, null)
+        if (n === 0) break
+        h.update(buf.subarray(0, n))
+        size += n
+      }
+      return {digest: h.digest().toString('hex'), size}
+    } finally {
+      closeSync(fd)
+    }
+  }
+
+  /**
+   * Stores src's content unless it is there already. Zero blocks are skipped
+   * (seeked over), so sparse files stay sparse. Not synced: the caller syncs
+   * the filesystem once before publishing what refers to the object.
+   */
+  put(src: Buffer | string, buf = Buffer.allocUnsafe(CHUNK)): {digest: string; size: number; stored: boolean} {
+    const {digest, size} = ObjectStore.digestFile(src, buf)
+    if (this.has(digest)) return {digest, size, stored: false}
+    const tmp = join(this.tmpDir, `obj-${randomBytes(8).toString('hex')}`)
+    const out = openSync(tmp, 'wx', 0o600)
+    const inp = openSync(src, 'r')
+    let pos = 0
+    try {
+      for (;;) {
+        const n = readSync(inp, buf, 0, buf.length, null)
+        if (n === 0) break
+        writeSkippingZeros(out, buf.subarray(0, n), pos)
+        pos += n
+      }
+      ftruncateSync(out, pos)
+      fchmodSync(out, 0o444)
+    } catch (e) {
+      closeSync(out)
+      unlinkSync(tmp)
+      throw e
+    } finally {
+      closeSync(inp)
+    }
+    closeSync(out)
+    if (pos !== size) {
+      unlinkSync(tmp)
+      throw new Error(`file changed while it was imported: ${String(src)}`)
+    }
+    mkdirSync(join(this.dir, digest.slice(0, 2)), {recursive: true, mode: 0o755})
+    renameSync(tmp, this.path(digest))
+    return {digest, size, stored: true}
+  }
+
+  /** Recomputes an object's digest: true when its name still matches its content. */
+  verify(digestHex: string): boolean {
+    return ObjectStore.digestFile(this.path(digestHex)).digest === digestHex
+  }
+
+  size(digestHex: string) { return statSync(this.path(digestHex)).size }
+}
+
+function writeSkippingZeros(fd: number, data: Buffer, pos: number) {
+  // chunks start block-aligned, so blocks line up with the file's; runs of
+  // non-zero blocks go out in one write
+  let start = -1
+  for (let off = 0; off <= data.length; off += BLOCK) {
+    const end = Math.min(off + BLOCK, data.length)
+    const zero = off >= data.length || (end - off === BLOCK && data.subarray(off, end).equals(ZERO))
+    if (!zero && start < 0) start = off
+    if (zero && start >= 0) {
+      writeSync(fd, data, start, off - start, pos + start)
+      start = -1
+    }
+  }
+  if (start >= 0) writeSync(fd, data, start, data.length - start, pos + start)
+}

@@ -1,0 +1,19 @@
+// Syscalls node's fs lacks (native/sys.c): byte paths, no symlink following,
+// nanosecond times, mknod and syncfs.
+import {createRequire} from 'node:module'
+import {join} from 'node:path'
+import {packageRoot} from '../root.js'
+
+export type BytePath = Buffer | string
+
+interface Sys {
+  getxattr(path: BytePath, name: string): Buffer | null
+  listxattr(path: BytePath): string[]
+  setxattr(path: BytePath, name: string, value: Buffer): void
+  removexattr(path: BytePath, name: string): void
+  utimens(path: BytePath, atimeNs: bigint, mtimeNs: bigint): void
+  mknod(path: BytePath, mode: number, major: number, minor: number): void
+  syncfs(path: BytePath): void
+}
+
+export const sys: Sys = createRequire(import.meta.url)(join(packageRoot, 'build', 'Release', 'strata_sys.node'))
