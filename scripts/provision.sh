@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian 12 machine for strata's tests (run as root): the
+# packages strata and its tests use, an unprivileged test user with
+# subordinate id ranges, and /dev/fuse at its usual mode.
+set -euo pipefail
+TEST_USER=${STRATA_TEST_USER:-strata-test}
+packages=(uidmap fuse-overlayfs fsverity attr util-linux bash zsh fish tmux busybox-static umoci skopeo zstd)
+
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "provision: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! id "$TEST_USER" >/dev/null 2>&1; then
+  useradd --create-home --shell /bin/bash "$TEST_USER"
+fi
+grep -q "^$TEST_USER:" /etc/subuid || usermod --add-subuids 200000-265535 "$TEST_USER"
+grep -q "^$TEST_USER:" /etc/subgid || usermod --add-subgids 200000-265535 "$TEST_USER"
+
+# fuse-overlayfs needs /dev/fuse; 0666 is its usual mode, some containers give 0600
+[ -e /dev/fuse ] && chmod 0666 /dev/fuse
+
+# a tree holding a real device node, which only root can make: imports must skip and count it
+devtree=/var/lib/strata-test/devtree
+if [ ! -c "$devtree/null" ]; then
+  mkdir -p "$devtree"
+  mknod "$devtree/null" c 1 3
+  echo "a file beside a device node" > "$devtree/file"
+  chmod -R a+rX /var/lib/strata-test
+fi

@@ -1,0 +1,62 @@
+// Shared test helpers: run the real bin/run.js (as the unprivileged user the
+// suite runs as), fresh stores, and commands inside a user namespace.
+import {spawnSync} from 'node:child_process'
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, dirname} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+export const bin = join(root, 'bin', 'run.js')
+
+if (process.getuid() === 0) {
+  throw new Error('strata tests run as an unprivileged user: use `npm test`, which provisions one when run as root')
+}
+
+export function tmp(prefix = 'strata-test-') {
+  return mkdtempSync(join(process.env.STRATA_TEST_TMP ?? tmpdir(), prefix))
+}
+
+/** A fresh STRATA_HOME; removed by `cleanHome` (inside the namespace: its files have mapped owners). */
+export function newHome() {
+  return join(tmp('strata-home-'), 'home')
+}
+
+/** Runs `strata ARGS...` and returns {status, stdout, stderr, json}. */
+export function strata(home, args, opts = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    env: {...process.env, STRATA_HOME: home, NO_COLOR: '1', ...opts.env},
+    input: opts.input,
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    maxBuffer: 1 << 30,
+    timeout: opts.timeout ?? 600000,
+  })
+  let json
+  if (args.includes('--json')) {
+    try {
+      json = JSON.parse(r.stdout.toString())
+    } catch {}
+  }
+  return {status: r.status, signal: r.signal, stdout: r.stdout.toString(), stderr: r.stderr.toString(), stdoutBuf: r.stdout, json}
+}
+
+/** Runs argv inside `unshare --map-root-user --map-auto` (the mapping strata uses). */
+export function inNs(argv, opts = {}) {
+  const r = spawnSync('unshare', ['--user', '--map-root-user', '--map-auto', '--mount', '--', ...argv], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 1 << 30,
+    ...opts,
+  })
+  if (r.status !== 0 && !opts.allowFail) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`)
+  return r
+}
+
+export function cleanHome(home) {
+  inNs(['rm', '-rf', dirname(home)], {allowFail: true})
+}
+
+/** Every path under dir with its type and size, read inside the namespace: what "the store is untouched" compares. */
+export function listing(dir) {
+  const r = inNs(['find', dir, '-printf', '%P %y %s\\n'], {allowFail: true})
+  return r.stdout.toString().split('\n').filter(Boolean).sort()
+}
