@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// strata's entry point. Completion answers on the keystroke path without loading oclif.
-if (process.argv[2] === '__complete') {
+// strata's entry point. Completion answers on the keystroke path without
+// loading oclif; `run` starts its namespace while oclif loads.
+const argv = process.argv.slice(2)
+if (argv[0] === '__complete') {
   const {main} = await import('../dist/src/cli/complete.js')
-  await main(process.argv.slice(3))
+  await main(argv.slice(1))
 } else {
+  if (argv[0] === 'run') (await import('../dist/src/ns/prestart.js')).prestartFor(argv)
   const {execute} = await import('@oclif/core')
   await execute({dir: import.meta.url})
 }

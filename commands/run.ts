@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
 import {usage} from '../src/cli/errors.js'
-import type {RunResult} from '../src/mount/run.js'
+import {runInStack} from '../src/mount/run.js'
 
 export default class Run extends StrataCommand {
   static summary = 'Run a command in a stack, rootless'
@@ -15,10 +15,10 @@ export default class Run extends StrataCommand {
     const {args, argv} = await this.parse(Run)
     const cmd = (argv as string[]).slice(1)
     if (cmd.length === 0) throw usage('no command to run', 'give one after --: `strata run STACK -- CMD...`')
-    const ignore = () => {}
-    process.on('SIGINT', ignore) // the command gets Ctrl-C; we wait for its status
-    process.on('SIGQUIT', ignore)
-    const r = await this.inNamespace<RunResult>('run', {stack: args.stack, argv: cmd}, {stdin: true})
+    // the command gets Ctrl-C; we wait for its status
+    process.on('SIGINT', () => {})
+    process.on('SIGQUIT', () => {})
+    const r = await runInStack(this.home, args.stack, cmd, (op, a, o) => this.inNamespace(op, a, o))
     process.exitCode = r.status
   }
 }

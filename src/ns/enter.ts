@@ -1,39 +1,73 @@
 // Runs an op inside a fresh user+mount namespace: util-linux `unshare` starts
-// this package's inner.js there, and the result comes back through a file.
+// this package's inner.js there, the op goes in on a pipe (fd 3), and the
+// result comes back through a file. A namespace can be started early
+// (prestart), so that its node boots while the outer one loads oclif.
 import {mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
-import {execa} from 'execa'
+import {spawn, type ChildProcess} from 'node:child_process'
+import type {Writable} from 'node:stream'
 import {trace} from '../cli/exec.js'
 import {StrataError, environment} from '../cli/errors.js'
 import {runtimeDir} from '../store/home.js'
-import {unshareArgs} from './idmap.js'
-import {ops, type OpArgs} from './ops.js'
+import {type Mapping, unshareArgs} from './idmap.js'
+import type {OpArgs} from './ops.js'
 
 export interface EnterOptions {
   /** Give the namespace our stdin (only `run` and friends: nothing else reads it). */
   stdin?: boolean
 }
 
+interface Started {child: ChildProcess; exit: Promise<number | string>; mapping: Mapping; stdin: boolean}
+let early: Started | undefined
+
+function start(mapping: Mapping, stdin: boolean): Started {
+  const argv = [...unshareArgs(mapping), '--', process.execPath, new URL('./inner.js', import.meta.url).pathname]
+  trace('unshare %o', argv)
+  const child = spawn('unshare', argv, {
+    stdio: [stdin ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe'],
+    env: {...process.env, STRATA_IN_NS: '1'},
+  })
+  const exit = new Promise<number | string>((resolve) => {
+    child.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'))
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'killed'))
+  })
+  return {child, exit, mapping, stdin}
+}
+
+/**
+ * Starts a namespace now, for an op given later. Unused, it ends by itself
+ * when this process exits (its pipe closes).
+ */
+export function prestart(mapping: Mapping, stdin: boolean) {
+  if (process.env.STRATA_IN_NS === '1' || early) return
+  early = start(mapping, stdin)
+  early.child.unref()
+  ;(early.child.stdio[3] as Writable & {unref?: () => void}).unref?.()
+}
+
 export async function inNamespace<T>(op: string, args: OpArgs, opts: EnterOptions = {}): Promise<T> {
-  if (process.env.STRATA_IN_NS === '1') return (await ops[op](args)) as T
+  if (process.env.STRATA_IN_NS === '1') return (await (await import('./ops.js')).ops[op](args)) as T
   const dir = runtimeDir()
   mkdirSync(dir, {recursive: true, mode: 0o700})
   const resultFile = join(dir, `result-${process.pid}-${randomBytes(4).toString('hex')}.json`)
-  const argv = [...unshareArgs(args.mapping), '--', process.execPath, new URL('./inner.js', import.meta.url).pathname, op, JSON.stringify(args), resultFile]
-  trace('unshare %o', argv)
+  let ns: Started
+  if (early && early.mapping === args.mapping && early.stdin === !!opts.stdin) ns = early
+  else {
+    early?.child.kill()
+    ns = start(args.mapping, !!opts.stdin)
+  }
+  early = undefined
+  ns.child.ref()
   try {
-    const child = await execa('unshare', argv, {
-      stdio: [opts.stdin ? 'inherit' : 'ignore', 'inherit', 'inherit'],
-      env: {STRATA_IN_NS: '1'},
-      reject: false,
-    })
+    ;(ns.child.stdio[3] as Writable).end(JSON.stringify({op, args, resultFile}))
+    const exit = await ns.exit
     let text: string
     try {
       text = readFileSync(resultFile, 'utf8')
     } catch {
-      if ((child as {code?: string}).code === 'ENOENT') throw environment('unshare is not installed', 'install util-linux and uidmap')
-      throw environment(`could not enter a user namespace (unshare exited ${child.exitCode ?? child.signal})`, 'run `strata doctor`')
+      if (exit === 'ENOENT') throw environment('unshare is not installed', 'install util-linux and uidmap')
+      throw environment(`could not enter a user namespace (unshare: ${exit})`)
     }
     const r = JSON.parse(text) as {ok: true; result: T} | {ok: false; error: ReturnType<StrataError['toJSON']>}
     if (!r.ok) throw StrataError.fromJSON(r.error)

@@ -1,16 +1,29 @@
-// The process strata starts inside `unshare`: runs one op and leaves its
-// result (or error) as JSON in the file the outer process named.
-import {writeFileSync} from 'node:fs'
-import {ops} from './ops.js'
-import {asStrataError} from '../cli/errors.js'
+// The process strata starts inside `unshare`: reads one op from fd 3, runs
+// it, and leaves its result (or error) as JSON in the file the op names. A
+// plan (`run`) loads only plan.js: everything else is loaded per op.
+import {readFileSync, writeFileSync} from 'node:fs'
 
-const [op, argsJson, resultFile] = process.argv.slice(2)
-let out: string
+let input: string
 try {
-  const fn = ops[op]
-  if (!fn) throw new Error(`unknown namespace op '${op}'`)
-  out = JSON.stringify({ok: true, result: await fn(JSON.parse(argsJson))})
-} catch (e) {
-  out = JSON.stringify({ok: false, error: asStrataError(e).toJSON()})
+  input = readFileSync(3, 'utf8')
+} catch {
+  input = ''
 }
-writeFileSync(resultFile, out)
+// an early start that was never used: nothing to do
+if (input) {
+  const {op, args, resultFile} = JSON.parse(input)
+  let out: string
+  try {
+    let result: unknown
+    if (op === 'plan') result = await (await import('./plan.js')).executePlan(args.plan)
+    else {
+      const fn = (await import('./ops.js')).ops[op]
+      if (!fn) throw new Error(`unknown namespace op '${op}'`)
+      result = await fn(args)
+    }
+    out = JSON.stringify({ok: true, result})
+  } catch (e) {
+    out = JSON.stringify({ok: false, error: (await import('../cli/errors.js')).asStrataError(e).toJSON()})
+  }
+  writeFileSync(resultFile, out)
+}

@@ -40,8 +40,8 @@ export const ops: Record<string, (a: OpArgs) => Promise<unknown>> = {
     layers.remove(id, new StackStore(home).usersOf(id))
     return {removed: id}
   },
-  async run(a) {
-    const {runInStack} = await import('../mount/run.js')
-    return runInStack(new Home(a.home), a.stack as string, a.argv as string[])
+  async compose(a) {
+    const {ensureComposed} = await import('../compose/compose.js')
+    return {path: ensureComposed(new Home(a.home), a.layers as string[])}
   },
 }
