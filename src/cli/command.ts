@@ -28,7 +28,7 @@ export abstract class StrataCommand extends Command {
   async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
     const e = toStrataError(err)
     if (this.jsonEnabled()) process.stdout.write(JSON.stringify({error: e.toJSON()}, null, 2) + '\n')
-    else process.stderr.write(`strata: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`)
+    else process.stderr.write(`strata: ${e.message}${e.hint ? ` — ${e.hint}` : ''}\n`)
     process.exitCode = e.exit
   }
 }

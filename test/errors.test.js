@@ -1,0 +1,82 @@
+// Bad input: a one-line error naming the thing and the fix, the documented
+// exit code, and the store exactly as it was.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {strata, newHome, cleanHome, listing, tmp} from './helpers.js'
+
+test('bad input fails clearly, with its exit code, and leaves the store untouched', async (t) => {
+  const home = newHome()
+  t.after(() => cleanHome(home))
+  const src = tmp('strata-src-')
+  writeFileSync(join(src, 'file'), 'x'.repeat(200))
+  mkdirSync(join(src, 'dir'))
+  assert.equal(strata(home, ['import', src, '--name', 'base']).status, 0)
+  assert.equal(strata(home, ['stack', 'create', 'used', 'base']).status, 0)
+  const before = listing(home)
+  assert.ok(before.length > 5)
+
+  const cases = [
+    {args: ['import', join(src, 'missing')], exit: 3, says: /no such directory: .*missing/},
+    {args: ['import', '/root'], exit: 2, says: /cannot read \/root/},
+    {args: ['import', join(src, 'file')], exit: 2, says: /is not a directory/},
+    {args: ['import', src, '--name', 'bad/name'], exit: 2, says: /invalid layer name 'bad\/name'/},
+    {args: ['stack', 'create', 'a/b', 'base'], exit: 2, says: /invalid stack name 'a\/b'/},
+    {args: ['stack', 'create', '..', 'base'], exit: 2, says: /invalid stack name '\.\.'/},
+    {args: ['stack', 'create', 'new', 'nosuchlayer'], exit: 3, says: /no layer named 'nosuchlayer'/},
+    {args: ['stack', 'create', 'used', 'base'], exit: 4, says: /stack 'used' already exists/},
+    {args: ['stack', 'inspect', 'nosuch'], exit: 3, says: /no stack named 'nosuch'/},
+    {args: ['stack', 'rm', 'nosuch'], exit: 3, says: /no stack named 'nosuch'/},
+    {args: ['layer', 'inspect', 'nosuch'], exit: 3, says: /no layer named 'nosuch'/},
+    {args: ['layer', 'rm', 'base'], exit: 4, says: /is used by stack used/},
+    {args: ['run', 'nosuch', '--', 'true'], exit: 3, says: /no stack named 'nosuch'/},
+    {args: ['run', 'used'], exit: 2, says: /no command to run/},
+    {args: ['stack', 'list', '--bogus'], exit: 2, says: /Nonexistent flag: --bogus/},
+  ]
+  for (const c of cases) {
+    const r = strata(home, c.args)
+    assert.equal(r.status, c.exit, `${c.args.join(' ')} → ${r.status}: ${r.stderr}`)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, `one line for ${c.args.join(' ')}: ${r.stderr}`)
+    assert.match(lines[0], c.says)
+    assert.match(lines[0], / — /, 'the line names the fix')
+    assert.equal(r.stdout, '')
+    if (c.args[0] !== 'run') {
+      const j = strata(home, [...c.args, '--json'])
+      assert.equal(j.status, c.exit)
+      assert.equal(j.json?.error?.exit, c.exit, `--json error for ${c.args.join(' ')}: ${j.stdout}`)
+      assert.match(j.json.error.message, c.says)
+    }
+  }
+  assert.deepEqual(listing(home), before, 'the store is untouched')
+})
+
+test('an interrupted import publishes nothing', async (t) => {
+  const {spawn} = await import('node:child_process')
+  const {randomBytes} = await import('node:crypto')
+  const {existsSync, readdirSync} = await import('node:fs')
+  const {bin} = await import('./helpers.js')
+  const home = newHome()
+  t.after(() => cleanHome(home))
+  const src = tmp('strata-src-')
+  for (let i = 0; i < 40; i++) writeFileSync(join(src, `f${i}`), randomBytes(4 << 20))
+  const child = spawn(process.execPath, [bin, 'import', src, '--name', 'cut'], {env: {...process.env, STRATA_HOME: home}, stdio: 'ignore', detached: true})
+  // kill it once objects are being written
+  for (let i = 0; i < 400; i++) {
+    await new Promise((r) => setTimeout(r, 25))
+    if (existsSync(join(home, 'objects')) && readdirSync(join(home, 'objects')).length > 0) break
+  }
+  assert.equal(child.exitCode, null, "the import was still running")
+  // the whole process group: strata, and the namespace's process with its workers
+  process.kill(-child.pid, 'SIGKILL')
+  await new Promise((r) => child.on('exit', r))
+  const layers = readdirSync(join(home, 'layers'))
+  assert.deepEqual(layers, [], 'no layer was published')
+  const list = strata(home, ['layer', 'list', '--json'])
+  assert.deepEqual(list.json.layers, [])
+  // and the next import of the same tree completes
+  const again = strata(home, ['import', src, '--name', 'cut', '--json'])
+  assert.equal(again.status, 0, again.stderr)
+  assert.equal(again.json.layer.counts.stubs, 40)
+})
