@@ -22,7 +22,7 @@ export default class Import extends StrataCommand {
     const s = l.skipped
     if (s.devices + s.sockets > 0) this.warn(`skipped ${s.devices} device nodes and ${s.sockets} sockets (they can't be kept rootless): ${s.paths.slice(0, 5).join(', ')}`)
     if (s.squashedOwners > 0) this.warn(`${s.squashedOwners} entries had owners outside the id mapping and now belong to you`)
-    if (r.nameMovedFrom) this.warn(`name '${(await this.parse(Import)).flags.name}' moved from layer ${r.nameMovedFrom.slice(0, 12)}`)
+    if (r.nameMovedFrom) this.warn(`name '${flags.name}' moved from layer ${r.nameMovedFrom.slice(0, 12)}`)
     return r
   }
 }

@@ -3,6 +3,8 @@
 import {constants as C, lstatSync, readdirSync, readFileSync, readlinkSync, accessSync, statSync, type BigIntStats} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {IngestPool} from '../store/ingest.js'
+import {DigestCache} from '../store/digest-cache.js'
+import {ObjectStore} from '../store/objects.js'
 import {sys} from '../sys/index.js'
 import {notFound, usage} from '../cli/errors.js'
 import {removeTree} from '../store/fsutil.js'
@@ -10,7 +12,7 @@ import {joinPath, displayPath} from './entry.js'
 import {type Meta, TreeWriter} from './writer.js'
 import {publishStaged, type ImportResult, type Tally, newTally} from './publish.js'
 import {stagingDir} from '../store/fsutil.js'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
 
 export interface ImportOptions {
   name?: string
@@ -20,7 +22,8 @@ export interface ImportOptions {
 
 export const DEFAULT_INLINE_LIMIT = 64
 
-export async function importDir(home: Home, source: string, opts: ImportOptions = {}): Promise<ImportResult> {
+export async function importDir(home: Home, sourcePath: string, opts: ImportOptions = {}): Promise<ImportResult> {
+  const source = resolve(sourcePath)
   checkSource(source)
   home.ensure()
   const inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT
@@ -28,6 +31,8 @@ export async function importDir(home: Home, source: string, opts: ImportOptions 
   const writer = new TreeWriter(join(staging, 'tree'))
   const tally = newTally()
   const pool = new IngestPool(home.objects, home.tmp)
+  const objects = new ObjectStore(home.objects, home.tmp)
+  const cache = new DigestCache(home.digests, source)
   const pending: Promise<void>[] = []
   const links: [Buffer, Buffer][] = []
   const seen = new Map<string, Buffer>() // dev:ino → first path, for hardlink groups
@@ -68,10 +73,19 @@ export async function importDir(home: Home, source: string, opts: ImportOptions 
         return
       }
       const meta = metaOf(p, st, true)
+      const known = cache.get(st)
+      if (known && objects.has(known)) {
+        writer.stub(rel, meta, known, Number(st.size))
+        cache.set(st, known)
+        tally.bytesDone += Number(st.size)
+        opts.onProgress?.(tally)
+        return
+      }
       pending.push(
         pool.put(p).then(
           (r) => {
             writer.stub(rel, meta, r.digest, r.size)
+            cache.set(st, r.digest)
             if (r.stored) {
               tally.objectsAdded++
               tally.objectBytesAdded += r.size
@@ -95,7 +109,9 @@ export async function importDir(home: Home, source: string, opts: ImportOptions 
     if (failure) throw failure
     for (const [rel, first] of links) writer.hardlink(rel, first)
     writer.finish()
-    return publishStaged(home, staging, writer, tally, {kind: 'dir', path: source}, inlineLimit, opts.name)
+    const result = publishStaged(home, staging, writer, tally, {kind: 'dir', path: source}, inlineLimit, opts.name)
+    cache.save()
+    return result
   } catch (e) {
     removeTree(staging)
     throw e

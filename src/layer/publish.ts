@@ -24,7 +24,7 @@ export const newTally = (): Tally => ({entries: 0, contentBytes: 0, bytesDone: 0
 export interface ImportResult {
   layer: LayerInfo
   existing: boolean // the same content was already a layer
-  nameMovedFrom?: string
+  nameMovedFrom: string | null
 }
 
 export function publishStaged(
@@ -59,7 +59,7 @@ export function publishStaged(
     existing = !store.publish(staging, id)
   }
   if (existing) removeTree(staging)
-  const nameMovedFrom = name ? store.addName(id, name) : undefined
+  const nameMovedFrom = (name ? store.addName(id, name) : undefined) ?? null
   return {layer: store.get(id), existing, nameMovedFrom}
 }
 

@@ -13,6 +13,7 @@ export class Home {
   get stacks() { return join(this.root, 'stacks') }
   get composed() { return join(this.root, 'cache', 'composed') }
   get flat() { return join(this.root, 'cache', 'flat') }
+  get digests() { return join(this.root, 'cache', 'digests') }
   get tmp() { return join(this.root, 'tmp') }
   get storeFile() { return join(this.root, 'store.json') }
 

@@ -5,52 +5,41 @@ import {availableParallelism} from 'node:os'
 
 export interface Ingested {digest: string; size: number; stored: boolean}
 
-interface Task {src: Buffer; resolve: (r: Ingested) => void; reject: (e: Error) => void}
+interface Task {resolve: (r: Ingested) => void; reject: (e: Error) => void}
 
+/**
+ * Tasks are posted to a worker as soon as they are given, not when one is
+ * idle: the caller's walk is synchronous, and workers must not starve while
+ * it runs. Each worker answers its tasks in order.
+ */
 export class IngestPool {
-  private workers: Worker[] = []
-  private idle: Worker[] = []
-  private queue: Task[] = []
-  private running = new Map<Worker, Task>()
+  private workers: {w: Worker; tasks: Task[]}[] = []
 
   constructor(objectsDir: string, tmpDir: string, size = Math.max(1, Math.min(availableParallelism(), 4))) {
     for (let i = 0; i < size; i++) {
       const w = new Worker(new URL('./ingest-worker.js', import.meta.url), {workerData: {objectsDir, tmpDir}})
+      const slot = {w, tasks: [] as Task[]}
       w.on('message', (m: {ok: true; result: Ingested} | {ok: false; error: {message: string; code?: string}}) => {
-        const t = this.running.get(w)!
-        this.running.delete(w)
+        const t = slot.tasks.shift()!
         if (m.ok) t.resolve(m.result)
         else t.reject(Object.assign(new Error(m.error.message), {code: m.error.code}))
-        this.next(w)
       })
       w.on('error', (e) => {
-        const t = this.running.get(w)
-        if (t) t.reject(e)
+        for (const t of slot.tasks.splice(0)) t.reject(e)
       })
-      this.workers.push(w)
-      this.idle.push(w)
+      this.workers.push(slot)
     }
   }
 
   put(src: Buffer): Promise<Ingested> {
+    const slot = this.workers.reduce((a, b) => (b.tasks.length < a.tasks.length ? b : a))
     return new Promise((resolve, reject) => {
-      this.queue.push({src, resolve, reject})
-      const w = this.idle.pop()
-      if (w) this.next(w)
+      slot.tasks.push({resolve, reject})
+      slot.w.postMessage(src)
     })
   }
 
-  private next(w: Worker) {
-    const t = this.queue.shift()
-    if (!t) {
-      this.idle.push(w)
-      return
-    }
-    this.running.set(w, t)
-    w.postMessage(t.src)
-  }
-
   async close() {
-    await Promise.all(this.workers.map((w) => w.terminate()))
+    await Promise.all(this.workers.map(({w}) => w.terminate()))
   }
 }

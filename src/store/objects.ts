@@ -36,37 +36,44 @@ export class ObjectStore {
   }
 
   /**
-   * Stores src's content unless it is there already. Zero blocks are skipped
-   * (seeked over), so sparse files stay sparse. Not synced: the caller syncs
-   * the filesystem once before publishing what refers to the object.
+   * Stores src's content unless it is there already, reading it once: the
+   * data is hashed while it is copied to a temporary file, which is renamed
+   * to its digest's name or dropped. Zero blocks are seeked over, so sparse
+   * files stay sparse. Not synced: the caller syncs the filesystem once
+   * before publishing what refers to the object.
    */
   put(src: Buffer | string, buf = Buffer.allocUnsafe(CHUNK)): {digest: string; size: number; stored: boolean} {
-    const {digest, size} = ObjectStore.digestFile(src, buf)
-    if (this.has(digest)) return {digest, size, stored: false}
     const tmp = join(this.tmpDir, `obj-${randomBytes(8).toString('hex')}`)
-    const out = openSync(tmp, 'wx', 0o600)
     const inp = openSync(src, 'r')
-    let pos = 0
+    let out: number | undefined
+    let size = 0
+    const h = new VerityHasher()
     try {
+      out = openSync(tmp, 'wx', 0o600)
       for (;;) {
         const n = readSync(inp, buf, 0, buf.length, null)
         if (n === 0) break
-        writeSkippingZeros(out, buf.subarray(0, n), pos)
-        pos += n
+        const chunk = buf.subarray(0, n)
+        h.update(chunk)
+        writeSkippingZeros(out, chunk, size)
+        size += n
       }
-      ftruncateSync(out, pos)
+      ftruncateSync(out, size)
       fchmodSync(out, 0o444)
     } catch (e) {
-      closeSync(out)
-      unlinkSync(tmp)
+      if (out !== undefined) {
+        closeSync(out)
+        unlinkSync(tmp)
+      }
       throw e
     } finally {
       closeSync(inp)
     }
     closeSync(out)
-    if (pos !== size) {
+    const digest = h.digest().toString('hex')
+    if (this.has(digest)) {
       unlinkSync(tmp)
-      throw new Error(`file changed while it was imported: ${String(src)}`)
+      return {digest, size, stored: false}
     }
     mkdirSync(join(this.dir, digest.slice(0, 2)), {recursive: true, mode: 0o755})
     renameSync(tmp, this.path(digest))
