@@ -60,7 +60,9 @@ export async function inNamespace<T>(op: string, args: OpArgs, opts: EnterOption
   early = undefined
   ns.child.ref()
   try {
-    ;(ns.child.stdio[3] as Writable).end(JSON.stringify({op, args, resultFile}))
+    const pipe = ns.child.stdio[3] as Writable
+    pipe.on('error', () => {}) // a namespace that failed to start: its exit says why
+    pipe.end(JSON.stringify({op, args, resultFile}))
     const exit = await ns.exit
     let text: string
     try {

@@ -44,4 +44,8 @@ export const ops: Record<string, (a: OpArgs) => Promise<unknown>> = {
     const {ensureComposed} = await import('../compose/compose.js')
     return {path: ensureComposed(new Home(a.home), a.layers as string[])}
   },
+  async probe(a) {
+    const {probe} = await import('../mount/probe.js')
+    return probe(new Home(a.home))
+  },
 }

@@ -1,6 +1,6 @@
 // The object store: one read-only file per distinct content, named by its
 // fs-verity digest as objects/ab/cdef…, written once by rename.
-import {closeSync, existsSync, fchmodSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {closeSync, existsSync, fchmodSync, ftruncateSync, linkSync, mkdirSync, openSync, readSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {VerityHasher} from './digest.js'
@@ -71,13 +71,20 @@ export class ObjectStore {
     }
     closeSync(out)
     const digest = h.digest().toString('hex')
-    if (this.has(digest)) {
-      unlinkSync(tmp)
-      return {digest, size, stored: false}
+    // link, not rename: it never replaces, so of two writers of the same
+    // content exactly one stores it
+    let stored = !this.has(digest)
+    if (stored) {
+      mkdirSync(join(this.dir, digest.slice(0, 2)), {recursive: true, mode: 0o755})
+      try {
+        linkSync(tmp, this.path(digest))
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+        stored = false
+      }
     }
-    mkdirSync(join(this.dir, digest.slice(0, 2)), {recursive: true, mode: 0o755})
-    renameSync(tmp, this.path(digest))
-    return {digest, size, stored: true}
+    unlinkSync(tmp)
+    return {digest, size, stored}
   }
 
   /** Recomputes an object's digest: true when its name still matches its content. */

@@ -1,0 +1,17 @@
+import {StrataCommand} from '../src/cli/command.js'
+import {diagnose, type Diagnosis} from '../src/mount/doctor.js'
+
+export default class Doctor extends StrataCommand {
+  static summary = 'Check what this machine lets strata do'
+  static description = 'Tries what strata needs — a user namespace with your id mapping, overlayfs in it, data-only lower layers, fuse-overlayfs — and says what works, what does not, and how to fix it. Exits 5 when strata cannot run stacks here.'
+  static examples = ['<%= config.bin %> doctor']
+
+  async run(): Promise<Diagnosis> {
+    await this.parse(Doctor)
+    const d = await diagnose(this.home, (op, args) => this.inNamespace(op, args))
+    for (const c of d.checks) this.out(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}${!c.ok && c.fix ? ` — ${c.fix}` : ''}`)
+    this.out(d.usable ? `strata can run stacks here (backend: ${d.backend})` : 'strata cannot run stacks here: fix what failed above')
+    if (!d.usable) process.exitCode = 5
+    return d
+  }
+}
