@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -215,6 +216,22 @@ static napi_value js_syncfs(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* flock(fd, exclusive, wait) -> bool: false when it would block and wait is false */
+static napi_value js_flock(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, argv, 3);
+  int32_t fd; bool exclusive, wait;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_bool(env, argv[1], &exclusive));
+  CHECK(napi_get_value_bool(env, argv[2], &wait));
+  int rc = flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB));
+  napi_value result;
+  if (rc < 0 && errno == EWOULDBLOCK) { napi_get_boolean(env, false, &result); return result; }
+  if (rc < 0) return throw_errno(env, errno, "flock");
+  napi_get_boolean(env, true, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"getxattr", NULL, js_getxattr, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -224,6 +241,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"utimens", NULL, js_utimens, NULL, NULL, NULL, napi_enumerable, NULL},
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_enumerable, NULL},
     {"syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"flock", NULL, js_flock, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

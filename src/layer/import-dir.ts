@@ -4,6 +4,7 @@ import {constants as C, lstatSync, readdirSync, readFileSync, readlinkSync, acce
 import type {Home} from '../store/home.js'
 import {IngestPool} from '../store/ingest.js'
 import {DigestCache} from '../store/digest-cache.js'
+import {StoreLock} from '../store/lock.js'
 import {ObjectStore} from '../store/objects.js'
 import {sys} from '../sys/index.js'
 import {notFound, usage} from '../cli/errors.js'
@@ -25,7 +26,7 @@ export const DEFAULT_INLINE_LIMIT = 64
 export async function importDir(home: Home, sourcePath: string, opts: ImportOptions = {}): Promise<ImportResult> {
   const source = resolve(sourcePath)
   checkSource(source)
-  home.ensure()
+  const lock = StoreLock.shared(home)
   const inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT
   const staging = stagingDir(home.tmp, 'import')
   const writer = new TreeWriter(join(staging, 'tree'))
@@ -117,6 +118,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
     throw e
   } finally {
     await pool.close()
+    lock.release()
   }
 }
 

@@ -48,4 +48,12 @@ export const ops: Record<string, (a: OpArgs) => Promise<unknown>> = {
     const {probe} = await import('../mount/probe.js')
     return probe(new Home(a.home))
   },
+  async check(a) {
+    const {checkStore} = await import('../store/check.js')
+    return checkStore(new Home(a.home), {repair: a.repair === true, data: a.data !== false})
+  },
+  async gc(a) {
+    const {collectGarbage} = await import('../store/gc.js')
+    return collectGarbage(new Home(a.home), {dryRun: a.dryRun === true})
+  },
 }

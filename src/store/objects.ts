@@ -43,7 +43,7 @@ export class ObjectStore {
    * before publishing what refers to the object.
    */
   put(src: Buffer | string, buf = Buffer.allocUnsafe(CHUNK)): {digest: string; size: number; stored: boolean} {
-    const tmp = join(this.tmpDir, `obj-${randomBytes(8).toString('hex')}`)
+    const tmp = join(this.tmpDir, `obj-${process.pid}-${randomBytes(8).toString('hex')}`)
     const inp = openSync(src, 'r')
     let out: number | undefined
     let size = 0

@@ -1,5 +1,5 @@
 // Syscalls node's fs lacks (native/sys.c): byte paths, no symlink following,
-// nanosecond times, mknod and syncfs.
+// nanosecond times, mknod, syncfs and flock.
 import {createRequire} from 'node:module'
 import {join} from 'node:path'
 import {packageRoot} from '../root.js'
@@ -14,6 +14,8 @@ interface Sys {
   utimens(path: BytePath, atimeNs: bigint, mtimeNs: bigint): void
   mknod(path: BytePath, mode: number, major: number, minor: number): void
   syncfs(path: BytePath): void
+  /** flock(2); false when the lock is held elsewhere and wait is false */
+  flock(fd: number, exclusive: boolean, wait: boolean): boolean
 }
 
 export const sys: Sys = createRequire(import.meta.url)(join(packageRoot, 'build', 'Release', 'strata_sys.node'))

@@ -1,0 +1,24 @@
+import {Flags} from '@oclif/core'
+import {StrataCommand} from '../src/cli/command.js'
+import type {CheckResult} from '../src/store/check.js'
+
+export default class Check extends StrataCommand {
+  static summary = 'Verify the store: objects, layers, stacks'
+  static description = 'Rehashes every object against its name, every layer tree against its id, and checks that every stub finds its object and every stack its layers. Exits 6 when it finds damage. --repair removes what interrupted commands left behind and moves damaged objects aside.'
+  static examples = ['<%= config.bin %> check', '<%= config.bin %> check --repair']
+  static flags = {
+    repair: Flags.boolean({description: 'remove leftovers of interrupted commands; move damaged objects aside'}),
+    quick: Flags.boolean({description: "don't rehash object data (metadata checks only)"}),
+  }
+
+  async run(): Promise<CheckResult> {
+    const {flags} = await this.parse(Check)
+    const r = await this.inNamespace<CheckResult>('check', {repair: flags.repair, data: !flags.quick})
+    for (const p of r.problems) this.out(`damaged: ${p.message}`)
+    if (r.leftovers.length && !flags.repair) this.out(`${r.leftovers.length} leftovers of interrupted commands under tmp/ (not damage; \`strata check --repair\` or \`strata gc\` removes them)`)
+    for (const x of r.repaired) this.out(x)
+    this.out(`${r.ok ? 'ok' : 'DAMAGED'}: ${r.counts.objects} objects, ${r.counts.layers} layers, ${r.counts.stacks} stacks checked${r.problems.length ? `, ${r.problems.length} problems` : ''}`)
+    if (!r.ok) process.exitCode = 6
+    return r
+  }
+}

@@ -1,0 +1,36 @@
+// The store's lock: commands that add to the store hold it shared, gc holds
+// it exclusive, so gc never removes an object an import is about to refer
+// to. flock(2) is released by the kernel when a process dies: a crash never
+// leaves the store locked.
+import {closeSync, openSync} from 'node:fs'
+import {join} from 'node:path'
+import type {Home} from './home.js'
+import {sys} from '../sys/index.js'
+import {conflict} from '../cli/errors.js'
+
+export class StoreLock {
+  private constructor(private fd: number) {}
+
+  static shared(home: Home): StoreLock {
+    home.ensure()
+    const fd = openSync(join(home.root, 'lock'), 'a')
+    sys.flock(fd, false, true)
+    return new StoreLock(fd)
+  }
+
+  /** Exclusive, or a conflict error (exit 4) when another command holds it. */
+  static exclusive(home: Home, what: string): StoreLock {
+    home.ensure()
+    const fd = openSync(join(home.root, 'lock'), 'a')
+    if (!sys.flock(fd, true, false)) {
+      closeSync(fd)
+      throw conflict(`the store is busy: another strata command is adding to it, so ${what} can't run now`, 'try again when it has finished')
+    }
+    return new StoreLock(fd)
+  }
+
+  release() {
+    if (this.fd >= 0) closeSync(this.fd)
+    this.fd = -1
+  }
+}
