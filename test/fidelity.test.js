@@ -10,7 +10,8 @@ import {strata, newHome, cleanHome, inNs, tmp, root} from './helpers.js'
 const scan = join(root, 'test', 'fixtures', 'scan.js')
 const parse = (out) => out.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l))
 
-test('import keeps every kind of entry, byte for byte and bit for bit', async (t) => {
+/** A fresh store and a fresh fixture tree, both removed after the test. */
+function fixture(t) {
   const home = newHome()
   const src = join(tmp('strata-src-'), 'tree')
   t.after(() => {
@@ -18,6 +19,11 @@ test('import keeps every kind of entry, byte for byte and bit for bit', async (t
     inNs(['rm', '-rf', src], {allowFail: true})
   })
   inNs([process.execPath, join(root, 'test', 'fixtures', 'make-tree.js'), src])
+  return {home, src}
+}
+
+test('import keeps every kind of entry, byte for byte and bit for bit', async (t) => {
+  const {home, src} = fixture(t)
 
   const imp = strata(home, ['import', src, '--name', 'fid', '--json'])
   assert.equal(imp.status, 0, imp.stderr)
@@ -60,13 +66,7 @@ test('import keeps every kind of entry, byte for byte and bit for bit', async (t
 })
 
 test('object names are fs-verity digests, holes stay holes, and a re-import stores nothing', async (t) => {
-  const home = newHome()
-  const src = join(tmp('strata-src-'), 'tree')
-  t.after(() => {
-    cleanHome(home)
-    inNs(['rm', '-rf', src], {allowFail: true})
-  })
-  inNs([process.execPath, join(root, 'test', 'fixtures', 'make-tree.js'), src])
+  const {home, src} = fixture(t)
   const first = strata(home, ['import', src, '--json'])
   assert.equal(first.status, 0, first.stderr)
 

@@ -11,7 +11,7 @@ export function bytes(n: number): string {
     n /= 1024
     i++
   }
-  return `${i ? n.toFixed(1) : n} ${units[i]}`
+  return `${i ? n.toFixed(1) : Math.round(n)} ${units[i]}`
 }
 
 export function progressLine<T>(enabled: boolean, render: (t: T, seconds: number) => string): Progress<T> {

@@ -41,13 +41,19 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   const absSrc = (rel: Buffer) => (rel.length ? Buffer.concat([src, Buffer.from('/'), rel]) : src)
   let failure: unknown
 
-  const visit = (rel: Buffer) => {
+  let sinceYield = 0
+  const visit = async (rel: Buffer): Promise<void> => {
+    // let workers' results in now and then: stubs get written as we go, and progress moves
+    if (++sinceYield >= 256) {
+      sinceYield = 0
+      await new Promise((r) => setImmediate(r))
+    }
     const p = absSrc(rel)
     const st = lstatSync(p, {bigint: true})
     const fmt = Number(st.mode) & C.S_IFMT
     if (fmt === C.S_IFDIR) {
       writer.dir(rel, metaOf(p, st, true))
-      for (const n of readdirSync(p, {encoding: 'buffer'})) visit(joinPath(rel, n))
+      for (const n of readdirSync(p, {encoding: 'buffer'})) await visit(joinPath(rel, n))
       return
     }
     if (fmt === C.S_IFSOCK || fmt === C.S_IFBLK || (fmt === C.S_IFCHR && st.rdev !== 0n)) {
@@ -105,7 +111,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   }
 
   try {
-    visit(Buffer.alloc(0))
+    await visit(Buffer.alloc(0))
     await Promise.all(pending)
     if (failure) throw failure
     for (const [rel, first] of links) writer.hardlink(rel, first)
