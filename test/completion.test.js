@@ -141,7 +141,7 @@ test('`strata completion SHELL` prints the shipped script', () => {
 
 test('__complete answers in the cobra protocol', () => {
   const out = run(process.execPath, [bin, '__complete', 'stack', 'inspect', ''])
-  assert.deepEqual(out, ['dev\tstack, 2 layers', 'web\tstack, 1 layer', ':4'])
+  assert.deepEqual(out, ['dev\tstack', 'web\tstack', ':4'])
   assert.deepEqual(run(process.execPath, [bin, '__complete', 'import', '']), [':0']) // files
   assert.deepEqual(run(process.execPath, [bin, '__complete', 'nosuch', '']), [':1'])
 })

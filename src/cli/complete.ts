@@ -32,6 +32,9 @@ export function loadSpec(dir = root): Spec {
 // One line, no tabs: a description is shown beside a candidate.
 const oneLine = (s?: string) => (s ?? '').split('\n')[0].replace(/\s+/g, ' ').trim()
 
+// plain code-point order: localeCompare would load ICU's collator on the keystroke path
+const byValue = (a: Candidate, b: Candidate) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0)
+
 const helpFlag: ManifestFlag = {name: 'help', type: 'boolean', description: 'show help for this command'}
 
 export function complete(words: string[], spec: Spec, home = new Home()): Answer {
@@ -77,7 +80,7 @@ function children(topic: string, commands: ManifestCommand[], topics: Spec['topi
     if (more.length === 0) seen.set(next, {value: next, description: oneLine(c.summary ?? c.description)})
     else if (!seen.has(next)) seen.set(next, {value: next, description: oneLine(topics[id]?.description) || `${id.replace(/:/g, ' ')} commands`})
   }
-  return [...seen.values()].sort((a, b) => a.value.localeCompare(b.value))
+  return [...seen.values()].sort(byValue)
 }
 
 function completeCommand(cmd: ManifestCommand, rest: string[], cur: string, home: Home): Answer {
@@ -125,7 +128,7 @@ function completeCommand(cmd: ManifestCommand, rest: string[], cur: string, home
       out.push({value: `--${f.name}`, description})
       if (f.char && cur === '-') out.push({value: `-${f.char}`, description})
     }
-    return {candidates: out.filter((c) => c.value.startsWith(cur)).sort((a, b) => a.value.localeCompare(b.value)), directive: Directive.noFile}
+    return {candidates: out.filter((c) => c.value.startsWith(cur)).sort(byValue), directive: Directive.noFile}
   }
   const args = Object.values(cmd.args ?? {})
   const arg = args[positional] ?? (cmd.strict === false ? args[args.length - 1] : undefined)
@@ -174,16 +177,19 @@ const readJSON = (file: string) => {
 }
 const list = (dir: string) => (existsSync(dir) ? readdirSync(dir) : [])
 
+// Every directory under stacks/ is a stack: stacks are published and removed by
+// rename through tmp/. Reading each stack.json would cost a file a stack per TAB.
 function stacks(home: Home, cur: string): Candidate[] {
-  const out: Candidate[] = []
-  for (const name of list(home.stacks)) {
-    if (!name.startsWith(cur)) continue
-    const s = readJSON(join(home.stack(name), 'stack.json'))
-    if (!s) continue // not a stack (staging leftovers, half-removed)
-    const n = Array.isArray(s.layers) ? s.layers.length : 0
-    out.push({value: name, description: `stack, ${n} layer${n === 1 ? '' : 's'}`})
+  let entries
+  try {
+    entries = readdirSync(home.stacks, {withFileTypes: true})
+  } catch {
+    return []
   }
-  return out.sort((a, b) => a.value.localeCompare(b.value))
+  return entries
+    .filter((e) => e.isDirectory() && e.name.startsWith(cur))
+    .map((e) => ({value: e.name, description: 'stack'}))
+    .sort(byValue)
 }
 
 /** Layer names, and short ids when the word could be an id prefix (or the layer has no name). */
@@ -203,7 +209,7 @@ function layers(home: Home, cur: string): Candidate[] {
     const short = all.some((o) => o.id !== l.id && o.id.startsWith(l.id.slice(0, 12))) ? l.id : l.id.slice(0, 12)
     out.push({value: short, description: l.names.length ? `layer ${l.names.join(', ')}` : 'layer (no name)'})
   }
-  return out.sort((a, b) => a.value.localeCompare(b.value))
+  return out.sort(byValue)
 }
 
 /** Stacks with a session holder (runtimeDir()/sessions/*.json) whose process is alive. */
@@ -218,7 +224,7 @@ function mounted(cur: string): Candidate[] {
     if (pid > 0 && !alive(pid)) continue
     if (name.startsWith(cur)) out.set(name, {value: name, description: pid > 0 ? `mounted, holder pid ${pid}` : 'mounted'})
   }
-  return [...out.values()].sort((a, b) => a.value.localeCompare(b.value))
+  return [...out.values()].sort(byValue)
 }
 
 function alive(pid: number): boolean {
