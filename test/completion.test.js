@@ -121,9 +121,11 @@ test('bash without bash-completion loaded still completes', () => {
   assert.deepEqual(sorted(shells.bash('strata stack create x --map ', {BASH_COMPLETION: '0'})), ['auto', 'single'])
 })
 
-test('bash: after `--`, the inner command completes itself', () => {
-  const words = shells.bash('strata run dev -- ech')
-  assert.ok(words.includes('echo'), words.join(' '))
+test('after `--`, the inner command completes itself', () => {
+  for (const complete of Object.values(shells)) {
+    const words = complete('strata run dev -- ech')
+    assert.ok(words.includes('echo'), words.join(' '))
+  }
 })
 
 test('`strata completion SHELL` prints the shipped script', () => {
@@ -144,4 +146,27 @@ test('__complete answers in the cobra protocol', () => {
   assert.deepEqual(out, ['dev\tstack', 'web\tstack', ':4'])
   assert.deepEqual(run(process.execPath, [bin, '__complete', 'import', '']), [':0']) // files
   assert.deepEqual(run(process.execPath, [bin, '__complete', 'nosuch', '']), [':1'])
+})
+
+test('mounted stacks come from live session files (engine, with a command table as issue 4 declares it)', async () => {
+  const {complete, loadSpec} = await import('../dist/src/cli/complete.js')
+  const {Home} = await import('../dist/src/store/home.js')
+  const spec = loadSpec()
+  spec.commands.exec = {id: 'exec', summary: 'Run a command in a mounted stack', args: {stack: {name: 'stack'}}, flags: {}, strict: false}
+  const runtime = tmp('strata-compl-sessions-')
+  mkdirSync(join(runtime, 'strata', 'sessions'), {recursive: true})
+  const dead = spawnSync('true').pid // exited: its session is stale
+  writeFileSync(join(runtime, 'strata', 'sessions', 'dev.json'), JSON.stringify({stack: 'dev', pid: process.pid}))
+  writeFileSync(join(runtime, 'strata', 'sessions', 'web.json'), JSON.stringify({stack: 'web', pid: dead}))
+  const saved = process.env.XDG_RUNTIME_DIR
+  process.env.XDG_RUNTIME_DIR = runtime
+  try {
+    const a = complete(['exec', ''], spec, new Home(home))
+    assert.deepEqual(a.candidates.map((c) => c.value), ['dev'])
+    assert.equal(a.directive, 4)
+    process.env.XDG_RUNTIME_DIR = tmp('strata-compl-nosessions-') // no sessions directory at all
+    assert.deepEqual(complete(['exec', ''], spec, new Home(home)), {candidates: [], directive: 4})
+  } finally {
+    process.env.XDG_RUNTIME_DIR = saved
+  }
 })
