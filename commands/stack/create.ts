@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../../src/cli/command.js'
 import type {StackInfo} from '../../src/stack/stacks.js'
 
@@ -10,11 +10,14 @@ export default class StackCreate extends StrataCommand {
     name: Args.string({description: 'name of the new stack', required: true, ignoreStdin: true}),
     layers: Args.string({description: 'layers, top first (names, ids or id prefixes)', required: true, ignoreStdin: true}),
   }
+  static flags = {
+    map: Flags.string({description: 'id mapping of a new store: auto (subordinate ids) or single (your id only)', options: ['auto', 'single']}),
+  }
 
   async run(): Promise<StackInfo> {
-    const {args, argv} = await this.parse(StackCreate)
+    const {args, argv, flags} = await this.parse(StackCreate)
     const layers = (argv as string[]).slice(1)
-    const s = await this.inNamespace<StackInfo>('stack-create', {name: args.name, layers})
+    const s = await this.inNamespace<StackInfo>('stack-create', {name: args.name, layers}, {map: flags.map as 'auto' | 'single' | undefined})
     this.out(`created stack ${s.name}: ${s.layers.map((l) => l.slice(0, 12)).join(' ')}`)
     return s
   }

@@ -26,18 +26,25 @@ export abstract class StrataCommand extends Command {
   }
 
   async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
-    const e = toStrataError(err)
-    if (this.jsonEnabled()) process.stdout.write(JSON.stringify({error: e.toJSON()}, null, 2) + '\n')
-    else process.stderr.write(`strata: ${e.message}${e.hint ? ` — ${e.hint}` : ''}\n`)
-    process.exitCode = e.exit
+    reportError(toStrataError(err, this.id), this.jsonEnabled())
   }
 }
 
-function toStrataError(err: Error & {oclif?: {exit?: number}}): StrataError {
+/** The one way strata fails: {"error": …} on stdout under --json, else one line on stderr naming the problem and its fix; the documented exit code. */
+export function reportError(e: StrataError, json: boolean) {
+  if (json) process.stdout.write(JSON.stringify({error: e.toJSON()}, null, 2) + '\n')
+  else process.stderr.write(`strata: ${e.message}${e.hint ? ` — ${e.hint}` : ''}\n`)
+  process.exitCode = e.exit
+}
+
+function toStrataError(err: Error & {oclif?: {exit?: number}}, id?: string): StrataError {
   if (err instanceof StrataError) return err
-  // oclif's own parse errors (unknown flag, missing argument): usage
-  if (err instanceof Errors.CLIError && (err.oclif?.exit === 2 || /flag|argument|Unexpected/i.test(err.message)))
-    return usage(err.message.split('\n')[0], 'see `strata help`')
+  // oclif's own parse errors (unknown flag, missing argument): usage, on one line
+  if (err instanceof Errors.CLIError && (err.oclif?.exit === 2 || /flag|argument|Unexpected/i.test(err.message))) {
+    const [first, ...more] = err.message.split('\n').map((l) => l.trim()).filter((l) => l && !/^See more help/i.test(l))
+    const names = more.map((l) => l.split(/\s{2,}/)[0]).join(', ')
+    return usage(names ? `${first.replace(/:$/, '')}: ${names}` : first, `see \`strata ${id ? id.replace(/:/g, ' ') + ' ' : ''}--help\``)
+  }
   return asStrataError(err)
 }
 

@@ -1,0 +1,20 @@
+import {Args} from '@oclif/core'
+import {StrataCommand} from '../src/cli/command.js'
+import {completionScript, installHint, shells, type CompletionScript} from '../src/cli/completion-scripts.js'
+
+export default class Completion extends StrataCommand {
+  static summary = 'Print the shell completion script for bash, zsh or fish'
+  static description = 'Prints the script on stdout; on a terminal, also says where to install it (on stderr). The scripts ask `strata __complete` for candidates, so they never go stale.'
+  static examples = ['<%= config.bin %> completion bash > ~/.local/share/bash-completion/completions/strata', '<%= config.bin %> completion fish > ~/.config/fish/completions/strata.fish']
+  static args = {shell: Args.string({description: 'bash, zsh or fish', required: true, options: [...shells], ignoreStdin: true})}
+
+  async run(): Promise<Omit<CompletionScript, 'file'>> {
+    const {args} = await this.parse(Completion)
+    const s = completionScript(args.shell as CompletionScript['shell'], this.config.root)
+    if (!this.jsonEnabled()) {
+      process.stdout.write(s.script)
+      if (process.stderr.isTTY) process.stderr.write(installHint(s))
+    }
+    return {shell: s.shell, script: s.script, install: s.install}
+  }
+}

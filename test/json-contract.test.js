@@ -1,0 +1,145 @@
+// The scripting contract: every command's --json output matches its schema in
+// schemas/, on success and on each documented failure (schemas/error.json), and
+// the exit code is the documented one. Commands come from oclif.manifest.json,
+// so a command without a schema, or without a case here, fails this test.
+import {test, before, after} from 'node:test'
+import assert from 'node:assert/strict'
+import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import Ajv2020 from 'ajv/dist/2020.js'
+import {cleanHome, newHome, root, strata, tmp} from './helpers.js'
+
+const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8'))
+const schemaDir = join(root, 'schemas')
+
+/** Commands without --json, and why. */
+const exempt = {
+  run: "its output and exit status are the inner command's own",
+}
+
+const ajv = new Ajv2020({allErrors: true, strict: true, strictRequired: false})
+for (const dir of [schemaDir, join(schemaDir, 'defs')])
+  for (const f of readdirSync(dir)) if (f.endsWith('.json')) ajv.addSchema(JSON.parse(readFileSync(join(dir, f), 'utf8')))
+const schemaOf = (name) => ajv.getSchema(`https://strata.invalid/schemas/${name}.json`)
+const fileOf = (id) => id.replace(/:/g, '-')
+
+function check(home, args, {exit, schema}) {
+  const r = strata(home, [...args, '--json'])
+  const label = `strata ${args.join(' ')} --json`
+  assert.equal(r.status, exit, `${label}: exit ${r.status}, wanted ${exit}\n${r.stdout}${r.stderr}`)
+  assert.ok(r.json !== undefined, `${label}: stdout is not one JSON document: ${r.stdout}`)
+  const validate = schemaOf(exit === 0 ? schema : 'error')
+  assert.ok(validate, `no schema ${schema}`)
+  assert.ok(validate(r.json), `${label} doesn't match schemas/${exit === 0 ? schema : 'error'}.json: ${ajv.errorsText(validate.errors)}\n${r.stdout}`)
+  if (exit !== 0) assert.equal(r.json.error.exit, exit, `${label}: error.exit says ${r.json.error.exit}`)
+  return r.json
+}
+
+let home, src, base, spare
+before(() => {
+  home = newHome()
+  src = tmp('strata-contract-src-')
+  for (const [d, file] of [['base', 'etc/os-release'], ['tools', 'usr/bin/tool'], ['spare', 'spare']]) {
+    mkdirSync(join(src, d, file, '..'), {recursive: true})
+    writeFileSync(join(src, d, file), `${d}\n`)
+  }
+  writeFileSync(join(src, 'plain-file'), 'not a directory\n')
+})
+after(() => cleanHome(home))
+
+test('every command has a JSON schema, or is exempt with a reason', () => {
+  for (const [id, c] of Object.entries(manifest.commands)) {
+    if (c.hidden) continue
+    if (exempt[id]) {
+      assert.equal(c.flags.json, undefined, `${id} is exempt but has --json`)
+      continue
+    }
+    assert.ok(c.flags.json, `${id} has no --json flag: add it, or list it as exempt here with a reason`)
+    assert.ok(existsSync(join(schemaDir, `${fileOf(id)}.json`)), `${id} has no schema: add schemas/${fileOf(id)}.json`)
+  }
+  for (const id of Object.keys(exempt)) assert.ok(manifest.commands[id], `exempt command ${id} doesn't exist`)
+})
+
+// [args, exit, schema]: each command's success and its documented failures, in order (they share a store)
+const cases = () => [
+  [['import', join(src, 'base'), '--name', 'base'], 0, 'import'],
+  [['import', join(src, 'base')], 0, 'import'], // again: existing
+  [['import', join(src, 'tools'), '--name', 'tools'], 0, 'import'],
+  [['import', join(src, 'spare'), '--name', 'base'], 0, 'import'], // takes the name: nameMovedFrom
+  [['import', join(src, 'nosuch')], 3, 'import'],
+  [['import', join(src, 'plain-file')], 2, 'import'],
+  [['import', join(src, 'tools'), '--name', 'bad name!'], 2, 'import'],
+  [['import', join(src, 'tools'), '--inline-limit', '-1'], 2, 'import'],
+  [['layer', 'list'], 0, 'layer-list'],
+  [['layer', 'inspect', 'tools'], 0, 'layer-inspect'],
+  [['layer', 'inspect', 'nosuch'], 3, 'layer-inspect'],
+  [['stack', 'create', 'dev', 'tools', () => base], 0, 'stack-create'],
+  [['stack', 'create', 'web', () => base, '--map', 'auto'], 0, 'stack-create'],
+  [['stack', 'create', 'dev', 'tools'], 4, 'stack-create'], // exists
+  [['stack', 'create', 'bad/name', 'tools'], 2, 'stack-create'],
+  [['stack', 'create', 'x', 'nosuch'], 3, 'stack-create'],
+  [['stack', 'create', 'x', 'tools', '--map', 'single'], 2, 'stack-create'], // the store is 'auto'
+  [['stack', 'create', 'x', 'tools', '--map', 'sideways'], 2, 'stack-create'],
+  [['stack', 'list'], 0, 'stack-list'],
+  [['stack', 'inspect', 'dev'], 0, 'stack-inspect'],
+  [['stack', 'inspect', 'nosuch'], 3, 'stack-inspect'],
+  [['stack', 'inspect', '../x'], 2, 'stack-inspect'],
+  [['layer', 'rm', 'tools'], 4, 'layer-rm'], // used by dev
+  [['layer', 'rm', 'nosuch'], 3, 'layer-rm'],
+  [['layer', 'rm', () => spare], 0, 'layer-rm'],
+  [['stack', 'rm', 'web'], 0, 'stack-rm'],
+  [['stack', 'rm', 'web'], 3, 'stack-rm'],
+  [['check'], 0, 'check'],
+  [['check', '--quick', '--repair'], 0, 'check'],
+  [['gc', '--dry-run'], 0, 'gc'],
+  [['gc'], 0, 'gc'],
+  [['doctor'], 0, 'doctor'],
+  [['completion', 'bash'], 0, 'completion'],
+  [['completion', 'tcsh'], 2, 'completion'],
+]
+
+test('each command on success and on each documented failure: schema and exit code', () => {
+  const succeeded = new Set()
+  for (const [args, exit, schema] of cases()) {
+    const json = check(home, args.map((a) => (typeof a === 'function' ? a() : a)), {exit, schema})
+    if (exit === 0) succeeded.add(schema)
+    if (schema === 'import' && exit === 0) {
+      if (json.layer.names.includes('base') && !json.nameMovedFrom) base = json.layer.id
+      if (json.nameMovedFrom) {
+        assert.equal(json.nameMovedFrom, base)
+        ;[spare, base] = [json.layer.id, json.nameMovedFrom] // 'base' now names the spare layer
+      }
+    }
+  }
+  assert.ok(base && spare)
+  for (const [id, c] of Object.entries(manifest.commands))
+    if (!c.hidden && !exempt[id]) assert.ok(succeeded.has(fileOf(id)), `no successful --json case for ${id}: add one to this test`)
+})
+
+test('every command: an unknown flag and a missing argument are usage errors (2), as JSON', () => {
+  for (const [id, c] of Object.entries(manifest.commands)) {
+    if (c.hidden || exempt[id]) continue
+    const words = id.split(':')
+    check(home, [...words, '--no-such-flag'], {exit: 2})
+    if (Object.values(c.args).some((a) => a.required)) check(home, words, {exit: 2})
+  }
+})
+
+test('an unknown command is a usage error (2), as JSON', () => {
+  const e = check(home, ['nosuch'], {exit: 2})
+  assert.match(e.error.message, /unknown command 'nosuch'/)
+  const t = check(home, ['stack', 'nosuch', 'x'], {exit: 2})
+  assert.match(t.error.message, /unknown command 'stack nosuch'/)
+  assert.match(t.error.hint, /strata stack --help/)
+  // and without --json: one line and a hint on stderr, nothing on stdout
+  const r = strata(home, ['nosuch'])
+  assert.equal(r.status, 2)
+  assert.equal(r.stdout, '')
+  assert.match(r.stderr, /^strata: unknown command 'nosuch' — .+\n$/)
+})
+
+test('exempt commands still exit with usage errors as documented', () => {
+  const r = strata(home, ['run'])
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /Missing 1 required arg: stack/)
+})
