@@ -17,3 +17,9 @@ export async function run(file: string, args: string[], opts: Options = {}) {
     throw Object.assign(external(`${file} failed${said ? `: ${said}` : ` (exit ${err.exitCode})`}`), {stderr: err.stderr})
   }
 }
+
+/** A streaming child (decompressors): the caller pipes its stdin/stdout and awaits it. */
+export function spawnStream(file: string, args: string[]) {
+  trace('%s %o (streaming)', file, args)
+  return execa(file, args, {stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: {stdout: false, stderr: true}, reject: false})
+}

@@ -22,6 +22,22 @@ export const ops: Record<string, (a: OpArgs) => Promise<unknown>> = {
       progress.done()
     }
   },
+  async 'import-archive'(a) {
+    const {importArchive} = await import('../layer/import-archive.js')
+    return importArchive(new Home(a.home), a as never)
+  },
+  async 'layer-export'(a) {
+    const {exportLayer} = await import('../layer/export.js')
+    return exportLayer(new Home(a.home), a.ref as string, a.output as string)
+  },
+  async 'stack-export'(a) {
+    const {exportStackOci} = await import('../layer/export.js')
+    return exportStackOci(new Home(a.home), a.stack as string, a.dir as string, a.tag as string, a.compression as 'none' | 'gzip')
+  },
+  async stamp(a) {
+    const {stamp} = await import('../layer/stamp.js')
+    return stamp(a.tree as string, a.objects as string, a as never)
+  },
   async 'stack-create'(a) {
     const {StackStore} = await import('../stack/stacks.js')
     return new StackStore(new Home(a.home)).create(a.name as string, a.layers as string[], a.mapping)

@@ -1,6 +1,6 @@
 // The object store: one read-only file per distinct content, named by its
 // fs-verity digest as objects/ab/cdef…, written once by rename.
-import {closeSync, existsSync, fchmodSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, fchmodSync, rmdirSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {VerityHasher} from './digest.js'
@@ -73,6 +73,58 @@ export class ObjectStore {
     return {digest, size, stored: true}
   }
 
+  /** A streaming put: write the content in any chunk sizes, then finish() names it. */
+  writer(): ObjectWriter {
+    return new ObjectWriter(this)
+  }
+
+  /** Publishes a finished temporary file under its digest name, or drops it when the store has it. */
+  commitTmp(tmp: string, digest: string): boolean {
+    if (this.has(digest)) {
+      unlinkSync(tmp)
+      return false
+    }
+    mkdirSync(join(this.dir, digest.slice(0, 2)), {recursive: true, mode: 0o755})
+    renameSync(tmp, this.path(digest))
+    return true
+  }
+
+  /**
+   * Moves a file into the store by rename (zero-copy), or copies it when it
+   * lives on another filesystem; drops it when the store has the content.
+   * The file's name is gone afterwards either way.
+   */
+  adopt(src: string | Buffer, buf = Buffer.allocUnsafe(CHUNK)): {digest: string; size: number; stored: boolean} {
+    const {digest, size} = ObjectStore.digestFile(src, buf)
+    if (this.has(digest)) {
+      unlinkSync(src)
+      return {digest, size, stored: false}
+    }
+    mkdirSync(join(this.dir, digest.slice(0, 2)), {recursive: true, mode: 0o755})
+    try {
+      fchmodPath(src, 0o444)
+      renameSync(src, this.path(digest))
+      return {digest, size, stored: true}
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e
+    }
+    const r = this.put(src, buf)
+    unlinkSync(src)
+    return r
+  }
+
+  /** Removes objects an import stored, when the import fails (best effort: the names are ours). */
+  rollback(digests: string[]) {
+    for (const d of digests) {
+      try {
+        unlinkSync(this.path(d))
+      } catch {}
+      try {
+        rmdirSync(join(this.dir, d.slice(0, 2)))
+      } catch {}
+    }
+  }
+
   /** Recomputes an object's digest: true when its name still matches its content. */
   verify(digestHex: string): boolean {
     return ObjectStore.digestFile(this.path(digestHex)).digest === digestHex
@@ -95,4 +147,65 @@ function writeSkippingZeros(fd: number, data: Buffer, pos: number) {
     }
   }
   if (start >= 0) writeSync(fd, data, start, data.length - start, pos + start)
+}
+
+const fchmodPath = (p: string | Buffer, mode: number) => chmodSync(p, mode)
+
+/** Content streamed into a temporary file in tmp/, hashed on the way; named by finish(). */
+export class ObjectWriter {
+  private hasher = new VerityHasher()
+  private buf = Buffer.allocUnsafe(CHUNK)
+  private fill = 0
+  private pos = 0
+  private fd: number
+  private tmp: string
+  size = 0
+
+  constructor(private store: ObjectStore) {
+    this.tmp = join(store.tmpDir, `obj-${randomBytes(8).toString('hex')}`)
+    this.fd = openSync(this.tmp, 'wx', 0o600)
+  }
+
+  write(chunk: Buffer) {
+    this.hasher.update(chunk)
+    this.size += chunk.length
+    let off = 0
+    while (off < chunk.length) {
+      const n = Math.min(chunk.length - off, CHUNK - this.fill)
+      chunk.copy(this.buf, this.fill, off, off + n)
+      this.fill += n
+      off += n
+      if (this.fill === CHUNK) this.flush()
+    }
+  }
+
+  private flush() {
+    // the buffer starts block-aligned in the file: zero blocks become holes
+    writeSkippingZeros(this.fd, this.buf.subarray(0, this.fill), this.pos)
+    this.pos += this.fill
+    this.fill = 0
+  }
+
+  finish(): {digest: string; size: number; stored: boolean} {
+    try {
+      this.flush()
+      ftruncateSync(this.fd, this.pos)
+      fchmodSync(this.fd, 0o444)
+    } catch (e) {
+      this.abort()
+      throw e
+    }
+    closeSync(this.fd)
+    const digest = this.hasher.digest().toString('hex')
+    return {digest, size: this.size, stored: this.store.commitTmp(this.tmp, digest)}
+  }
+
+  abort() {
+    try {
+      closeSync(this.fd)
+    } catch {}
+    try {
+      unlinkSync(this.tmp)
+    } catch {}
+  }
 }
