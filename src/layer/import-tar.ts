@@ -78,7 +78,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
   const seen = new Set<string>() // non-directories written, by path hex: what hardlinks may name
   let current: Buffer | undefined
   let open: ObjectWriter | undefined
-  writer.dir(Buffer.alloc(0), IMPLICIT_DIR)
+  writer.dir(Buffer.alloc(0), IMPLICIT_DIR, false, true)
 
   const exists = (rel: Buffer) => {
     try {
@@ -99,7 +99,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
       const kind = st.isSymbolicLink() ? 'a symlink' : 'not a directory'
       throw usage(`refusing entry '${shown(current!)}': its parent '${shown(parent)}' is ${kind} in the archive`, 'the archive writes through a link; it is unsafe or damaged')
     }
-    writer.dir(parent, IMPLICIT_DIR)
+    writer.dir(parent, IMPLICIT_DIR, false, true)
   }
 
   /** Makes room for rel: a later entry replaces an earlier one, as tar does (a directory stays for a directory). */

@@ -3,7 +3,7 @@
 // inline files, sparse stubs, symlinks, fifos and whiteouts with their metadata.
 import {closeSync, constants as C, ftruncateSync, linkSync, lchownSync, chmodSync, mkdirSync, openSync, symlinkSync, writeSync} from 'node:fs'
 import {sys} from '../sys/index.js'
-import {OPAQUE, METACOPY, REDIRECT, encodeMetacopy, encodeRedirect, escapeName} from '../overlay/xattrs.js'
+import {IMPLICIT, OPAQUE, METACOPY, REDIRECT, encodeMetacopy, encodeRedirect, escapeName} from '../overlay/xattrs.js'
 import {abs} from './scan.js'
 
 export interface Meta {
@@ -29,7 +29,7 @@ export interface WriterCounts {
 export class TreeWriter {
   readonly counts: WriterCounts = {dirs: 0, files: 0, stubs: 0, symlinks: 0, fifos: 0, whiteouts: 0, hardlinks: 0, squashedOwners: 0}
   // insertion order is parents before children; keyed by the path's hex
-  private dirs = new Map<string, {rel: Buffer; meta: Meta; opaque: boolean}>()
+  private dirs = new Map<string, {rel: Buffer; meta: Meta; opaque: boolean; implicit: boolean}>()
 
   constructor(readonly root: string) {}
 
@@ -40,15 +40,17 @@ export class TreeWriter {
    * children. A directory written again keeps its children and takes the new
    * metadata (as tar does with a repeated entry); opaque, once set, stays.
    */
-  dir(rel: Buffer, meta: Meta, opaque = false) {
+  dir(rel: Buffer, meta: Meta, opaque = false, implicit = false) {
     const known = this.dirs.get(rel.toString('hex'))
     if (known) {
+      if (implicit) return
       known.meta = meta
       known.opaque ||= opaque
+      known.implicit = false
       return
     }
     mkdirSync(this.path(rel), {mode: 0o700})
-    this.dirs.set(rel.toString('hex'), {rel, meta, opaque})
+    this.dirs.set(rel.toString('hex'), {rel, meta, opaque, implicit})
     this.counts.dirs++
   }
 
@@ -126,6 +128,7 @@ export class TreeWriter {
     for (const d of [...this.dirs.values()].reverse()) {
       const p = this.path(d.rel)
       if (d.opaque) sys.setxattr(p, OPAQUE, Buffer.from('y'))
+      if (d.implicit) sys.setxattr(p, IMPLICIT, Buffer.alloc(0))
       this.apply(p, d.meta, true)
     }
     this.dirs.clear()
