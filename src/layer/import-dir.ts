@@ -3,6 +3,8 @@
 import {constants as C, lstatSync, readdirSync, readFileSync, readlinkSync, accessSync, statSync, type BigIntStats} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {IngestPool} from '../store/ingest.js'
+import {ObjectStore} from '../store/objects.js'
+import {METACOPY, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
 import {sys} from '../sys/index.js'
 import {notFound, usage} from '../cli/errors.js'
 import {removeTree} from '../store/fsutil.js'
@@ -16,6 +18,8 @@ export interface ImportOptions {
   name?: string
   inlineLimit?: number
   onProgress?: (t: Tally) => void
+  /** Files already in stub form whose objects the store has are taken as stubs (import --move) */
+  acceptStubs?: boolean
 }
 
 export const DEFAULT_INLINE_LIMIT = 64
@@ -28,6 +32,7 @@ export async function importDir(home: Home, source: string, opts: ImportOptions 
   const writer = new TreeWriter(join(staging, 'tree'))
   const tally = newTally()
   const pool = new IngestPool(home.objects, home.tmp)
+  const store = new ObjectStore(home.objects, home.tmp)
   const pending: Promise<void>[] = []
   const links: [Buffer, Buffer][] = []
   const seen = new Map<string, Buffer>() // dev:ino → first path, for hardlink groups
@@ -68,6 +73,14 @@ export async function importDir(home: Home, source: string, opts: ImportOptions 
         return
       }
       const meta = metaOf(p, st, true)
+      const stubbed = opts.acceptStubs ? sys.getxattr(p, METACOPY) : null
+      const digest = stubbed ? decodeMetacopy(stubbed) : null
+      if (digest && store.has(digest)) {
+        meta.xattrs = meta.xattrs!.filter(([n]) => !isStructural(n)).map(([n, v]) => [n.replace(/^user\.overlay\.overlay\./, 'user.overlay.'), v])
+        writer.stub(rel, meta, digest, Number(st.size))
+        tally.bytesDone += Number(st.size)
+        return
+      }
       pending.push(
         pool.put(p).then(
           (r) => {

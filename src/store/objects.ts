@@ -1,6 +1,6 @@
 // The object store: one read-only file per distinct content, named by its
 // fs-verity digest as objects/ab/cdef…, written once by rename.
-import {chmodSync, closeSync, existsSync, fchmodSync, rmdirSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {chmodSync, copyFileSync, constants as fsConstants, closeSync, existsSync, fchmodSync, rmdirSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {VerityHasher} from './digest.js'
@@ -147,6 +147,25 @@ function writeSkippingZeros(fd: number, data: Buffer, pos: number) {
     }
   }
   if (start >= 0) writeSync(fd, data, start, data.length - start, pos + start)
+}
+
+/** Copies a file's content, reflinked where the filesystem can, else block by block with zero blocks left as holes. */
+export function copySparse(src: string | Buffer, dst: string | Buffer) {
+  try {
+    copyFileSync(src, dst, fsConstants.COPYFILE_FICLONE_FORCE)
+    return
+  } catch {}
+  const inp = openSync(src, 'r')
+  const out = openSync(dst, 'wx', 0o600)
+  const buf = Buffer.allocUnsafe(CHUNK)
+  try {
+    let pos = 0
+    for (let n; (n = readSync(inp, buf, 0, buf.length, null)) > 0; pos += n) writeSkippingZeros(out, buf.subarray(0, n), pos)
+    ftruncateSync(out, pos)
+  } finally {
+    closeSync(inp)
+    closeSync(out)
+  }
 }
 
 const fchmodPath = (p: string | Buffer, mode: number) => chmodSync(p, mode)
