@@ -1,28 +1,61 @@
 import {Args, Flags} from '@oclif/core'
+import {resolve} from 'node:path'
 import {StrataCommand} from '../src/cli/command.js'
-import type {ImportResult} from '../src/layer/publish.js'
 import {bytes} from '../src/cli/progress.js'
+import {FORMATS, type Format, detectFormat} from '../src/layer/archive.js'
+import {splitLayoutRef} from '../src/layer/import-oci.js'
+import type {ArchiveImportResult} from '../src/layer/import-archive.js'
+import type {LayerInfo} from '../src/layer/layers.js'
 
 export default class Import extends StrataCommand {
-  static summary = 'Import a directory tree as a layer'
-  static description = 'Copies the tree into the store: file data once into the object store, the tree itself as stubs. Importing the same tree again gives the same layer id and stores nothing new.'
-  static examples = ['<%= config.bin %> import ./rootfs --name base']
-  static args = {source: Args.string({description: 'directory to import', required: true, ignoreStdin: true})}
+  static summary = 'Import a directory, tar, tar.gz, tar.zst or OCI image layout'
+  static description =
+    'The format is told from the content (--format forces it). File data goes once into the object store, the tree itself as stubs; a tar is read once, never unpacked. An OCI layout gives one layer per image layer (DIR:TAG or DIR@DIGEST picks an image). Importing the same content again gives the same layer id and stores nothing new.'
+  static examples = [
+    '<%= config.bin %> import ./rootfs --name base',
+    '<%= config.bin %> import rootfs.tar.zst --name base',
+    '<%= config.bin %> import ./alpine-oci:3.20 --stack alpine',
+    '<%= config.bin %> import --move ./build-output --name out',
+  ]
+  static args = {source: Args.string({description: 'directory, tar file or OCI layout (DIR[:TAG|@DIGEST])', required: true, ignoreStdin: true})}
   static flags = {
-    name: Flags.string({char: 'n', description: 'name the layer (a name moves from any layer that had it)'}),
+    name: Flags.string({char: 'n', description: 'name the layer (an image: its top layer); a name moves from any layer that had it'}),
+    stack: Flags.string({description: 'also create a stack of the imported layers'}),
+    format: Flags.string({description: 'force the source format', options: FORMATS}),
+    move: Flags.boolean({description: 'move a directory\'s file data into the store by rename (zero-copy on the same filesystem); the directory is consumed'}),
     'inline-limit': Flags.integer({description: 'files up to this many bytes are stored inline, not as objects', default: 64, min: 0}),
   }
 
-  async run(): Promise<ImportResult> {
+  async run(): Promise<ArchiveImportResult> {
     const {args, flags} = await this.parse(Import)
-    const r = await this.inNamespace<ImportResult>('import', {source: args.source, name: flags.name, inlineLimit: flags['inline-limit']})
-    const l = r.layer
-    this.out(`${r.existing ? 'already imported' : 'imported'} ${l.id.slice(0, 12)}${l.names.length ? ` (${l.names.join(', ')})` : ''}: ${l.counts.entries} entries, ${bytes(l.bytes.content)}`)
-    if (!r.existing) this.out(`  ${l.bytes.objectsAdded} new objects, ${bytes(l.bytes.objectBytesAdded)} stored`)
+    let {dir: source, ref} = splitLayoutRef(args.source)
+    const format = (flags.format as Format | undefined) ?? detectFormat(source)
+    if (format !== 'oci' && ref) {
+      source = args.source
+      ref = undefined
+    }
+    const r = await this.inNamespace<ArchiveImportResult>('import-archive', {
+      source: resolve(source),
+      format,
+      ref,
+      name: flags.name,
+      stack: flags.stack,
+      move: flags.move,
+      inlineLimit: flags['inline-limit'],
+    })
+    const layers = r.format === 'oci' ? r.layers : [r]
+    if (r.format === 'oci') this.out(`image ${r.image.tag ?? r.image.manifest} from ${r.image.layout}: ${r.layers.length} layers`)
+    for (const x of layers) this.report(x.layer, x.existing)
+    if (r.format !== 'oci' && r.nameMovedFrom) this.warn(`name '${flags.name}' moved from layer ${r.nameMovedFrom.slice(0, 12)}`)
+    if (r.stack) this.out(`created stack ${r.stack.name}: ${r.stack.layers.map((l) => l.slice(0, 12)).join(' ')}`)
+    return r
+  }
+
+  private report(l: LayerInfo, existing: boolean) {
+    this.out(`${existing ? 'already imported' : 'imported'} ${l.id.slice(0, 12)}${l.names.length ? ` (${l.names.join(', ')})` : ''}: ${l.counts.entries} entries, ${bytes(l.bytes.content)}`)
+    if (!existing) this.out(`  ${l.bytes.objectsAdded} new objects, ${bytes(l.bytes.objectBytesAdded)} stored`)
     const s = l.skipped
     if (s.devices + s.sockets > 0) this.warn(`skipped ${s.devices} device nodes and ${s.sockets} sockets (they can't be kept rootless): ${s.paths.slice(0, 5).join(', ')}`)
     if (s.squashedOwners > 0) this.warn(`${s.squashedOwners} entries had owners outside the id mapping and now belong to you`)
-    if (r.nameMovedFrom) this.warn(`name '${flags.name}' moved from layer ${r.nameMovedFrom.slice(0, 12)}`)
-    return r
   }
 }

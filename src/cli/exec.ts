@@ -39,3 +39,16 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
     })
   })
 }
+
+/** A streaming child (decompressors): the caller pipes its stdin and stdout, then awaits `done`. */
+export function spawnStream(file: string, args: string[]) {
+  trace('%s %o (streaming)', file, args)
+  const child = spawn(file, args, {stdio: ['pipe', 'pipe', 'pipe']})
+  const err: Buffer[] = []
+  child.stderr!.on('data', (d: Buffer) => err.push(d))
+  const done = new Promise<{exitCode: number | null; signal: NodeJS.Signals | null; stderr: string}>((resolve) => {
+    child.on('error', (e) => resolve({exitCode: null, signal: null, stderr: e.message}))
+    child.on('close', (exitCode, signal) => resolve({exitCode, signal, stderr: Buffer.concat(err).toString()}))
+  })
+  return {stdin: child.stdin!, stdout: child.stdout!, kill: () => child.kill(), done}
+}

@@ -58,7 +58,7 @@ function applyEntry(root: string, tree: string, e: Entry, dirs: Map<string, {lay
   const key = e.path.toString('hex')
   if (e.path.length === 0) {
     if (e.opaque) clearDir(dst, dirs, key)
-    dirs.set(key, {layer: tree, entry: e})
+    if (!e.implicit || !dirs.has(key)) dirs.set(key, {layer: tree, entry: e})
     return
   }
   const existing = lstatOrNull(dst)
@@ -71,7 +71,8 @@ function applyEntry(root: string, tree: string, e: Entry, dirs: Map<string, {lay
     if (existing?.isDirectory()) {
       if (e.opaque) clearDir(dst, dirs, key)
     } else mkdirSync(dst, {mode: 0o700})
-    dirs.set(key, {layer: tree, entry: e})
+    // a directory an archive only implied takes the metadata of the layers below
+    if (!e.implicit || !dirs.has(key)) dirs.set(key, {layer: tree, entry: e})
     return
   }
   if (existing) remove(dst, existing.isDirectory(), dirs, key)

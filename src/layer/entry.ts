@@ -16,6 +16,7 @@ export interface Entry {
   inline?: string // file stored inline: sha256 of its content
   target?: Buffer // symlink
   opaque?: boolean // dir: hides what the layers below have there
+  implicit?: boolean // dir: only implied by an archive's entries; metadata comes from below when there is any
   xattrs: [string, Buffer][] // the entry's own user.* xattrs, sorted by name
   linkTo?: Buffer // hardlink: the first path (in byte order) of its group
 }
@@ -32,7 +33,7 @@ export function treeId(entries: Entry[]): string {
       : e.digest ?? e.inline ?? (e.target ? `target:${e.target.toString('hex')}` : '-')
     const xattrs = e.xattrs.map(([k, v]) => `${k}=${v.toString('hex')}`).join(';')
     h.update(
-      [e.path.toString('hex'), e.type, e.mode.toString(8), e.uid, e.gid, e.mtimeNs, e.size, payload, e.opaque ? 'opaque' : '', xattrs].join(' ') + '\n',
+      [e.path.toString('hex'), e.type, e.mode.toString(8), e.uid, e.gid, e.mtimeNs, e.size, payload, (e.opaque ? 'opaque' : '') + (e.implicit ? 'implicit' : ''), xattrs].join(' ') + '\n',
     )
   }
   return h.digest('hex')

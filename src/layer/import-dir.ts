@@ -4,8 +4,8 @@ import {constants as C, lstatSync, readdirSync, readFileSync, readlinkSync, acce
 import type {Home} from '../store/home.js'
 import {IngestPool} from '../store/ingest.js'
 import {DigestCache} from '../store/digest-cache.js'
-import {StoreLock} from '../store/lock.js'
 import {ObjectStore} from '../store/objects.js'
+import {METACOPY, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
 import {sys} from '../sys/index.js'
 import {notFound, usage} from '../cli/errors.js'
 import {removeTree} from '../store/fsutil.js'
@@ -19,6 +19,8 @@ export interface ImportOptions {
   name?: string
   inlineLimit?: number
   onProgress?: (t: Tally) => void
+  /** Files already in stub form whose objects the store has are taken as stubs (import --move) */
+  acceptStubs?: boolean
 }
 
 export const DEFAULT_INLINE_LIMIT = 64
@@ -26,7 +28,7 @@ export const DEFAULT_INLINE_LIMIT = 64
 export async function importDir(home: Home, sourcePath: string, opts: ImportOptions = {}): Promise<ImportResult> {
   const source = resolve(sourcePath)
   checkSource(source)
-  const lock = StoreLock.shared(home)
+  home.ensure()
   const inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT
   const staging = stagingDir(home.tmp, 'import')
   const writer = new TreeWriter(join(staging, 'tree'))
@@ -80,10 +82,13 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
         return
       }
       const meta = metaOf(p, st, true)
-      const known = cache.get(st)
+      // `import --move`: a tree stamped into the store already names its objects
+      const stubbed = opts.acceptStubs ? sys.getxattr(p, METACOPY) : null
+      const known = stubbed ? decodeMetacopy(stubbed) : cache.get(st)
       if (known && objects.has(known)) {
+        if (stubbed) meta.xattrs = meta.xattrs!.filter(([n]) => !isStructural(n)).map(([n, v]) => [n.replace(/^user\.overlay\.overlay\./, 'user.overlay.'), v])
+        else cache.set(st, known)
         writer.stub(rel, meta, known, Number(st.size))
-        cache.set(st, known)
         tally.bytesDone += Number(st.size)
         opts.onProgress?.(tally)
         return
@@ -124,7 +129,6 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
     throw e
   } finally {
     await pool.close()
-    lock.release()
   }
 }
 

@@ -3,7 +3,7 @@
 import {closeSync, constants as C, openSync, readSync, readdirSync, lstatSync, readlinkSync, type BigIntStats} from 'node:fs'
 import {createHash} from 'node:crypto'
 import {sys} from '../sys/index.js'
-import {METACOPY, OPAQUE, REDIRECT, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
+import {IMPLICIT, METACOPY, OPAQUE, REDIRECT, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
 import {type Entry, comparePaths, joinPath} from './entry.js'
 
 const SLASH = Buffer.from('/')
@@ -47,7 +47,7 @@ export function entryOf(p: Buffer, rel: Buffer, st: BigIntStats): Entry {
   }
   if (fmt === C.S_IFDIR) {
     const x = readXattrs(p)
-    return {...base, type: 'dir', size: 0, xattrs: x.own, opaque: x.opaque}
+    return {...base, type: 'dir', size: 0, xattrs: x.own, opaque: x.opaque, ...(x.implicit ? {implicit: true} : {})}
   }
   if (fmt === C.S_IFREG) {
     const x = readXattrs(p)
@@ -60,22 +60,24 @@ export function entryOf(p: Buffer, rel: Buffer, st: BigIntStats): Entry {
   throw new Error(`unexpected file type in a layer tree: ${p.toString()}`)
 }
 
-interface Xattrs {own: [string, Buffer][]; digest?: string; opaque: boolean}
+interface Xattrs {own: [string, Buffer][]; digest?: string; opaque: boolean; implicit: boolean}
 
 function readXattrs(p: Buffer): Xattrs {
   const own: [string, Buffer][] = []
   let digest: string | undefined
   let opaque = false
+  let implicit = false
   for (const name of sys.listxattr(p).sort()) {
     if (!name.startsWith('user.')) continue
     const v = sys.getxattr(p, name)
     if (v === null) continue
     if (name === METACOPY) digest = decodeMetacopy(v) ?? undefined
     else if (name === OPAQUE) opaque = v.toString() === 'y'
+    else if (name === IMPLICIT) implicit = true
     else if (name === REDIRECT) continue
     else if (!isStructural(name)) own.push([unescape(name), v])
   }
-  return {own, digest, opaque}
+  return {own, digest, opaque, implicit}
 }
 
 const unescape = (name: string) => name.replace(/^user\.overlay\.overlay\./, 'user.overlay.')

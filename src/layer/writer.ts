@@ -3,7 +3,7 @@
 // inline files, sparse stubs, symlinks, fifos and whiteouts with their metadata.
 import {closeSync, constants as C, ftruncateSync, linkSync, lchownSync, chmodSync, mkdirSync, openSync, symlinkSync, writeSync} from 'node:fs'
 import {sys} from '../sys/index.js'
-import {OPAQUE, METACOPY, REDIRECT, encodeMetacopy, encodeRedirect, escapeName} from '../overlay/xattrs.js'
+import {IMPLICIT, OPAQUE, METACOPY, REDIRECT, encodeMetacopy, encodeRedirect, escapeName} from '../overlay/xattrs.js'
 import {abs} from './scan.js'
 
 export interface Meta {
@@ -28,18 +28,43 @@ export interface WriterCounts {
 
 export class TreeWriter {
   readonly counts: WriterCounts = {dirs: 0, files: 0, stubs: 0, symlinks: 0, fifos: 0, whiteouts: 0, hardlinks: 0, squashedOwners: 0}
-  private dirs: {rel: Buffer; meta: Meta; opaque: boolean}[] = []
+  // insertion order is parents before children; keyed by the path's hex
+  private dirs = new Map<string, {rel: Buffer; meta: Meta; opaque: boolean; implicit: boolean}>()
 
   constructor(readonly root: string) {}
 
   path(rel: Buffer) { return abs(this.root, rel) }
 
-  /** Creates a directory now; its metadata is applied by finish(), after its children. */
-  dir(rel: Buffer, meta: Meta, opaque = false) {
-    const p = this.path(rel)
-    mkdirSync(p, {mode: 0o700})
-    this.dirs.push({rel, meta, opaque})
+  /**
+   * Creates a directory now; its metadata is applied by finish(), after its
+   * children. A directory written again keeps its children and takes the new
+   * metadata (as tar does with a repeated entry); opaque, once set, stays.
+   */
+  dir(rel: Buffer, meta: Meta, opaque = false, implicit = false) {
+    const known = this.dirs.get(rel.toString('hex'))
+    if (known) {
+      if (implicit) return
+      known.meta = meta
+      known.opaque ||= opaque
+      known.implicit = false
+      return
+    }
+    mkdirSync(this.path(rel), {mode: 0o700})
+    this.dirs.set(rel.toString('hex'), {rel, meta, opaque, implicit})
     this.counts.dirs++
+  }
+
+  /** A directory this writer made (and so a real directory, never a symlink). */
+  isDir(rel: Buffer) { return this.dirs.has(rel.toString('hex')) }
+
+  /** Marks a directory written earlier opaque. */
+  opaque(rel: Buffer) { this.dirs.get(rel.toString('hex'))!.opaque = true }
+
+  /** Forgets a directory and everything below it (the caller removes them). */
+  forgetDir(rel: Buffer) {
+    const key = rel.toString('hex')
+    for (const k of [...this.dirs.keys()]) if (k === key || k.startsWith(key + '2f')) this.dirs.delete(k)
+    this.counts.dirs--
   }
 
   /** A small file, stored inline. */
@@ -100,13 +125,13 @@ export class TreeWriter {
 
   /** Applies directories' metadata, deepest first, so adding children can't touch their mtimes. */
   finish() {
-    for (let i = this.dirs.length - 1; i >= 0; i--) {
-      const d = this.dirs[i]
+    for (const d of [...this.dirs.values()].reverse()) {
       const p = this.path(d.rel)
       if (d.opaque) sys.setxattr(p, OPAQUE, Buffer.from('y'))
+      if (d.implicit) sys.setxattr(p, IMPLICIT, Buffer.alloc(0))
       this.apply(p, d.meta, true)
     }
-    this.dirs = []
+    this.dirs.clear()
   }
 
   /** Owner, mode, own xattrs and times, in the order that keeps setuid bits and mtimes. */

@@ -12,15 +12,28 @@ export interface OpArgs {
 }
 
 export const ops: Record<string, (a: OpArgs) => Promise<unknown>> = {
-  async import(a) {
-    const {importDir} = await import('../layer/import-dir.js')
-    const {importProgress} = await import('../cli/progress.js')
-    const progress = importProgress(a.progress === true)
+  async 'import-archive'(a) {
+    const {importArchive} = await import('../layer/import-archive.js')
+    const {StoreLock} = await import('../store/lock.js')
+    const home = new Home(a.home)
+    const lock = StoreLock.shared(home) // gc must not remove what this import is about to refer to
     try {
-      return await importDir(new Home(a.home), a.source as string, {name: a.name as string | undefined, inlineLimit: a.inlineLimit as number | undefined, onProgress: progress.update})
+      return await importArchive(home, a as never)
     } finally {
-      progress.done()
+      lock.release()
     }
+  },
+  async 'layer-export'(a) {
+    const {exportLayer} = await import('../layer/export.js')
+    return exportLayer(new Home(a.home), a.ref as string, a.output as string)
+  },
+  async 'stack-export'(a) {
+    const {exportStackOci} = await import('../layer/export.js')
+    return exportStackOci(new Home(a.home), a.stack as string, a.dir as string, a.tag as string, a.compression as 'none' | 'gzip')
+  },
+  async stamp(a) {
+    const {stamp} = await import('../layer/stamp.js')
+    return stamp(a.tree as string, a.objects as string, a as never)
   },
   async 'stack-create'(a) {
     const {StackStore} = await import('../stack/stacks.js')

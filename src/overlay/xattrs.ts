@@ -5,6 +5,8 @@ export const METACOPY = 'user.overlay.metacopy'
 export const REDIRECT = 'user.overlay.redirect'
 export const OPAQUE = 'user.overlay.opaque'
 export const WHITEOUT = 'user.overlay.whiteout'
+/** strata's own mark on a directory an archive didn't list (only implied by its children): it takes the metadata of the layers below */
+export const IMPLICIT = 'user.strata.implicit'
 
 /** metacopy in digest form: 00 (version) 24 (length) 00 (flags) 01 (SHA-256), then the digest */
 export function encodeMetacopy(digestHex: string): Buffer {

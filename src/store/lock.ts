@@ -9,13 +9,27 @@ import {sys} from '../sys/index.js'
 import {conflict} from '../cli/errors.js'
 
 export class StoreLock {
-  private constructor(private fd: number) {}
+  private static held = new Map<string, StoreLock>()
+  private constructor(private fd: number, private root: string) {
+    StoreLock.held.set(root, this)
+  }
+
+  /**
+   * Whether this process may remove objects it just stored (a failed
+   * import): only when no other command holds the lock, since another
+   * import may already refer to the same content. Converts our shared lock
+   * to exclusive when it can; otherwise the objects are left for gc.
+   */
+  static mayUndo(home: Home): boolean {
+    const l = StoreLock.held.get(home.root)
+    return !l || sys.flock(l.fd, true, false)
+  }
 
   static shared(home: Home): StoreLock {
     home.ensure()
     const fd = openSync(join(home.root, 'lock'), 'a')
     sys.flock(fd, false, true)
-    return new StoreLock(fd)
+    return new StoreLock(fd, home.root)
   }
 
   /** Exclusive, or a conflict error (exit 4) when another command holds it. */
@@ -26,11 +40,12 @@ export class StoreLock {
       closeSync(fd)
       throw conflict(`the store is busy: another strata command is adding to it, so ${what} can't run now`, 'try again when it has finished')
     }
-    return new StoreLock(fd)
+    return new StoreLock(fd, home.root)
   }
 
   release() {
     if (this.fd >= 0) closeSync(this.fd)
     this.fd = -1
+    StoreLock.held.delete(this.root)
   }
 }

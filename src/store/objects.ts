@@ -1,9 +1,11 @@
 // The object store: one read-only file per distinct content, named by its
 // fs-verity digest as objects/ab/cdef…, written once by rename.
-import {closeSync, existsSync, fchmodSync, ftruncateSync, linkSync, mkdirSync, openSync, readSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {chmodSync, copyFileSync, constants as fsConstants, closeSync, existsSync, fchmodSync, rmdirSync, ftruncateSync, linkSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {VerityHasher} from './digest.js'
+import {StoreLock} from './lock.js'
+import type {Home} from './home.js'
 
 const CHUNK = 1 << 20
 const BLOCK = 4096
@@ -71,8 +73,18 @@ export class ObjectStore {
     }
     closeSync(out)
     const digest = h.digest().toString('hex')
+    return {digest, size, stored: this.commitTmp(tmp, digest)}
+  }
+
+  /** A streaming put: write the content in any chunk sizes, then finish() names it. */
+  writer(): ObjectWriter {
+    return new ObjectWriter(this)
+  }
+
+  /** Publishes a finished temporary file under its digest name, or drops it when the store has it. */
+  commitTmp(tmp: string, digest: string): boolean {
     // link, not rename: it never replaces, so of two writers of the same
-    // content exactly one stores it
+    // content exactly one stores it (and says so)
     let stored = !this.has(digest)
     if (stored) {
       mkdirSync(join(this.dir, digest.slice(0, 2)), {recursive: true, mode: 0o755})
@@ -84,7 +96,44 @@ export class ObjectStore {
       }
     }
     unlinkSync(tmp)
-    return {digest, size, stored}
+    return stored
+  }
+
+  /**
+   * Moves a file into the store by rename (zero-copy), or copies it when it
+   * lives on another filesystem; drops it when the store has the content.
+   * The file's name is gone afterwards either way.
+   */
+  adopt(src: string | Buffer, buf = Buffer.allocUnsafe(CHUNK)): {digest: string; size: number; stored: boolean} {
+    const {digest, size} = ObjectStore.digestFile(src, buf)
+    if (this.has(digest)) {
+      unlinkSync(src)
+      return {digest, size, stored: false}
+    }
+    mkdirSync(join(this.dir, digest.slice(0, 2)), {recursive: true, mode: 0o755})
+    try {
+      fchmodPath(src, 0o444)
+      renameSync(src, this.path(digest))
+      return {digest, size, stored: true}
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e
+    }
+    const r = this.put(src, buf)
+    unlinkSync(src)
+    return r
+  }
+
+  /** Removes objects an import stored, when the import fails (best effort: the names are ours). */
+  rollback(digests: string[], home: Home) {
+    if (!StoreLock.mayUndo(home)) return // another import may refer to them: gc will tell
+    for (const d of digests) {
+      try {
+        unlinkSync(this.path(d))
+      } catch {}
+      try {
+        rmdirSync(join(this.dir, d.slice(0, 2)))
+      } catch {}
+    }
   }
 
   /** Recomputes an object's digest: true when its name still matches its content. */
@@ -109,4 +158,84 @@ function writeSkippingZeros(fd: number, data: Buffer, pos: number) {
     }
   }
   if (start >= 0) writeSync(fd, data, start, data.length - start, pos + start)
+}
+
+/** Copies a file's content, reflinked where the filesystem can, else block by block with zero blocks left as holes. */
+export function copySparse(src: string | Buffer, dst: string | Buffer) {
+  try {
+    copyFileSync(src, dst, fsConstants.COPYFILE_FICLONE_FORCE)
+    return
+  } catch {}
+  const inp = openSync(src, 'r')
+  const out = openSync(dst, 'wx', 0o600)
+  const buf = Buffer.allocUnsafe(CHUNK)
+  try {
+    let pos = 0
+    for (let n; (n = readSync(inp, buf, 0, buf.length, null)) > 0; pos += n) writeSkippingZeros(out, buf.subarray(0, n), pos)
+    ftruncateSync(out, pos)
+  } finally {
+    closeSync(inp)
+    closeSync(out)
+  }
+}
+
+const fchmodPath = (p: string | Buffer, mode: number) => chmodSync(p, mode)
+
+/** Content streamed into a temporary file in tmp/, hashed on the way; named by finish(). */
+export class ObjectWriter {
+  private hasher = new VerityHasher()
+  private buf = Buffer.allocUnsafe(CHUNK)
+  private fill = 0
+  private pos = 0
+  private fd: number
+  private tmp: string
+  size = 0
+
+  constructor(private store: ObjectStore) {
+    this.tmp = join(store.tmpDir, `obj-${randomBytes(8).toString('hex')}`)
+    this.fd = openSync(this.tmp, 'wx', 0o600)
+  }
+
+  write(chunk: Buffer) {
+    this.hasher.update(chunk)
+    this.size += chunk.length
+    let off = 0
+    while (off < chunk.length) {
+      const n = Math.min(chunk.length - off, CHUNK - this.fill)
+      chunk.copy(this.buf, this.fill, off, off + n)
+      this.fill += n
+      off += n
+      if (this.fill === CHUNK) this.flush()
+    }
+  }
+
+  private flush() {
+    // the buffer starts block-aligned in the file: zero blocks become holes
+    writeSkippingZeros(this.fd, this.buf.subarray(0, this.fill), this.pos)
+    this.pos += this.fill
+    this.fill = 0
+  }
+
+  finish(): {digest: string; size: number; stored: boolean} {
+    try {
+      this.flush()
+      ftruncateSync(this.fd, this.pos)
+      fchmodSync(this.fd, 0o444)
+    } catch (e) {
+      this.abort()
+      throw e
+    }
+    closeSync(this.fd)
+    const digest = this.hasher.digest().toString('hex')
+    return {digest, size: this.size, stored: this.store.commitTmp(this.tmp, digest)}
+  }
+
+  abort() {
+    try {
+      closeSync(this.fd)
+    } catch {}
+    try {
+      unlinkSync(this.tmp)
+    } catch {}
+  }
 }

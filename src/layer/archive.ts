@@ -1,0 +1,121 @@
+// What an import source is (told by its content, not its name) and its bytes
+// as one decompressed stream: gzip by zlib, zstd by the zstd program (Node 20's
+// zlib has none), optionally hashing the raw bytes on the way (OCI digests).
+import {closeSync, createReadStream, existsSync, openSync, readSync, statSync} from 'node:fs'
+import {join} from 'node:path'
+import {createHash, type Hash} from 'node:crypto'
+import {Transform, type Readable, pipeline} from 'node:stream'
+import {createGunzip} from 'node:zlib'
+import {notFound, usage} from '../cli/errors.js'
+import {spawnStream} from '../cli/exec.js'
+
+export type Compression = 'none' | 'gzip' | 'zstd'
+export type Format = 'tar' | 'tar.gz' | 'tar.zst' | 'oci' | 'dir'
+export const FORMATS: Format[] = ['tar', 'tar.gz', 'tar.zst', 'oci', 'dir']
+
+export const compressionOf = (f: Format): Compression => (f === 'tar.gz' ? 'gzip' : f === 'tar.zst' ? 'zstd' : 'none')
+
+/** Looks at the first bytes: gzip and zstd magic numbers, a tar header's checksum or "ustar". */
+export function detectFormat(path: string): Format {
+  let st
+  try {
+    st = statSync(path)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`no such file or directory: ${path}`, 'give the path of a directory, tar or OCI layout to import')
+    throw e
+  }
+  if (st.isDirectory()) return existsSync(join(path, 'oci-layout')) && existsSync(join(path, 'index.json')) ? 'oci' : 'dir'
+  const head = Buffer.alloc(512)
+  const fd = openSync(path, 'r')
+  let n: number
+  try {
+    n = readSync(fd, head, 0, 512, 0)
+  } finally {
+    closeSync(fd)
+  }
+  if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'tar.gz'
+  if (n >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'tar.zst'
+  if (n === 512 && (head.subarray(257, 262).toString('latin1') === 'ustar' || tarChecksumOk(head))) return 'tar'
+  throw usage(`cannot tell what ${path} is: not a tar, gzip or zstd file, nor a directory`, 'pass --format if you know better')
+}
+
+function tarChecksumOk(h: Buffer) {
+  const want = parseInt(h.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim(), 8)
+  let sum = 0
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i]
+  return want === sum && h.some((b) => b !== 0)
+}
+
+export interface OpenedStream {
+  /** Decompressed bytes. */
+  stream: AsyncIterable<Buffer>
+  /** The raw bytes' sha256 (hex) and count, once the stream has ended. */
+  raw: () => {sha256: string; size: number}
+  /** The decompressed bytes' sha256 (hex), once the stream has ended. */
+  plain: () => string
+  /** Ends the decompressor (if a program) and reports its failure. */
+  close: () => Promise<void>
+  destroy: () => void
+}
+
+const hashing = (h: Hash, count: {n: number}) =>
+  new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      h.update(chunk)
+      count.n += chunk.length
+      cb(null, chunk)
+    },
+  })
+
+export function openArchive(path: string, compression: Compression): OpenedStream {
+  const rawHash = createHash('sha256')
+  const plainHash = createHash('sha256')
+  const rawCount = {n: 0}
+  const plainCount = {n: 0}
+  const file = createReadStream(path, {highWaterMark: 1 << 20})
+  const rawTap = hashing(rawHash, rawCount)
+  const plainTap = hashing(plainHash, plainCount)
+  let out: Readable
+  let close = async () => {}
+  const fail = (e: Error | null | undefined) => {
+    if (e && !plainTap.destroyed) plainTap.destroy(e)
+  }
+  if (compression === 'gzip') {
+    out = pipeline(file, rawTap, createGunzip({chunkSize: 1 << 20}), plainTap, fail)
+  } else if (compression === 'zstd') {
+    const child = spawnStream('zstd', ['-d', '-c', '-q'])
+    pipeline(file, rawTap, child.stdin, (e) => {
+      if (e && (e as NodeJS.ErrnoException).code !== 'EPIPE') fail(e)
+    })
+    out = pipeline(child.stdout, plainTap, fail)
+    close = async () => {
+      const r = await child.done
+      if (r.exitCode !== 0) throw usage(`${path}: corrupt zstd stream (${String(r.stderr ?? '').trim().split('\n').pop() || `zstd exited ${r.exitCode ?? r.signal}`})`, 'the file is damaged; fetch it again')
+    }
+    const destroy = () => child.kill()
+    return wrap(out, rawHash, rawCount, plainHash, close, () => {
+      plainTap.on('error', () => {})
+      file.destroy()
+      destroy()
+    })
+  } else {
+    out = pipeline(file, rawTap, plainTap, fail)
+  }
+  return wrap(out, rawHash, rawCount, plainHash, close, () => {
+    plainTap.on('error', () => {})
+    file.destroy()
+  })
+
+  function wrap(o: Readable, rh: Hash, rc: {n: number}, ph: Hash, c: () => Promise<void>, d: () => void): OpenedStream {
+    o.on('error', () => {}) // the reader sees errors through its iterator; after an abort nobody listens
+    let rawDigest: string | undefined
+    let plainDigest: string | undefined
+    return {
+      stream: o,
+      raw: () => ({sha256: (rawDigest ??= rh.digest('hex')), size: rc.n}),
+      plain: () => (plainDigest ??= ph.digest('hex')),
+      close: c,
+      destroy: d,
+    }
+  }
+}

@@ -1,0 +1,138 @@
+// Tar imports: GNU tar's own archives (PAX with xattrs and ns mtimes, GNU
+// format, sparse files, gzip, zstd) must give exactly the layer a directory
+// import gives; tar semantics (later duplicates win, hardlinks, implicit
+// parents, OCI whiteouts, device nodes skipped and counted) hold.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {writeFileSync, renameSync} from 'node:fs'
+import {join} from 'node:path'
+import {strata, newHome, cleanHome, inNs, tmp, root} from './helpers.js'
+import {tarOf} from './fixtures/tar.js'
+
+const makeTree = join(root, 'test', 'fixtures', 'make-tree.js')
+
+test('tar, tar.gz and tar.zst written by GNU tar give the directory import\'s layer id', async (t) => {
+  const home = newHome()
+  const work = tmp('strata-tar-')
+  const src = join(work, 'tree')
+  t.after(() => {
+    cleanHome(home)
+    inNs(['rm', '-rf', work], {allowFail: true})
+  })
+  inNs([process.execPath, makeTree, src])
+  const pax = ['--xattrs', '--xattrs-include=user.*', '--format=pax', '--sparse', '-C', src]
+  inNs(['tar', ...pax, '-cf', join(work, 'a.tar'), '.'], {allowFail: true}) // warns about the socket
+  inNs(['tar', ...pax, '-czf', join(work, 'b.tar.gz'), '.'], {allowFail: true})
+  inNs(['tar', ...pax, '--zstd', '-cf', join(work, 'c.tar.zst'), '.'], {allowFail: true})
+  // the format comes from the content, not the name
+  renameSync(join(work, 'b.tar.gz'), join(work, 'b.data'))
+  renameSync(join(work, 'c.tar.zst'), join(work, 'c.tar'))
+
+  const dir = strata(home, ['import', src, '--json'])
+  assert.equal(dir.status, 0, dir.stderr)
+  for (const [file, format] of [['a.tar', 'tar'], ['b.data', 'tar.gz'], ['c.tar', 'tar.zst']]) {
+    const r = strata(home, ['import', join(work, file), '--json'])
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.json.format, format, file)
+    assert.equal(r.json.layer.id, dir.json.layer.id, `${file}: same id as the directory import`)
+    assert.equal(r.json.existing, true)
+  }
+  // a fresh store: the tar alone builds the same layer (and no progress on a pipe)
+  const home2 = newHome()
+  t.after(() => cleanHome(home2))
+  const fresh = strata(home2, ['import', join(work, 'a.tar'), '--name', 'fromtar'])
+  assert.equal(fresh.status, 0, fresh.stderr)
+  assert.equal(fresh.stderr.includes('importing:'), false, 'no progress on a pipe')
+  const info = strata(home2, ['layer', 'inspect', 'fromtar', '--json'])
+  assert.equal(info.json.id, dir.json.layer.id)
+  assert.equal(info.json.bytes.objectsAdded, dir.json.layer.bytes.objectsAdded)
+})
+
+test('GNU-format archives: old sparse entries and long names and link targets', async (t) => {
+  const home = newHome()
+  const work = tmp('strata-tar-')
+  const src = join(work, 'tree')
+  t.after(() => {
+    cleanHome(home)
+    inNs(['rm', '-rf', work], {allowFail: true})
+  })
+  inNs([process.execPath, makeTree, src])
+  inNs(['tar', '--format=gnu', '--sparse', '-C', src, '-cf', join(work, 'gnu.tar'), '.'], {allowFail: true})
+  // the archive really uses GNU sparse ('S') and long-name ('L') headers
+  const list = inNs(['tar', '-tvvf', join(work, 'gnu.tar')]).stdout.toString()
+  assert.match(list, /sparse-1g/)
+  const raw = inNs(['head', '-c', '4000000', join(work, 'gnu.tar')]).stdout
+  assert.ok(raw.includes(Buffer.from('././@LongLink')), 'GNU long names present')
+
+  const dir = strata(home, ['import', src, '--json'])
+  assert.equal(dir.status, 0, dir.stderr)
+  const gnu = strata(home, ['import', join(work, 'gnu.tar'), '--json'])
+  assert.equal(gnu.status, 0, gnu.stderr)
+  assert.equal(gnu.json.layer.bytes.objectsAdded, 0, 'every file (the sparse 1 GiB one too) has the content of the directory import')
+  assert.equal(gnu.json.layer.counts.entries, dir.json.layer.counts.entries)
+  // the sparse object stays sparse on disk
+  const objs = inNs(['find', join(home, 'objects'), '-type', 'f', '-size', '+1000000k', '-printf', '%s %b\n']).stdout.toString().trim().split('\n')
+  assert.equal(objs.length, 1)
+  const [size, blocks] = objs[0].split(' ').map(Number)
+  assert.equal(size, 1 << 30)
+  assert.ok(blocks * 512 < 1 << 20, `the 1 GiB object uses ${blocks * 512} bytes`)
+})
+
+test('tar semantics: later duplicates win, hardlinks, implicit parents, whiteouts, opaque dirs, devices', async (t) => {
+  const home = newHome()
+  const work = tmp('strata-tar-')
+  t.after(() => {
+    cleanHome(home)
+    inNs(['rm', '-rf', work], {allowFail: true})
+  })
+  const big = 'B'.repeat(5000)
+  writeFileSync(
+    join(work, 'sem.tar'),
+    tarOf([
+      {name: './', type: 'dir', mode: 0o751, mtimeNs: 1600000000123456789n},
+      {name: 'a', data: 'first version of a'},
+      {name: 'a', data: 'second version of a, which wins', mode: 0o600},
+      {name: 'd/', type: 'dir', mode: 0o700},
+      {name: 'd/f', data: big, uid: 1000, gid: 1000},
+      {name: 'd/', type: 'dir', mode: 0o755, mtimeNs: 1500000000000000001n},
+      {name: 'link-to-f', type: 'hardlink', linkname: 'd/f'},
+      {name: 'deep/er/file', data: 'parents not listed'},
+      {name: 'dev/null', type: 'chardev', devmajor: 1, devminor: 3},
+      {name: 'dev/.wh.gone', data: ''},
+      {name: 'o/.wh..wh..opq', data: ''},
+      {name: 'o/kept', data: 'kept'},
+      {name: 'replaced', type: 'dir'},
+      {name: 'replaced/child', data: 'gone with its dir'},
+      {name: 'replaced', type: 'symlink', linkname: 'a'},
+      {name: 'x', data: 'xa', xattrs: [['user.k', Buffer.from([0, 255, 1])], ['security.selinux', Buffer.from('dropped')]]},
+    ]),
+  )
+  const r = strata(home, ['import', join(work, 'sem.tar'), '--name', 'sem', '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.json.layer.skipped.devices, 1)
+  assert.deepEqual(r.json.layer.skipped.paths, ['/dev/null'])
+  const tree = join(home, 'layers', r.json.layer.id, 'tree')
+  const ls = inNs(['find', tree, '-printf', '%P %y %m %U %n %T@\n']).stdout.toString().split('\n').filter(Boolean).sort()
+  const byPath = Object.fromEntries(ls.map((l) => [l.split(' ')[0], l.split(' ').slice(1)]))
+  assert.deepEqual(byPath[''].slice(0, 2), ['d', '751'])
+  assert.equal(byPath[''][4], '1600000000.1234567890')
+  assert.deepEqual(byPath['a'].slice(0, 2), ['f', '600'])
+  assert.deepEqual(byPath['d'].slice(0, 2), ['d', '755'], 'the later dir entry gives the metadata')
+  assert.equal(byPath['d/f'][2], '1000')
+  assert.equal(byPath['d/f'][3], '2', 'd/f and link-to-f are one inode')
+  assert.deepEqual(byPath['deep'].slice(0, 2), ['d', '755'])
+  assert.deepEqual(byPath['dev/gone'].slice(0, 2), ['c', '644'], 'a whiteout, with the .wh. entry\'s metadata')
+  assert.equal(byPath['dev/null'], undefined)
+  assert.equal(byPath['replaced'][0], 'l')
+  assert.equal(byPath['replaced/child'], undefined)
+  const opq = inNs(['getfattr', '--absolute-names', '-n', 'user.overlay.opaque', '--only-values', join(tree, 'o')]).stdout.toString()
+  assert.equal(opq, 'y')
+  const xa = inNs(['getfattr', '--absolute-names', '-d', '-e', 'hex', '-m', '-', join(tree, 'x')]).stdout.toString()
+  assert.match(xa, /user\.k=0x00ff01/)
+  assert.doesNotMatch(xa, /selinux/)
+
+  assert.equal(strata(home, ['stack', 'create', 'sem', 'sem']).status, 0)
+  const cat = strata(home, ['run', 'sem', '--', 'sh', '-c', 'cat a; echo; cat link-to-f | wc -c; cat o/kept'])
+  assert.equal(cat.status, 0, cat.stderr)
+  assert.equal(cat.stdout, 'second version of a, which wins\n5000\nkept')
+})
