@@ -31,6 +31,10 @@ test('import keeps every kind of entry, byte for byte and bit for bit', async (t
   assert.match(layer.id, /^[0-9a-f]{64}$/)
   assert.equal(layer.skipped.sockets, 1, 'the socket is skipped and counted')
   assert.equal(layer.skipped.squashedOwners, 0)
+  // the id import computed from what it wrote is the one read back from disk
+  const check = strata(home, ['check', '--quick', '--json'])
+  assert.equal(check.status, 0, check.stdout)
+  assert.equal(check.json.ok, true)
 
   assert.equal(strata(home, ['stack', 'create', 'fid', 'fid']).status, 0)
   const merged = strata(home, ['run', 'fid', '--', process.execPath, scan, '.'])

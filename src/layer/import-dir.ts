@@ -31,7 +31,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   home.ensure()
   const inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT
   const staging = stagingDir(home.tmp, 'import')
-  const writer = new TreeWriter(join(staging, 'tree'))
+  const writer = new TreeWriter(join(staging, 'tree'), {record: true})
   const tally = newTally()
   const pool = new IngestPool(home.objects, home.tmp)
   const objects = new ObjectStore(home.objects, home.tmp)

@@ -38,7 +38,7 @@ export function publishStaged(
 ): ImportResult {
   if (name) checkLayerName(name)
   const store = new LayerStore(home)
-  const entries = scanTree(writer.root)
+  const entries = writer.recorded() ?? scanTree(writer.root)
   const id = treeId(entries)
   let existing = store.has(id)
   if (!existing) {

@@ -5,6 +5,8 @@ import {closeSync, constants as C, ftruncateSync, linkSync, lchownSync, chmodSyn
 import {sys} from '../sys/index.js'
 import {IMPLICIT, OPAQUE, METACOPY, REDIRECT, encodeMetacopy, encodeRedirect, escapeName} from '../overlay/xattrs.js'
 import {abs} from './scan.js'
+import {createHash} from 'node:crypto'
+import type {Entry} from './entry.js'
 
 export interface Meta {
   mode: number
@@ -31,7 +33,39 @@ export class TreeWriter {
   // insertion order is parents before children; keyed by the path's hex
   private dirs = new Map<string, {rel: Buffer; meta: Meta; opaque: boolean; implicit: boolean}>()
 
-  constructor(readonly root: string) {}
+  // what was written, as scanTree would read it back: kept when asked for, by
+  // importers that never remove what they wrote, so they needn't read the tree again
+  private entries?: Map<string, Entry>
+  private groups = new Map<string, Buffer[]>() // a hardlink group's first-written path (hex) → its other names
+
+  constructor(readonly root: string, opts: {record?: boolean} = {}) {
+    if (opts.record) this.entries = new Map()
+  }
+
+  private record(rel: Buffer, e: Omit<Entry, 'path' | 'xattrs' | 'uid' | 'gid'>, meta: Meta | undefined, ids: [number, number]) {
+    if (!this.entries) return
+    const xattrs = (meta?.xattrs ?? [])
+      .filter(([n]) => n.startsWith('user.'))
+      .map(([n, v]): [string, string, Buffer] => [escapeName(n), n, v])
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([, n, v]): [string, Buffer] => [n, v])
+    this.entries.set(rel.toString('hex'), {path: rel, ...e, uid: ids[0], gid: ids[1], xattrs})
+  }
+
+  /**
+   * The entries written, hardlink groups resolved as scanTree resolves them
+   * (the first name in its walk order leads); undefined unless recording.
+   */
+  recorded(): Entry[] | undefined {
+    if (!this.entries) return undefined
+    const out = [...this.entries.values()]
+    for (const [first, others] of this.groups) {
+      const names = [this.entries.get(first)!.path, ...others].sort(walkOrder)
+      for (const n of names.slice(1)) this.entries.get(n.toString('hex'))!.linkTo = names[0]
+      delete this.entries.get(names[0].toString('hex'))!.linkTo
+    }
+    return out
+  }
 
   path(rel: Buffer) { return abs(this.root, rel) }
 
@@ -76,7 +110,8 @@ export class TreeWriter {
     } finally {
       closeSync(fd)
     }
-    this.apply(p, meta, true)
+    const ids = this.apply(p, meta, true)
+    this.record(rel, {type: 'file', mode: meta.mode & 0o7777, mtimeNs: meta.mtimeNs, size: content.length, inline: this.entries && createHash('sha256').update(content).digest('hex')}, meta, ids)
     this.counts.files++
   }
 
@@ -91,21 +126,24 @@ export class TreeWriter {
     }
     sys.setxattr(p, METACOPY, encodeMetacopy(digest))
     sys.setxattr(p, REDIRECT, encodeRedirect(digest))
-    this.apply(p, meta, true)
+    const ids = this.apply(p, meta, true)
+    this.record(rel, {type: 'stub', mode: meta.mode & 0o7777, mtimeNs: meta.mtimeNs, size, digest}, meta, ids)
     this.counts.stubs++
   }
 
   symlink(rel: Buffer, meta: Meta, target: Buffer) {
     const p = this.path(rel)
     symlinkSync(target, p)
-    this.apply(p, meta, false)
+    const ids = this.apply(p, meta, false)
+    this.record(rel, {type: 'symlink', mode: 0o777, mtimeNs: meta.mtimeNs, size: target.length, target}, undefined, ids)
     this.counts.symlinks++
   }
 
   fifo(rel: Buffer, meta: Meta) {
     const p = this.path(rel)
     sys.mknod(p, C.S_IFIFO | 0o600, 0, 0)
-    this.apply(p, meta, true)
+    const ids = this.apply(p, meta, true)
+    this.record(rel, {type: 'fifo', mode: meta.mode & 0o7777, mtimeNs: meta.mtimeNs, size: 0}, undefined, ids)
     this.counts.fifos++
   }
 
@@ -113,13 +151,20 @@ export class TreeWriter {
   whiteout(rel: Buffer, meta?: Meta) {
     const p = this.path(rel)
     sys.mknod(p, C.S_IFCHR | 0o000, 0, 0)
-    this.apply(p, meta ?? {mode: 0, uid: 0, gid: 0, mtimeNs: 0n}, true)
+    const m = meta ?? {mode: 0, uid: 0, gid: 0, mtimeNs: 0n}
+    const ids = this.apply(p, m, true)
+    this.record(rel, {type: 'whiteout', mode: m.mode & 0o7777, mtimeNs: m.mtimeNs, size: 0}, undefined, ids)
     this.counts.whiteouts++
   }
 
   /** Another name for an entry already written. */
   hardlink(rel: Buffer, targetRel: Buffer) {
     linkSync(this.path(targetRel), this.path(rel))
+    if (this.entries) {
+      const key = targetRel.toString('hex')
+      this.entries.set(rel.toString('hex'), {...this.entries.get(key)!, path: rel})
+      this.groups.set(key, [...(this.groups.get(key) ?? []), rel])
+    }
     this.counts.hardlinks++
   }
 
@@ -129,23 +174,38 @@ export class TreeWriter {
       const p = this.path(d.rel)
       if (d.opaque) sys.setxattr(p, OPAQUE, Buffer.from('y'))
       if (d.implicit) sys.setxattr(p, IMPLICIT, Buffer.alloc(0))
-      this.apply(p, d.meta, true)
+      const ids = this.apply(p, d.meta, true)
+      this.record(d.rel, {type: 'dir', mode: d.meta.mode & 0o7777, mtimeNs: d.meta.mtimeNs, size: 0, opaque: d.opaque, ...(d.implicit ? {implicit: true} : {})}, d.meta, ids)
     }
     this.dirs.clear()
   }
 
   /** Owner, mode, own xattrs and times, in the order that keeps setuid bits and mtimes. */
-  apply(p: Buffer, meta: Meta, chmod: boolean) {
+  apply(p: Buffer, meta: Meta, chmod: boolean): [uid: number, gid: number] {
+    let ids: [number, number] = [meta.uid, meta.gid]
     try {
       lchownSync(p, meta.uid, meta.gid)
     } catch (e) {
       // an id outside the namespace's mapping: squash it to the user, and say so
       if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e
       lchownSync(p, 0, 0)
+      ids = [0, 0]
       this.counts.squashedOwners++
     }
     if (chmod) chmodSync(p, meta.mode & 0o7777)
     for (const [name, value] of meta.xattrs ?? []) sys.setxattr(p, escapeName(name), value)
     sys.utimens(p, meta.atimeNs ?? meta.mtimeNs, meta.mtimeNs)
+    return ids
   }
+}
+
+/** The order scanTree walks a tree in: depth first, each directory's names in byte order. */
+export function walkOrder(a: Buffer, b: Buffer): number {
+  const x = a.toString('latin1').split('/')
+  const y = b.toString('latin1').split('/')
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const c = Buffer.compare(Buffer.from(x[i], 'latin1'), Buffer.from(y[i], 'latin1'))
+    if (c) return c
+  }
+  return x.length - y.length
 }
