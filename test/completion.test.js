@@ -67,8 +67,8 @@ const sorted = (a) => [...a].map((v) => v.replace(/\/$/, '')).sort()
 
 for (const [shell, complete] of Object.entries(shells)) {
   test(`${shell}: commands and topics`, () => {
-    assert.deepEqual(sorted(complete('strata st')), ['stack'])
-    assert.deepEqual(sorted(complete('strata stack ')), ['create', 'inspect', 'list', 'rm'])
+    assert.deepEqual(sorted(complete('strata st')), ['stack', 'stamp'])
+    assert.deepEqual(sorted(complete('strata stack ')), ['create', 'export', 'inspect', 'list', 'rm'])
     assert.deepEqual(sorted(complete('strata layer i')), ['inspect'])
   })
 

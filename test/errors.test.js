@@ -18,9 +18,9 @@ test('bad input fails clearly, with its exit code, and leaves the store untouche
   assert.ok(before.length > 5)
 
   const cases = [
-    {args: ['import', join(src, 'missing')], exit: 3, says: /no such directory: .*missing/},
+    {args: ['import', join(src, 'missing')], exit: 3, says: /no such file or directory: .*missing/},
     {args: ['import', '/root'], exit: 2, says: /cannot read \/root/},
-    {args: ['import', join(src, 'file')], exit: 2, says: /is not a directory/},
+    {args: ['import', join(src, 'file')], exit: 2, says: /cannot tell what .*file is: not a tar, gzip or zstd file, nor a directory/},
     {args: ['import', src, '--name', 'bad/name'], exit: 2, says: /invalid layer name 'bad\/name'/},
     {args: ['stack', 'create', 'a/b', 'base'], exit: 2, says: /invalid stack name 'a\/b'/},
     {args: ['stack', 'create', '..', 'base'], exit: 2, says: /invalid stack name '\.\.'/},
