@@ -4,56 +4,16 @@
 // state file; `exec`/`shell`/`run`/`path` reach the mount through the
 // holder's pid; `umount` ends the holder and everything left in its namespace.
 import {spawn} from 'node:child_process'
-import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync} from 'node:fs'
-import {createHash} from 'node:crypto'
+import {startTime, nsOf, sessionFile, sessionsDir, joinArgv, type Session, type SessionState, type HolderReport} from './session-state.js'
+import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
-import {runtimeDir} from '../store/home.js'
 import {type Mapping, unshareArgs} from '../ns/idmap.js'
 import {trace} from '../cli/exec.js'
-import {conflict, environment, notFound, StrataError, type ErrorJSON} from '../cli/errors.js'
+import {conflict, environment, notFound, StrataError} from '../cli/errors.js'
 import {StackStore} from '../stack/stacks.js'
 
-export interface Session {
-  stack: string
-  pid: number
-  backend: string
-  since: string
-  mountpoint: string
-  mapping: Mapping
-  /** /proc/PID/stat field 22: tells the holder from a later process that got its pid */
-  starttime: string
-  /** the holder's namespaces (`mnt:[…]`, `user:[…]`): how umount finds what is left in them */
-  mntns: string
-  userns: string
-  log: string
-}
-
-export type SessionState = 'running' | 'stale'
-
-/** What the holder prints on its readiness pipe. */
-export type HolderReport = {ok: true} | {ok: false; error: ErrorJSON}
-
-/** Start time of a process (clock ticks since boot), or null if it is gone (or a zombie). */
-export function startTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // comm may hold spaces and parens: fields resume after the last ')'
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    if (fields[0] === 'Z' || fields[0] === 'X') return null // dead, not yet reaped
-    return fields[19] ?? null
-  } catch {
-    return null
-  }
-}
-
-export function nsOf(pid: number | 'self', ns: 'mnt' | 'user'): string | null {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/${ns}`)
-  } catch {
-    return null
-  }
-}
+export {startTime, nsOf, type Session, type SessionState, type HolderReport} from './session-state.js'
 
 /** Pids of processes in both namespaces (the holder's, or what a dead holder left). */
 export function processesIn(mntns: string, userns: string): number[] {
@@ -72,12 +32,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export class Sessions {
   readonly dir: string
   constructor(readonly home: Home) {
-    // keyed by the store: two stores may each have a stack of the same name
-    const key = createHash('sha256').update(home.root).digest('hex').slice(0, 16)
-    this.dir = join(runtimeDir(), 'sessions', key)
+    this.dir = sessionsDir(home)
   }
 
-  file(stack: string) { return join(this.dir, `${stack}.json`) }
+  file(stack: string) { return sessionFile(this.home, stack) }
   logFile(stack: string) { return join(this.dir, `${stack}.log`) }
 
   read(stack: string): Session | null {
@@ -227,6 +185,6 @@ export class Sessions {
 
   /** nsenter arguments that run argv in the session's namespaces, in DIR of the merged view. */
   joinArgv(s: Session, argv: string[], dir = s.mountpoint): string[] {
-    return ['nsenter', '-U', '-m', '-t', String(s.pid), '--preserve-credentials', `--wdns=${dir}`, '--', ...argv]
+    return joinArgv(s, argv, dir)
   }
 }
