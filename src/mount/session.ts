@@ -15,16 +15,35 @@ import {StackStore} from '../stack/stacks.js'
 
 export {startTime, nsOf, type Session, type SessionState, type HolderReport} from './session-state.js'
 
-/** Pids of processes in both namespaces (the holder's, or what a dead holder left). */
-export function processesIn(mntns: string, userns: string): number[] {
+/**
+ * Pids of processes in both namespaces. Namespace inode numbers are reused once
+ * a namespace is gone, so for a dead holder's namespace (`mountpoint` given) a
+ * process counts only if the stack is mounted in its view: what makes it ours.
+ */
+export function processesIn(mntns: string, userns: string, mountpoint?: string): number[] {
   const pids: number[] = []
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
     const pid = Number(name)
     if (pid === process.pid) continue
-    if (nsOf(pid, 'mnt') === mntns && nsOf(pid, 'user') === userns) pids.push(pid)
+    if (nsOf(pid, 'mnt') === mntns && nsOf(pid, 'user') === userns && (!mountpoint || hasOverlayAt(pid, mountpoint))) pids.push(pid)
   }
   return pids
+}
+
+/** Whether a process sees an overlay mounted at this path (its /proc/PID/mountinfo). */
+function hasOverlayAt(pid: number, mountpoint: string): boolean {
+  const escaped = mountpoint.replace(/[\\ \t\n]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'))
+  try {
+    return readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+      .split('\n')
+      .some((l) => {
+        const f = l.split(' ')
+        return f[4] === escaped && f[f.indexOf('-') + 1] === 'overlay'
+      })
+  } catch {
+    return false
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -155,9 +174,11 @@ export class Sessions {
   /** Ends the holder and every process left in its namespaces; waits until they are gone. */
   async stop(s: Session): Promise<{stopped: number}> {
     const pids = new Set<number>()
-    const alive = () => processesIn(s.mntns, s.userns)
+    const running = this.state(s) === 'running'
+    // a live holder keeps its namespaces (and their numbers) ours; a dead one's may be another's by now
+    const alive = () => processesIn(s.mntns, s.userns, running ? undefined : s.mountpoint)
     for (const p of alive()) pids.add(p)
-    if (this.state(s) === 'running') pids.add(s.pid)
+    if (running) pids.add(s.pid)
     const signal = (sig: NodeJS.Signals) => {
       for (const p of alive()) {
         pids.add(p)
