@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // strata's entry point. Completion answers on the keystroke path without
-// loading oclif; `run` starts its namespace while oclif loads.
+// loading oclif; `run` starts its namespace while oclif loads; `exec` into a
+// running session joins it without oclif.
 const argv = process.argv.slice(2)
-if (argv[0] === '__complete') {
+const fastExec = argv[0] === 'exec' && argv[2] === '--' ? await (await import('../dist/src/mount/exec-fast.js')).execFast(argv[1], argv.slice(3)) : null
+if (fastExec !== null) process.exitCode = fastExec
+else if (argv[0] === '__complete') {
   const {main} = await import('../dist/src/cli/complete.js')
   await main(argv.slice(1))
 } else {

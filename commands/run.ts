@@ -1,24 +1,51 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
 import {usage} from '../src/cli/errors.js'
 import {runInStack} from '../src/mount/run.js'
+import {sandboxRun} from '../src/mount/sandbox.js'
+import {storeMapping, type Mapping} from '../src/ns/idmap.js'
+
+export const sandboxFlags = {
+  root: Flags.boolean({description: 'run as a sandbox chrooted into the stack (own pid namespace, /proc, /dev, /tmp, hostname)'}),
+  env: Flags.string({description: 'with --root: set NAME=VALUE (or pass NAME on from the host)', multiple: true}),
+  workdir: Flags.string({description: 'with --root: working directory inside the stack (default /)'}),
+  volume: Flags.string({description: 'with --root: bind HOST:PATH[:ro] into the sandbox', multiple: true}),
+  net: Flags.string({description: 'with --root: host network, or none (a new network namespace with loopback up)', options: ['host', 'none']}),
+  hostname: Flags.string({description: 'with --root: the sandbox\'s hostname (default: the stack name)'}),
+  map: Flags.string({description: 'id mapping of the store (recorded on first use)', options: ['auto', 'single']}),
+}
+
+/** Sandbox flags given without --root: say so rather than ignore them. */
+export function checkSandboxFlags(flags: {root?: boolean; env?: string[]; workdir?: string; volume?: string[]; net?: string; hostname?: string}) {
+  if (flags.root) return
+  const given = (['env', 'workdir', 'volume', 'net', 'hostname'] as const).filter((f) => flags[f] !== undefined)
+  if (given.length) throw usage(`--${given[0]} only applies to a sandbox`, 'add --root')
+}
 
 export default class Run extends StrataCommand {
   static summary = 'Run a command in a stack, rootless'
-  static description = 'Mounts the stack in a fresh user and mount namespace and runs CMD with the merged view as its working directory. Writes land in the stack\'s upper. Exits with CMD\'s status (128+signal when killed).'
-  static examples = ['<%= config.bin %> run dev -- sh -c "echo hi > greeting"']
+  static description = "Mounts the stack in a fresh user and mount namespace (or joins its session when it is mounted) and runs CMD with the merged view as its working directory. Writes land in the stack's upper. With --root, CMD runs in a sandbox chrooted into the stack. Exits with CMD's status (128+signal when killed)."
+  static examples = [
+    '<%= config.bin %> run dev -- sh -c "echo hi > greeting"',
+    '<%= config.bin %> run --root dev --net none --volume ./src:/src:ro --workdir /src -- make',
+  ]
   static strict = false
   static args = {stack: Args.string({description: 'stack to run in', required: true, ignoreStdin: true})}
+  static flags = sandboxFlags
   static enableJsonFlag = false
 
   async run(): Promise<void> {
-    const {args, argv} = await this.parse(Run)
+    const {args, argv, flags} = await this.parse(Run)
     const cmd = (argv as string[]).slice(1)
+    checkSandboxFlags(flags)
     if (cmd.length === 0) throw usage('no command to run', 'give one after --: `strata run STACK -- CMD...`')
     // the command gets Ctrl-C; we wait for its status
     process.on('SIGINT', () => {})
     process.on('SIGQUIT', () => {})
-    const r = await runInStack(this.home, args.stack, cmd, (op, a, o) => this.inNamespace(op, a, o))
+    const map = (flags.map ?? process.env.STRATA_MAP) as Mapping | undefined
+    const r = flags.root
+      ? await sandboxRun(this.home, storeMapping(this.home, map), args.stack, cmd, flags, (op, a, o) => this.inNamespace(op, a, {...o, map}))
+      : await runInStack(this.home, args.stack, cmd, (op, a, o) => this.inNamespace(op, a, {...o, map}))
     process.exitCode = r.status
   }
 }

@@ -153,13 +153,16 @@ test('mounted stacks come from live session files (engine, with a command table 
   const {Home} = await import('../dist/src/store/home.js')
   const spec = loadSpec()
   spec.commands.exec = {id: 'exec', summary: 'Run a command in a mounted stack', args: {stack: {name: 'stack'}}, flags: {}, strict: false}
+  const {sessionsDir, startTime} = await import('../dist/src/mount/session-state.js')
   const runtime = tmp('strata-compl-sessions-')
-  mkdirSync(join(runtime, 'strata', 'sessions'), {recursive: true})
-  const dead = spawnSync('true').pid // exited: its session is stale
-  writeFileSync(join(runtime, 'strata', 'sessions', 'dev.json'), JSON.stringify({stack: 'dev', pid: process.pid}))
-  writeFileSync(join(runtime, 'strata', 'sessions', 'web.json'), JSON.stringify({stack: 'web', pid: dead}))
   const saved = process.env.XDG_RUNTIME_DIR
   process.env.XDG_RUNTIME_DIR = runtime
+  const dir = sessionsDir(new Home(home))
+  mkdirSync(dir, {recursive: true})
+  const dead = spawnSync('true').pid // exited: its session is stale
+  writeFileSync(join(dir, 'dev.json'), JSON.stringify({stack: 'dev', pid: process.pid, starttime: startTime(process.pid)}))
+  writeFileSync(join(dir, 'web.json'), JSON.stringify({stack: 'web', pid: dead, starttime: '1'}))
+  writeFileSync(join(dir, 'reused.json'), JSON.stringify({stack: 'reused', pid: process.pid, starttime: '1'})) // the pid now names another process
   try {
     const a = complete(['exec', ''], spec, new Home(home))
     assert.deepEqual(a.candidates.map((c) => c.value), ['dev'])

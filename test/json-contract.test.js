@@ -15,6 +15,8 @@ const schemaDir = join(root, 'schemas')
 /** Commands without --json, and why. */
 const exempt = {
   run: "its output and exit status are the inner command's own",
+  exec: "its output and exit status are the inner command's own",
+  shell: "an interactive shell's: its exit status is the shell's",
 }
 
 const ajv = new Ajv2020({allErrors: true, strict: true, strictRequired: false})
@@ -47,7 +49,10 @@ before(() => {
   mkdirSync(join(src, 'stampme'))
   writeFileSync(join(src, 'stampme', 'data'), 'stamped data, long enough to become a stub in the tree\n'.repeat(3))
 })
-after(() => cleanHome(home))
+after(() => {
+  strata(home, ['umount', 'dev']) // a holder must never outlive the test
+  cleanHome(home)
+})
 
 test('every command has a JSON schema, or is exempt with a reason', () => {
   for (const [id, c] of Object.entries(manifest.commands)) {
@@ -101,6 +106,15 @@ const cases = () => [
   [['stamp', () => join(src, 'stampme'), '--objects', () => join(src, 'stamp-objects')], 0, 'stamp'],
   [['stamp', () => join(src, 'stampme'), '--objects', () => join(src, 'stamp-objects'), '--check'], 0, 'stamp'],
   [['stamp', () => join(src, 'nosuch'), '--objects', () => join(src, 'stamp-objects')], 3, 'stamp'],
+  [['mount', 'dev'], 0, 'mount'],
+  [['mount', 'dev'], 4, 'mount'], // mounted already
+  [['mount', 'nosuch'], 3, 'mount'],
+  [['ps'], 0, 'ps'],
+  [['path', 'dev'], 0, 'path'],
+  [['path', 'fromtar'], 3, 'path'], // not mounted
+  [['stack', 'rm', 'dev'], 4, 'stack-rm'], // mounted
+  [['umount', 'dev'], 0, 'umount'],
+  [['umount', 'dev'], 3, 'umount'],
   [['check'], 0, 'check'],
   [['check', '--quick', '--repair'], 0, 'check'],
   [['gc', '--dry-run'], 0, 'gc'],

@@ -1,15 +1,23 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../../src/cli/command.js'
 import {StackStore} from '../../src/stack/stacks.js'
+import {conflict} from '../../src/cli/errors.js'
+import {Sessions} from '../../src/mount/session.js'
 
 export default class StackRm extends StrataCommand {
   static summary = 'Remove a stack and its upper (its layers stay)'
-  static examples = ['<%= config.bin %> stack rm dev']
+  static examples = ['<%= config.bin %> stack rm dev', '<%= config.bin %> stack rm dev --force']
   static args = {name: Args.string({description: 'stack name', required: true, ignoreStdin: true})}
+  static flags = {force: Flags.boolean({description: 'stop the stack\'s session first if it is mounted'})}
 
   async run(): Promise<{removed: string}> {
-    const {args} = await this.parse(StackRm)
+    const {args, flags} = await this.parse(StackRm)
     new StackStore(this.home).get(args.name) // not found: say so before entering the namespace
+    const sessions = new Sessions(this.home)
+    const s = await sessions.active(args.name)
+    if (s && !flags.force)
+      throw conflict(`stack '${args.name}' is mounted (session pid ${s.pid})`, `unmount it first (\`strata umount ${args.name}\`), or pass --force to stop the session`)
+    if (s) await sessions.stop(s)
     const r = await this.inNamespace<{removed: string}>('stack-rm', {name: args.name})
     this.out(`removed stack ${r.removed}`)
     return r

@@ -16,9 +16,9 @@ export abstract class StrataCommand extends Command {
   }
 
   /** Runs an op inside the store's user namespace. */
-  protected async inNamespace<T>(op: string, args: Record<string, unknown>, opts: {stdin?: boolean; map?: Mapping} = {}): Promise<T> {
+  protected async inNamespace<T>(op: string, args: Record<string, unknown>, opts: {stdin?: boolean; map?: Mapping; launcher?: string[]} = {}): Promise<T> {
     const mapping = storeMapping(this.home, opts.map ?? (process.env.STRATA_MAP as Mapping | undefined))
-    return inNamespace<T>(op, {home: this.home.root, mapping, progress: !this.jsonEnabled(), ...args}, {stdin: opts.stdin})
+    return inNamespace<T>(op, {home: this.home.root, mapping, progress: !this.jsonEnabled(), ...args}, {stdin: opts.stdin, launcher: opts.launcher})
   }
 
   protected out(line: string) {

@@ -7,7 +7,8 @@
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {Home, runtimeDir} from '../store/home.js'
+import {Home} from '../store/home.js'
+import {type Session, isRunning, sessionsDir} from '../mount/session-state.js'
 import {type ValueKind, valueKind} from './completion-values.js'
 
 export const Directive = {error: 1, noSpace: 2, noFile: 4, filterExt: 8, filterDirs: 16, keepOrder: 32} as const
@@ -162,7 +163,7 @@ function values(kind: ValueKind, cur: string, prefix: string, home: Home): Answe
       found = layers(home, cur)
       break
     case 'mounted':
-      found = mounted(cur)
+      found = mounted(home, cur)
       break
   }
   return {candidates: found.map((c) => ({...c, value: prefix + c.value})), directive: Directive.noFile}
@@ -212,28 +213,17 @@ function layers(home: Home, cur: string): Candidate[] {
   return out.sort(byValue)
 }
 
-/** Stacks with a session holder (runtimeDir()/sessions/*.json) whose process is alive. */
-function mounted(cur: string): Candidate[] {
-  const dir = join(runtimeDir(), 'sessions')
-  const out = new Map<string, Candidate>()
+/** Stacks of this store with a session whose holder is still the process it was. */
+function mounted(home: Home, cur: string): Candidate[] {
+  const dir = sessionsDir(home)
+  const out: Candidate[] = []
   for (const f of list(dir)) {
     if (!f.endsWith('.json')) continue
-    const s = readJSON(join(dir, f)) ?? {}
-    const name: string = typeof s.stack === 'string' ? s.stack : typeof s.name === 'string' ? s.name : basename(f, '.json')
-    const pid = Number(s.pid ?? s.holder ?? 0)
-    if (pid > 0 && !alive(pid)) continue
-    if (name.startsWith(cur)) out.set(name, {value: name, description: pid > 0 ? `mounted, holder pid ${pid}` : 'mounted'})
+    const s = readJSON(join(dir, f)) as Session | undefined
+    if (!s || typeof s.stack !== 'string' || !isRunning(s) || !s.stack.startsWith(cur)) continue
+    out.push({value: s.stack, description: `mounted, holder pid ${s.pid}`})
   }
-  return [...out.values()].sort(byValue)
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
+  return out.sort(byValue)
 }
 
 export function render(a: Answer): string {

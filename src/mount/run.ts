@@ -1,11 +1,12 @@
 // `strata run`: a fresh namespace mounts the stack and runs a command in the
-// merged view, passing its exit status back (128+signal when killed).
+// merged view (or joins the stack's session when it is mounted), passing its exit status back (128+signal when killed).
 import {existsSync} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {StackStore} from '../stack/stacks.js'
 import {composedPath} from '../compose/compose.js'
 import {kernelMountStep} from './kernel.js'
-import type {Plan, RunResult} from '../ns/plan.js'
+import {runCommand, type Plan, type RunResult} from '../ns/plan.js'
+import {Sessions} from './session.js'
 
 export type {RunResult}
 export {runCommand} from '../ns/plan.js'
@@ -15,6 +16,10 @@ type Enter = <T>(op: string, args: Record<string, unknown>, opts?: {stdin?: bool
 export async function runInStack(home: Home, name: string, argv: string[], enter: Enter): Promise<RunResult> {
   const stacks = new StackStore(home)
   const stack = stacks.get(name)
+  // a mounted stack has one writable session: join it rather than mount the upper twice
+  const sessions = new Sessions(home)
+  const session = await sessions.active(name)
+  if (session) return runCommand(sessions.joinArgv(session, argv), '/')
   // composing is rare (cached per layer chain): its own trip into the namespace
   if (!existsSync(composedPath(home, stack.layers))) await enter('compose', {layers: stack.layers})
   const plan: Plan = {steps: [kernelMountStep(home, stack)], run: {argv, cwd: stacks.merged(name)}}

@@ -16,15 +16,17 @@ import type {OpArgs} from './ops.js'
 export interface EnterOptions {
   /** Give the namespace our stdin (only `run` and friends: nothing else reads it). */
   stdin?: boolean
+  /** What starts inner.js instead of `unshare <mapping>` (more namespaces, or nsenter into a session): a command ending in `--`. */
+  launcher?: string[]
 }
 
 interface Started {child: ChildProcess; exit: Promise<number | string>; mapping: Mapping; stdin: boolean}
 let early: Started | undefined
 
-function start(mapping: Mapping, stdin: boolean): Started {
-  const argv = [...unshareArgs(mapping), '--', process.execPath, new URL('./inner.js', import.meta.url).pathname]
-  trace('unshare %o', argv)
-  const child = spawn('unshare', argv, {
+function start(mapping: Mapping, stdin: boolean, launcher = ['unshare', ...unshareArgs(mapping), '--']): Started {
+  const argv = [...launcher.slice(1), process.execPath, new URL('./inner.js', import.meta.url).pathname]
+  trace('%s %o', launcher[0], argv)
+  const child = spawn(launcher[0], argv, {
     stdio: [stdin ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe'],
     env: {...process.env, STRATA_IN_NS: '1'},
   })
@@ -52,10 +54,10 @@ export async function inNamespace<T>(op: string, args: OpArgs, opts: EnterOption
   mkdirSync(dir, {recursive: true, mode: 0o700})
   const resultFile = join(dir, `result-${process.pid}-${randomBytes(4).toString('hex')}.json`)
   let ns: Started
-  if (early && early.mapping === args.mapping && early.stdin === !!opts.stdin) ns = early
+  if (early && early.mapping === args.mapping && early.stdin === !!opts.stdin && !opts.launcher) ns = early
   else {
     early?.child.kill()
-    ns = start(args.mapping, !!opts.stdin)
+    ns = start(args.mapping, !!opts.stdin, opts.launcher)
   }
   early = undefined
   ns.child.ref()

@@ -53,6 +53,10 @@ export const ops: Record<string, (a: OpArgs) => Promise<unknown>> = {
     layers.remove(id, new StackStore(home).usersOf(id))
     return {removed: id}
   },
+  async sandbox(a) {
+    const {runSandbox} = await import('../mount/sandbox.js')
+    return runSandbox(new Home(a.home), a.spec as import('../mount/sandbox.js').SandboxSpec)
+  },
   async compose(a) {
     const {ensureComposed} = await import('../compose/compose.js')
     return {path: ensureComposed(new Home(a.home), a.layers as string[])}

@@ -7,7 +7,9 @@ import {detectMapping, type Mapping} from './idmap.js'
 import {prestart} from './enter.js'
 
 export function prestartFor(argv: string[]) {
-  if (argv[0] !== 'run' || argv.includes('--help') || argv.includes('-h')) return
+  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv
+  // a sandbox (--root) needs more namespaces than the early one has
+  if (argv[0] !== 'run' || own.includes('--help') || own.includes('-h') || own.includes('--root')) return
   try {
     const home = new Home()
     const mapping: Mapping = existsSync(home.storeFile) ? JSON.parse(readFileSync(home.storeFile, 'utf8')).mapping : detectMapping()

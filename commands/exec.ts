@@ -1,0 +1,23 @@
+import {Args} from '@oclif/core'
+import {StrataCommand} from '../src/cli/command.js'
+import {usage} from '../src/cli/errors.js'
+import {Sessions} from '../src/mount/session.js'
+import {runCommand} from '../src/mount/run.js'
+
+export default class Exec extends StrataCommand {
+  static summary = 'Run a command in a mounted stack (joins its session)'
+  static description = "Enters the session's user and mount namespaces (nsenter, credentials preserved) and runs CMD with the merged view as its working directory, with the terminal. Exits with CMD's status (128+signal when killed)."
+  static examples = ['<%= config.bin %> exec dev -- make', '<%= config.bin %> exec dev -- sh -c "echo hi > greeting"']
+  static strict = false
+  static args = {stack: Args.string({description: 'mounted stack', required: true, ignoreStdin: true})}
+  static enableJsonFlag = false
+
+  async run(): Promise<void> {
+    const {args, argv} = await this.parse(Exec)
+    const cmd = (argv as string[]).slice(1)
+    if (cmd.length === 0) throw usage('no command to run', 'give one after --: `strata exec STACK -- CMD...`')
+    const sessions = new Sessions(this.home)
+    const s = await sessions.require(args.stack)
+    process.exitCode = (await runCommand(sessions.joinArgv(s, cmd), '/')).status
+  }
+}

@@ -1,0 +1,32 @@
+import {Args} from '@oclif/core'
+import {StrataCommand} from '../src/cli/command.js'
+import {Sessions} from '../src/mount/session.js'
+import {runCommand} from '../src/mount/run.js'
+import {sandboxRun} from '../src/mount/sandbox.js'
+import {storeMapping, type Mapping} from '../src/ns/idmap.js'
+import {checkSandboxFlags, sandboxFlags} from './run.js'
+
+export default class Shell extends StrataCommand {
+  static summary = 'Open an interactive shell in a mounted stack, or in a sandbox (--root)'
+  static description = "Like `strata exec STACK -- $SHELL`: the session's namespaces, the merged view as working directory, the terminal, and the shell's exit status. With --root, the stack's own /bin/sh in a sandbox (as `strata run --root`), mounted or not."
+  static examples = ['<%= config.bin %> shell dev', '<%= config.bin %> shell --root dev --net none']
+  static args = {stack: Args.string({description: 'stack', required: true, ignoreStdin: true})}
+  static flags = sandboxFlags
+  static enableJsonFlag = false
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Shell)
+    checkSandboxFlags(flags)
+    process.on('SIGINT', () => {}) // the shell gets Ctrl-C; we wait for its status
+    process.on('SIGQUIT', () => {})
+    if (flags.root) {
+      const map = (flags.map ?? process.env.STRATA_MAP) as Mapping | undefined
+      const r = await sandboxRun(this.home, storeMapping(this.home, map), args.stack, ['/bin/sh'], flags, (op, a, o) => this.inNamespace(op, a, {...o, map}))
+      process.exitCode = r.status
+      return
+    }
+    const sessions = new Sessions(this.home)
+    const s = await sessions.require(args.stack)
+    process.exitCode = (await runCommand(sessions.joinArgv(s, [process.env.SHELL || '/bin/sh']), '/')).status
+  }
+}
