@@ -38,9 +38,9 @@ export function diffStack(home: Home, name: string): DiffResult {
  * the old upper over the new layer shows the same merged view.)
  */
 export async function commitStack(home: Home, name: string, layerName?: string): Promise<CommitResult> {
-  const storeLock = StoreLock.shared(home) // gc must not remove objects the new layer refers to
   const stacks = new StackStore(home)
   const unlock = stacks.lock(name)
+  const storeLock = StoreLock.shared(home) // gc must not remove objects the new layer refers to
   try {
     const {stack, nodes, changes} = changesOf(home, name)
     if (changes.length === 0) return {stack: name, layer: null, changes: 0, nameMovedFrom: null}
