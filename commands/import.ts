@@ -21,6 +21,7 @@ export default class Import extends StrataCommand {
   static flags = {
     name: Flags.string({char: 'n', description: 'name the layer (an image: its top layer); a name moves from any layer that had it'}),
     stack: Flags.string({description: 'also create a stack of the imported layers'}),
+    backend: Flags.string({description: 'with --stack: how to mount it (kernel, kernel-flat, fuse, or auto)', options: ['auto', 'kernel', 'kernel-flat', 'fuse'], dependsOn: ['stack']}),
     format: Flags.string({description: 'force the source format', options: FORMATS}),
     move: Flags.boolean({description: 'move a directory\'s file data into the store by rename (zero-copy on the same filesystem); the directory is consumed'}),
     'inline-limit': Flags.integer({description: 'files up to this many bytes are stored inline, not as objects', default: 64, min: 0}),
@@ -40,6 +41,7 @@ export default class Import extends StrataCommand {
       ref,
       name: flags.name,
       stack: flags.stack,
+      backend: flags.stack ? await this.backend(flags.backend) : undefined,
       move: flags.move,
       inlineLimit: flags['inline-limit'],
     })

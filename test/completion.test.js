@@ -74,11 +74,12 @@ for (const [shell, complete] of Object.entries(shells)) {
 
   test(`${shell}: flags`, () => {
     assert.deepEqual(sorted(complete('strata import --n')), ['--name'])
-    assert.deepEqual(sorted(complete('strata stack create x --')), ['--help', '--json', '--map'])
+    assert.deepEqual(sorted(complete('strata stack create x --')), ['--backend', '--help', '--json', '--map'])
   })
 
   test(`${shell}: flag values from a fixed set`, () => {
     assert.deepEqual(sorted(complete('strata stack create x --map ')), ['auto', 'single'])
+    assert.deepEqual(sorted(complete('strata stack create x --backend ')), ['auto', 'fuse', 'kernel', 'kernel-flat'])
     // bash replaces the word after '='; zsh and fish the whole `--flag=value` word
     assert.deepEqual(sorted(complete('strata stack create x --map=s')), shell === 'bash' ? ['single'] : ['--map=single'])
     assert.deepEqual(sorted(complete('strata completion ')), ['bash', 'fish', 'zsh'])

@@ -87,6 +87,8 @@ const cases = () => [
   [['stack', 'create', 'x', 'nosuch'], 3, 'stack-create'],
   [['stack', 'create', 'x', 'tools', '--map', 'single'], 2, 'stack-create'], // the store is 'auto'
   [['stack', 'create', 'x', 'tools', '--map', 'sideways'], 2, 'stack-create'],
+  [['stack', 'create', 'flat', 'tools', '--backend', 'kernel-flat'], 0, 'stack-create'],
+  [['stack', 'create', 'x', 'tools', '--backend', 'zfs'], 2, 'stack-create'],
   [['stack', 'list'], 0, 'stack-list'],
   [['stack', 'inspect', 'dev'], 0, 'stack-inspect'],
   [['stack', 'inspect', 'nosuch'], 3, 'stack-inspect'],

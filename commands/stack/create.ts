@@ -11,14 +11,16 @@ export default class StackCreate extends StrataCommand {
     layers: Args.string({description: 'layers, top first (names, ids or id prefixes)', required: true, ignoreStdin: true}),
   }
   static flags = {
+    backend: Flags.string({description: 'how to mount it: kernel (data-only layers), kernel-flat, fuse, or auto: the first that works here (default: $STRATA_BACKEND or auto)', options: ['auto', 'kernel', 'kernel-flat', 'fuse']}),
     map: Flags.string({description: 'id mapping of a new store: auto (subordinate ids) or single (your id only)', options: ['auto', 'single']}),
   }
 
   async run(): Promise<StackInfo> {
     const {args, argv, flags} = await this.parse(StackCreate)
     const layers = (argv as string[]).slice(1)
-    const s = await this.inNamespace<StackInfo>('stack-create', {name: args.name, layers}, {map: flags.map as 'auto' | 'single' | undefined})
-    this.out(`created stack ${s.name}: ${s.layers.map((l) => l.slice(0, 12)).join(' ')}`)
+    const backend = await this.backend(flags.backend)
+    const s = await this.inNamespace<StackInfo>('stack-create', {name: args.name, layers, backend}, {map: flags.map as 'auto' | 'single' | undefined})
+    this.out(`created stack ${s.name} (${s.backend}): ${s.layers.map((l) => l.slice(0, 12)).join(' ')}`)
     return s
   }
 }

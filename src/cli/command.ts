@@ -6,6 +6,8 @@ import {Home} from '../store/home.js'
 import {StrataError, asStrataError, usage} from './errors.js'
 import {type Mapping, storeMapping} from '../ns/idmap.js'
 import {inNamespace} from '../ns/enter.js'
+import {type Backend, autoBackend, checkBackend} from '../mount/backends.js'
+import type {Probe} from '../mount/probe.js'
 
 export abstract class StrataCommand extends Command {
   static enableJsonFlag = true
@@ -19,6 +21,12 @@ export abstract class StrataCommand extends Command {
   protected async inNamespace<T>(op: string, args: Record<string, unknown>, opts: {stdin?: boolean; map?: Mapping; launcher?: string[]} = {}): Promise<T> {
     const mapping = storeMapping(this.home, opts.map ?? (process.env.STRATA_MAP as Mapping | undefined))
     return inNamespace<T>(op, {home: this.home.root, mapping, progress: !this.jsonEnabled(), ...args}, {stdin: opts.stdin, launcher: opts.launcher})
+  }
+
+  /** The backend for a new stack: as asked (--backend, STRATA_BACKEND), or the first that works here. */
+  protected async backend(requested?: string): Promise<Backend> {
+    const b = checkBackend(requested ?? process.env.STRATA_BACKEND ?? 'auto')
+    return b === 'auto' ? autoBackend(this.home, () => this.inNamespace<Probe>('probe', {})) : b
   }
 
   protected out(line: string) {

@@ -21,6 +21,7 @@ export interface ArchiveImportArgs {
   move?: boolean
   inlineLimit?: number
   mapping: Mapping
+  backend?: string
   progress?: boolean
 }
 
@@ -33,7 +34,7 @@ export async function importArchive(home: Home, a: ArchiveImportArgs): Promise<A
   if (a.format === 'oci') {
     const progress = streamProgress(a.progress === true)
     try {
-      return {format: 'oci', ...(await importOci(home, a.source, {ref: a.ref, name: a.name, stack: a.stack, mapping: a.mapping, inlineLimit: a.inlineLimit, onProgress: progress.update}))}
+      return {format: 'oci', ...(await importOci(home, a.source, {ref: a.ref, name: a.name, stack: a.stack, mapping: a.mapping, backend: a.backend, inlineLimit: a.inlineLimit, onProgress: progress.update}))}
     } finally {
       progress.done()
     }
@@ -63,6 +64,6 @@ export async function importArchive(home: Home, a: ArchiveImportArgs): Promise<A
       progress.done()
     }
   }
-  const stack = a.stack ? stacks.create(a.stack, [r.layer.id], a.mapping) : undefined
+  const stack = a.stack ? stacks.create(a.stack, [r.layer.id], a.mapping, a.backend) : undefined
   return {format: a.format, ...r, stack}
 }

@@ -122,6 +122,7 @@ export interface OciImportOptions {
   name?: string
   stack?: string
   mapping: Mapping
+  backend?: string
   inlineLimit?: number
   onProgress?: (t: Tally) => void
 }
@@ -184,7 +185,7 @@ export async function importOci(home: Home, dir: string, opts: OciImportOptions)
     }
     const ids = results.map((r) => r.layer.id).reverse()
     if (opts.name) layers.addName(ids[0], opts.name)
-    const stack = opts.stack ? new StackStore(home).create(opts.stack, ids, opts.mapping) : undefined
+    const stack = opts.stack ? new StackStore(home).create(opts.stack, ids, opts.mapping, opts.backend) : undefined
     const top = results.map((r) => ({...r, layer: layers.get(r.layer.id)})).reverse()
     return {image: {layout: dir, manifest: desc.digest, tag}, layers: top, stack}
   } catch (e) {

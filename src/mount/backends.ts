@@ -11,8 +11,8 @@ import type {Home} from '../store/home.js'
 import {runtimeDir} from '../store/home.js'
 import type {StackInfo} from '../stack/stacks.js'
 import {StackStore} from '../stack/stacks.js'
-import {composedPath} from '../compose/compose.js'
-import {flatPath} from '../compose/flat.js'
+import {composedPath, ensureComposed} from '../compose/compose.js'
+import {ensureFlat, flatPath} from '../compose/flat.js'
 import {overlayOptions} from '../overlay/options.js'
 import {tracer} from '../cli/trace.js'
 import {environment, usage} from '../cli/errors.js'
@@ -33,6 +33,14 @@ export function checkBackend(name: string): Backend | 'auto' {
 export function lowerOf(home: Home, stack: StackInfo, backend: Backend): {path: string; build: 'compose' | 'flatten'} {
   return backend === 'kernel' ? {path: composedPath(home, stack.layers), build: 'compose'} : {path: flatPath(home, stack.layers), build: 'flatten'}
 }
+
+/** Inside the namespace: builds the backend's lower tree if it isn't cached. */
+export function ensureLower(home: Home, stack: StackInfo, backend: Backend): string {
+  return backend === 'kernel' ? ensureComposed(home, stack.layers) : ensureFlat(home, stack.layers)
+}
+
+/** The stack's backend, as recorded when it was created. */
+export const backendOf = (stack: StackInfo): Backend => (BACKENDS as readonly string[]).includes(stack.backend) ? (stack.backend as Backend) : 'kernel'
 
 export interface Mounting {
   steps: Step[] // mount it

@@ -6,10 +6,8 @@ import {closeSync, writeSync} from 'node:fs'
 import {Home} from '../store/home.js'
 import {StackStore} from '../stack/stacks.js'
 import {asStrataError} from '../cli/errors.js'
-import {kernelMountStep} from './kernel.js'
-import {ensureComposed} from '../compose/compose.js'
-import {run} from '../cli/exec.js'
-import {environment} from '../cli/errors.js'
+import {backendOf, ensureLower, mountSteps} from './backends.js'
+import {runStep} from '../ns/plan.js'
 import {Sessions, nsOf, startTime, type HolderReport} from './session.js'
 import type {Mapping} from '../ns/idmap.js'
 
@@ -29,12 +27,11 @@ process.on('SIGINT', () => process.exit(0))
 try {
   const home = new Home(args.home)
   const stack = new StackStore(home).get(args.stack)
-  ensureComposed(home, stack.layers)
-  const step = kernelMountStep(home, stack)
-  await run(step.file, step.args, {cwd: step.cwd}).catch((e: Error) => {
-    throw environment(`${step.what}: ${e.message.replace(/^mount failed: /, '')}`)
-  })
-  const mountpoint = step.args[step.args.length - 1]
+  const backend = backendOf(stack)
+  ensureLower(home, stack, backend)
+  // a FUSE daemon is a process of this namespace: umount ends it with the rest
+  for (const step of mountSteps(home, stack, backend).steps) runStep(step)
+  const mountpoint = new StackStore(home).merged(stack.name)
   Sessions.record(args.stateFile, {
     stack: stack.name,
     pid: process.pid,

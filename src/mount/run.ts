@@ -3,8 +3,7 @@
 import {existsSync} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {StackStore} from '../stack/stacks.js'
-import {composedPath} from '../compose/compose.js'
-import {kernelMountStep} from './kernel.js'
+import {backendOf, lowerOf, mountSteps} from './backends.js'
 import {runCommand, type Plan, type RunResult} from '../ns/plan.js'
 import {Sessions} from './session.js'
 
@@ -20,8 +19,11 @@ export async function runInStack(home: Home, name: string, argv: string[], enter
   const sessions = new Sessions(home)
   const session = await sessions.active(name)
   if (session) return runCommand(sessions.joinArgv(session, argv), '/')
-  // composing is rare (cached per layer chain): its own trip into the namespace
-  if (!existsSync(composedPath(home, stack.layers))) await enter('compose', {layers: stack.layers})
-  const plan: Plan = {steps: [kernelMountStep(home, stack)], run: {argv, cwd: stacks.merged(name)}}
+  // building the lower tree is rare (cached per layer chain): its own trip into the namespace
+  const backend = backendOf(stack)
+  const lower = lowerOf(home, stack, backend)
+  if (!existsSync(lower.path)) await enter(lower.build, {layers: stack.layers})
+  const m = mountSteps(home, stack, backend)
+  const plan: Plan = {steps: m.steps, run: {argv, cwd: stacks.merged(name)}, after: m.after}
   return enter<RunResult>('plan', {plan}, {stdin: true})
 }

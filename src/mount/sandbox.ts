@@ -9,12 +9,10 @@ import {existsSync, lstatSync, mkdirSync, readlinkSync, statSync, symlinkSync, w
 import {isAbsolute, join, posix, resolve} from 'node:path'
 import type {Home} from '../store/home.js'
 import {StackStore} from '../stack/stacks.js'
-import {ensureComposed} from '../compose/compose.js'
 import {environment, notFound, usage} from '../cli/errors.js'
-import {run} from '../cli/exec.js'
 import {unshareArgs, type Mapping} from '../ns/idmap.js'
-import {executePlan, type RunResult, type Step} from '../ns/plan.js'
-import {kernelMountStep} from './kernel.js'
+import {executePlan, runStep, type RunResult, type Step} from '../ns/plan.js'
+import {backendOf, ensureLower, mountSteps} from './backends.js'
 import {Sessions, type Session} from './session.js'
 
 export interface Volume {source: string; target: string; readOnly: boolean}
@@ -130,11 +128,9 @@ export async function runSandbox(home: Home, spec: SandboxSpec): Promise<RunResu
   const stack = stacks.get(spec.stack)
   const root = stacks.merged(stack.name)
   if (!spec.joined) {
-    ensureComposed(home, stack.layers)
-    const m = kernelMountStep(home, stack)
-    await run(m.file, m.args, {cwd: m.cwd}).catch((e: Error) => {
-      throw environment(`${m.what}: ${e.message.replace(/^mount failed: /, '')}`)
-    })
+    const backend = backendOf(stack)
+    ensureLower(home, stack, backend)
+    for (const m of mountSteps(home, stack, backend).steps) runStep(m)
   }
   const at = (p: string, create: 'dir' | 'file' = 'dir') => {
     const r = resolveInRoot(root, p, create)

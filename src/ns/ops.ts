@@ -37,7 +37,7 @@ export const ops: Record<string, (a: OpArgs) => Promise<unknown>> = {
   },
   async 'stack-create'(a) {
     const {StackStore} = await import('../stack/stacks.js')
-    return new StackStore(new Home(a.home)).create(a.name as string, a.layers as string[], a.mapping)
+    return new StackStore(new Home(a.home)).create(a.name as string, a.layers as string[], a.mapping, a.backend as string)
   },
   async 'stack-rm'(a) {
     const {StackStore} = await import('../stack/stacks.js')
@@ -68,6 +68,10 @@ export const ops: Record<string, (a: OpArgs) => Promise<unknown>> = {
   async sandbox(a) {
     const {runSandbox} = await import('../mount/sandbox.js')
     return runSandbox(new Home(a.home), a.spec as import('../mount/sandbox.js').SandboxSpec)
+  },
+  async flatten(a) {
+    const {ensureFlat} = await import('../compose/flat.js')
+    return {path: ensureFlat(new Home(a.home), a.layers as string[])}
   },
   async compose(a) {
     const {ensureComposed} = await import('../compose/compose.js')

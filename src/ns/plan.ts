@@ -17,20 +17,29 @@ export interface Step {
 export interface Plan {
   steps: Step[]
   run: {argv: string[]; cwd: string; env?: NodeJS.ProcessEnv}
+  /** After the command, whatever its status: what would outlive the namespace (a FUSE daemon). */
+  after?: Step[]
 }
 
 export interface RunResult {status: number; signal: string | null}
 
 export async function executePlan(plan: Plan): Promise<RunResult> {
-  for (const s of plan.steps) {
-    if (process.env.DEBUG) process.stderr.write(`strata:plan ${s.file} ${JSON.stringify(s.args)}${s.cwd ? ` (in ${s.cwd})` : ''}\n`)
-    const r = spawnSync(s.file, s.args, {cwd: s.cwd, stdio: ['ignore', 'ignore', 'pipe']})
-    if (r.error || r.status !== 0) {
-      const said = r.error ? r.error.message : r.stderr.toString().trim().split('\n').pop()
-      throw new StrataError('environment', `${s.what}: ${said}`, 'run `strata doctor` to see what this machine supports')
-    }
+  for (const s of plan.steps) runStep(s)
+  try {
+    return await runCommand(plan.run.argv, plan.run.cwd, plan.run.env)
+  } finally {
+    for (const s of plan.after ?? []) spawnSync(s.file, s.args, {cwd: s.cwd, stdio: 'ignore'})
   }
-  return runCommand(plan.run.argv, plan.run.cwd, plan.run.env)
+}
+
+/** Runs one step; its failure is an environment error naming what failed and what the program said. */
+export function runStep(s: Step) {
+  if (process.env.DEBUG) process.stderr.write(`strata:plan ${s.file} ${JSON.stringify(s.args)}${s.cwd ? ` (in ${s.cwd})` : ''}\n`)
+  const r = spawnSync(s.file, s.args, {cwd: s.cwd, stdio: ['ignore', 'ignore', 'pipe']})
+  if (r.error || r.status !== 0) {
+    const said = r.error ? r.error.message : r.stderr.toString().trim().split('\n').pop()
+    throw new StrataError('environment', `${s.what}: ${said}`, 'run `strata doctor` to see what this machine supports')
+  }
 }
 
 /** Runs argv with the terminal, ignoring SIGINT here while it runs (the child gets it). */

@@ -9,6 +9,7 @@ import {removeTree, stagingDir} from '../store/fsutil.js'
 import {ensureComposed} from '../compose/compose.js'
 import {sys} from '../sys/index.js'
 import {isStructural} from '../overlay/xattrs.js'
+import {checkBackend} from '../mount/backends.js'
 
 export interface StackInfo {
   name: string
@@ -52,6 +53,7 @@ export class StackStore {
 
   /** Creates a stack of layers (top first), its upper starting with the root of the composed tree. */
   create(name: string, layerRefs: string[], mapping: StackInfo['mapping'], backend = 'kernel'): StackInfo {
+    checkBackend(backend)
     checkStackName(name)
     if (layerRefs.length === 0) throw usage('a stack needs at least one layer', 'name its layers, top first: `strata stack create NAME LAYER...`')
     const layers = new LayerStore(this.home)
