@@ -5,7 +5,7 @@
 import {closeSync, constants as C, lstatSync, openSync, readSync, readdirSync, readlinkSync, type BigIntStats} from 'node:fs'
 import {isUtf8} from 'node:buffer'
 import {sys} from '../sys/index.js'
-import {FUSE_OPAQUE, FUSE_PREFIX, METACOPY, OPAQUE, WHITEOUT, WH_OPAQUE, WH_PREFIX, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
+import {FUSE_OPAQUE, FUSE_PREFIX, METACOPY, OPAQUE, PREFIX, WHITEOUT, WH_OPAQUE, WH_PREFIX, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
 import {VerityHasher} from '../store/digest.js'
 import {abs} from '../layer/scan.js'
 import {joinPath} from '../layer/entry.js'
@@ -48,8 +48,18 @@ function typeOf(st: BigIntStats): NodeType | 'whiteout' {
 
 export interface OverlayXattrs {own: [string, Buffer][]; opaque: boolean; whiteout: boolean; digest?: string}
 
-/** A file's xattrs split into overlay structure and its own (unescaped), in either backend's forms. */
-export function overlayXattrs(p: Buffer): OverlayXattrs {
+/**
+ * Which backend wrote an upper decides what its user.overlay.* xattrs are.
+ * The kernel (userxattr) owns that namespace and keeps a file's own
+ * user.overlay.X escaped as user.overlay.overlay.X; fuse-overlayfs keeps its
+ * state under user.fuseoverlayfs.*, reads user.overlay.opaque, and stores a
+ * file's xattrs as the merged view shows them (those copied up from a
+ * layer still escaped).
+ */
+export type UpperForm = 'kernel' | 'fuse'
+
+/** A file's xattrs split into overlay structure and its own (unescaped). Layer and composed trees are in kernel form. */
+export function overlayXattrs(p: Buffer, form: UpperForm = 'kernel'): OverlayXattrs {
   const r: OverlayXattrs = {own: [], opaque: false, whiteout: false}
   for (const name of sys.listxattr(p).sort()) {
     if (!name.startsWith('user.')) continue
@@ -57,11 +67,15 @@ export function overlayXattrs(p: Buffer): OverlayXattrs {
     if (v === null) continue
     // 'x' marks a directory holding xattr whiteouts, not an opaque one
     if (name === OPAQUE || name === FUSE_OPAQUE) r.opaque ||= v.toString() === 'y'
+    else if (name.startsWith(FUSE_PREFIX)) continue
+    else if (name.startsWith(PREFIX + 'overlay.')) r.own.push([name.replace(/^user\.overlay\.overlay\./, PREFIX), v])
+    else if (form === 'fuse') r.own.push([name, v])
     else if (name === WHITEOUT) r.whiteout = true
     else if (name === METACOPY) r.digest = decodeMetacopy(v) ?? undefined
-    else if (isStructural(name) || name.startsWith(FUSE_PREFIX)) continue
-    else r.own.push([name.replace(/^user\.overlay\.overlay\./, 'user.overlay.'), v])
+    else if (isStructural(name)) continue
+    else r.own.push([name, v])
   }
+  r.own.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
   return r
 }
 
@@ -71,22 +85,22 @@ export function overlayXattrs(p: Buffer): OverlayXattrs {
  * directories by xattr or by a `.wh..wh..opq` file. The upper of a mounted
  * stack may change while it is read: what vanishes meanwhile is skipped.
  */
-export function readUpper(upper: string): UpperNode[] {
+export function readUpper(upper: string, form: UpperForm): UpperNode[] {
   const out: UpperNode[] = []
-  const root = node(Buffer.from(upper), Buffer.alloc(0))
+  const root = node(Buffer.from(upper), Buffer.alloc(0), form)
   if (!root || root.type !== 'dir') throw new Error(`the upper ${upper} is not a directory`)
   out.push(root)
-  walk(root, out)
+  walk(root, out, form)
   return out
 }
 
-function node(src: Buffer, rel: Buffer): UpperNode | null {
+function node(src: Buffer, rel: Buffer, form: UpperForm): UpperNode | null {
   try {
     const st = lstatSync(src, {bigint: true})
     let type = typeOf(st)
     if (type === 'symlink') return {rel, src, type, st, xattrs: [], opaque: false}
     if (type === 'whiteout') return {rel, src, type, st: null, xattrs: [], opaque: false}
-    const x = type === 'socket' || type === 'device' ? {own: [], opaque: false, whiteout: false} : overlayXattrs(src)
+    const x = type === 'socket' || type === 'device' ? {own: [], opaque: false, whiteout: false} : overlayXattrs(src, form)
     if (type === 'file' && x.whiteout && st.size === 0n) return {rel, src, type: 'whiteout', st: null, xattrs: [], opaque: false}
     let opaque = type === 'dir' && x.opaque
     if (type === 'dir' && !opaque) opaque = exists(Buffer.concat([src, Buffer.from('/'), OPQ]))
@@ -106,7 +120,7 @@ function exists(p: Buffer) {
   }
 }
 
-function walk(dir: UpperNode, out: UpperNode[]) {
+function walk(dir: UpperNode, out: UpperNode[], form: UpperForm) {
   let names: Buffer[]
   try {
     names = readdirSync(dir.src, {encoding: 'buffer'})
@@ -132,13 +146,13 @@ function walk(dir: UpperNode, out: UpperNode[]) {
       children.push({rel: joinPath(dir.rel, target), src, type: 'whiteout', st: null, xattrs: [], opaque: false})
       continue
     }
-    const c = node(src, joinPath(dir.rel, n))
+    const c = node(src, joinPath(dir.rel, n), form)
     if (c) children.push(c)
   }
   children.sort((a, b) => Buffer.compare(a.rel, b.rel))
   for (const c of children) {
     out.push(c)
-    if (c.type === 'dir') walk(c, out)
+    if (c.type === 'dir') walk(c, out, form)
   }
 }
 
@@ -164,8 +178,8 @@ function lowerAt(composed: string, rel: Buffer): Lower | null {
  * metadata differ), deleted (a whiteout over something), opaque (a directory
  * that hides the one below). A copy-up that changed nothing but atime is no change.
  */
-export function readChanges(upper: string, composed: string): Changes {
-  const nodes = readUpper(upper)
+export function readChanges(upper: string, form: UpperForm, composed: string): Changes {
+  const nodes = readUpper(upper, form)
   const merged = new Map<string, boolean>() // dir (hex) → the layers' directory shows through it
   for (const n of nodes) {
     const key = n.rel.toString('hex')
