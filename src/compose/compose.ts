@@ -3,14 +3,14 @@
 // the metadata of the topmost layer that has them, and every other entry is a
 // hardlink to the layer's own inode: metadata operations only.
 import {createHash} from 'node:crypto'
-import {existsSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync} from 'node:fs'
+import {existsSync, linkSync, lstatSync, mkdirSync, readdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {LayerStore} from '../layer/layers.js'
 import {scanTree, abs} from '../layer/scan.js'
 import type {Entry} from '../layer/entry.js'
 import {TreeWriter} from '../layer/writer.js'
-import {removeTree, stagingDir} from '../store/fsutil.js'
+import {buildCached, removeTree} from '../store/fsutil.js'
 
 /** Chain id: what a composed tree is cached under. Layers top first. */
 export function chainId(layerIds: string[]): string {
@@ -27,30 +27,18 @@ export function ensureComposed(home: Home, layerIds: string[]): string {
   if (existsSync(target)) return target
   home.ensure()
   const layers = new LayerStore(home)
-  const staging = stagingDir(home.tmp, 'compose')
-  const root = join(staging, 'tree')
-  try {
+  return buildCached(home.tmp, 'compose', target, (root) => {
     const dirs = new Map<string, {layer: string; entry: Entry}>() // path (hex) → topmost layer's dir entry
-    const bottomUp = [...layerIds].reverse()
     mkdirSync(root)
-    for (const id of bottomUp) {
+    for (const id of [...layerIds].reverse()) {
       const tree = layers.tree(id)
       for (const e of scanTree(tree)) applyEntry(root, tree, e, dirs)
     }
     // dir metadata last and deepest first, after every child is in place
     const w = new TreeWriter(root)
     const ordered = [...dirs.values()].sort((a, b) => b.entry.path.length - a.entry.path.length)
-    for (const {entry} of ordered) {
-      const p = w.path(entry.path)
-      w.apply(p, entry, true)
-    }
-    renameSync(root, target)
-  } catch (e) {
-    if (!existsSync(target)) throw e
-  } finally {
-    removeTree(staging)
-  }
-  return target
+    for (const {entry} of ordered) w.apply(w.path(entry.path), entry, true)
+  })
 }
 
 function applyEntry(root: string, tree: string, e: Entry, dirs: Map<string, {layer: string; entry: Entry}>) {

@@ -3,11 +3,11 @@
 // object's data (a reflink where the filesystem can, else a copy that keeps
 // holes), with the stub's metadata. Everything else is a hardlink to the
 // composed tree's inode. Cached like the composed tree, by chain id.
-import {constants as fsc, copyFileSync, existsSync, linkSync, mkdirSync, renameSync, statSync} from 'node:fs'
+import {constants as fsc, copyFileSync, existsSync, linkSync, mkdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {ObjectStore, copySparse} from '../store/objects.js'
-import {removeTree, stagingDir} from '../store/fsutil.js'
+import {buildCached} from '../store/fsutil.js'
 import {abs, scanTree} from '../layer/scan.js'
 import {TreeWriter} from '../layer/writer.js'
 import {chainId, ensureComposed} from './compose.js'
@@ -21,39 +21,24 @@ export function ensureFlat(home: Home, layerIds: string[]): string {
   if (existsSync(target)) return target
   const composed = ensureComposed(home, layerIds)
   const objects = new ObjectStore(home.objects, home.tmp)
-  const staging = stagingDir(home.tmp, 'flat')
-  const root = join(staging, 'tree')
-  try {
+  return buildCached(home.tmp, 'flat', target, (root) => {
     const w = new TreeWriter(root)
     const entries = scanTree(composed)
     for (const e of entries) {
       const dst = abs(root, e.path)
-      if (e.type === 'dir') {
-        mkdirSync(dst, {mode: 0o700})
-        continue
+      if (e.type === 'dir') mkdirSync(dst, {mode: 0o700})
+      else if (e.linkTo) linkSync(abs(root, e.linkTo), dst)
+      else if (e.type !== 'stub') linkSync(abs(composed, e.path), dst)
+      else {
+        const obj = objects.path(e.digest!)
+        const st = statSync(obj)
+        // a sparse object is copied block by block so its holes stay holes
+        if (st.blocks * 512 < st.size) copySparse(obj, dst)
+        else copyFileSync(obj, dst, fsc.COPYFILE_FICLONE)
+        w.apply(dst, e, true)
       }
-      if (e.linkTo) {
-        linkSync(abs(root, e.linkTo), dst)
-        continue
-      }
-      if (e.type !== 'stub') {
-        linkSync(abs(composed, e.path), dst)
-        continue
-      }
-      const obj = objects.path(e.digest!)
-      const st = statSync(obj)
-      // a sparse object is copied block by block so its holes stay holes
-      if (st.blocks * 512 < st.size) copySparse(obj, dst)
-      else copyFileSync(obj, dst, fsc.COPYFILE_FICLONE)
-      w.apply(dst, e, true)
     }
     // directories last, deepest first, so their mtimes stay
     for (const e of entries.filter((x) => x.type === 'dir').reverse()) w.apply(abs(root, e.path), e, true)
-    renameSync(root, target)
-  } catch (e) {
-    if (!existsSync(target)) throw e
-  } finally {
-    removeTree(staging)
-  }
-  return target
+  })
 }

@@ -1,5 +1,5 @@
 // Small filesystem helpers the store shares.
-import {rmSync} from 'node:fs'
+import {existsSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {mkdirSync} from 'node:fs'
@@ -14,4 +14,24 @@ export function stagingDir(tmp: string, kind: string): string {
   const d = join(tmp, `${kind}-${process.pid}-${randomBytes(6).toString('hex')}`)
   mkdirSync(d, {recursive: true, mode: 0o700})
   return d
+}
+
+/**
+ * A rebuildable cache entry (composed or flat tree): built into staging by
+ * build(root), published at target by rename. Two builders racing both
+ * succeed: the loser's copy is dropped.
+ */
+export function buildCached(tmp: string, kind: string, target: string, build: (root: string) => void): string {
+  if (existsSync(target)) return target
+  const staging = stagingDir(tmp, kind)
+  const root = join(staging, 'tree')
+  try {
+    build(root)
+    renameSync(root, target)
+  } catch (e) {
+    if (!existsSync(target)) throw e
+  } finally {
+    removeTree(staging)
+  }
+  return target
 }
