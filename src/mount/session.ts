@@ -4,7 +4,7 @@
 // state file; `exec`/`shell`/`run`/`path` reach the mount through the
 // holder's pid; `umount` ends the holder and everything left in its namespace.
 import {spawn} from 'node:child_process'
-import {startTime, nsOf, sessionFile, sessionsDir, joinArgv, type Session, type SessionState, type HolderReport} from './session-state.js'
+import {startTime, nsOf, sessionFile, sessionsDir, joinArgv, joinCommand, readSession, rootPath, type Session, type SessionState, type HolderReport, type SandboxSettings} from './session-state.js'
 import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
@@ -13,7 +13,10 @@ import {trace} from '../cli/exec.js'
 import {conflict, environment, notFound, StrataError} from '../cli/errors.js'
 import {StackStore} from '../stack/stacks.js'
 
-export {startTime, nsOf, type Session, type SessionState, type HolderReport} from './session-state.js'
+export {startTime, nsOf, type Session, type SessionState, type HolderReport, type SandboxSettings} from './session-state.js'
+
+/** What a root session's holder sets up: the sandbox's settings, and the command that starts the holder in its namespaces (ending in `--`). */
+export interface RootSessionStart {sandbox: SandboxSettings & {stack: string}; launcher: string[]}
 
 /**
  * Pids of processes in both namespaces. Namespace inode numbers are reused once
@@ -58,11 +61,7 @@ export class Sessions {
   logFile(stack: string) { return join(this.dir, `${stack}.log`) }
 
   read(stack: string): Session | null {
-    try {
-      return JSON.parse(readFileSync(this.file(stack), 'utf8')) as Session
-    } catch {
-      return null
-    }
+    return readSession(this.home, stack)
   }
 
   state(s: Session): SessionState {
@@ -96,8 +95,8 @@ export class Sessions {
       .sort((a, b) => a.stack.localeCompare(b.stack))
   }
 
-  /** Starts a holder for the stack; resolves once the stack is mounted. */
-  async start(stack: string, mapping: Mapping): Promise<Session> {
+  /** Starts a holder for the stack (with `root`, as pid 1 of a sandbox); resolves once the stack is mounted. */
+  async start(stack: string, mapping: Mapping, root?: RootSessionStart): Promise<Session> {
     const info = new StackStore(this.home).get(stack)
     const running = await this.active(stack)
     if (running)
@@ -117,11 +116,12 @@ export class Sessions {
       const logFd = openSync(log, 'w', 0o600)
       const holder = new URL('./holder.js', import.meta.url).pathname
       const stateFile = this.file(stack)
-      const args = {home: this.home.root, stack, mapping, stateFile, log}
-      const argv = [...unshareArgs(mapping), '--', process.execPath, holder, JSON.stringify(args)]
-      trace('unshare %o (detached)', argv)
+      const args = {home: this.home.root, stack, mapping, stateFile, log, sandbox: root?.sandbox}
+      const launcher = root?.launcher ?? ['unshare', ...unshareArgs(mapping), '--']
+      const argv = [...launcher.slice(1), process.execPath, holder, JSON.stringify(args)]
+      trace('%s %o (detached)', launcher[0], argv)
       // detached: setsid, so no terminal and no signals from ours; fd 3 says when it is ready
-      const child = spawn('unshare', argv, {
+      const child = spawn(launcher[0], argv, {
         detached: true,
         cwd: '/',
         stdio: ['ignore', logFd, logFd, 'pipe'],
@@ -131,15 +131,20 @@ export class Sessions {
       const report = await new Promise<HolderReport | null>((resolve) => {
         let text = ''
         const pipe = child.stdio[3] as NodeJS.ReadableStream
-        pipe.setEncoding('utf8')
-        pipe.on('data', (d: string) => (text += d))
-        pipe.on('end', () => {
+        const done = () => {
           try {
             resolve(JSON.parse(text) as HolderReport)
           } catch {
             resolve(null)
           }
+        }
+        pipe.setEncoding('utf8')
+        // one line; a launcher that forks (`unshare --fork`) keeps its copy of the pipe open
+        pipe.on('data', (d: string) => {
+          text += d
+          if (text.includes('\n')) done()
         })
+        pipe.on('end', done)
         pipe.on('error', () => resolve(null))
         child.on('error', () => resolve(null))
       })
@@ -168,7 +173,7 @@ export class Sessions {
 
   /** The merged view as the same user's host tools see it. */
   path(s: Session): string {
-    return `/proc/${s.pid}/root${s.mountpoint}`
+    return rootPath(s)
   }
 
   /** Ends the holder and every process left in its namespaces; waits until they are gone. */
@@ -207,5 +212,10 @@ export class Sessions {
   /** nsenter arguments that run argv in the session's namespaces, in DIR of the merged view. */
   joinArgv(s: Session, argv: string[], dir = s.mountpoint): string[] {
     return joinArgv(s, argv, dir)
+  }
+
+  /** What `exec`/`shell` run: a root session is joined inside its sandbox. */
+  joinCommand(s: Session, argv: string[]): {argv: string[]; env: NodeJS.ProcessEnv} {
+    return joinCommand(s, argv)
   }
 }
