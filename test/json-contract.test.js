@@ -117,6 +117,10 @@ const cases = () => [
   [['stack', 'rm', 'dev'], 4, 'stack-rm'], // mounted
   [['umount', 'dev'], 0, 'umount'],
   [['umount', 'dev'], 3, 'umount'],
+  [['mount', 'dev', '--root', '--env', 'A=b', '--volume', () => `${src}:/src:ro`], 0, 'mount'], // a root session
+  [['ps'], 0, 'ps'],
+  [['mount', 'dev', '--root'], 4, 'mount'],
+  [['umount', 'dev'], 0, 'umount'],
   [['check'], 0, 'check'],
   [['check', '--quick', '--repair'], 0, 'check'],
   [['gc', '--dry-run'], 0, 'gc'],

@@ -14,6 +14,7 @@ import {runStep} from '../ns/plan.js'
 import {Sessions, nsOf, startTime, type HolderReport} from './session.js'
 import type {Mapping} from '../ns/idmap.js'
 import {sandboxSetup} from './sandbox.js'
+import {sys} from '../sys/index.js'
 import type {RootSessionStart} from './session.js'
 
 const args = JSON.parse(process.argv[2]) as {home: string; stack: string; mapping: Mapping; stateFile: string; log: string; sandbox?: RootSessionStart['sandbox']}
@@ -58,6 +59,11 @@ try {
     root: args.sandbox !== undefined,
     ...(args.sandbox ? {sandbox: sandbox as Required<RootSessionStart>['sandbox']} : {}),
   })
+  // pid 1 of the sandbox inherits the orphans of every exec: reap them as they end
+  if (args.sandbox) {
+    process.on('SIGCHLD', () => sys.reap())
+    sys.reap()
+  }
   report({ok: true})
   console.log(`${new Date().toISOString()} holding ${stack.name} at ${mountpoint} (pid ${pid}${args.sandbox ? ', a root session' : ''})`)
   setInterval(() => {}, 1 << 30) // wait for SIGTERM

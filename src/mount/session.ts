@@ -178,15 +178,16 @@ export class Sessions {
 
   /** Ends the holder and every process left in its namespaces; waits until they are gone. */
   async stop(s: Session): Promise<{stopped: number}> {
-    const pids = new Set<number>()
+    const pids = new Map<number, string | null>() // pid → start time: tells it from a later process with its pid
+    const add = (p: number) => pids.has(p) || pids.set(p, startTime(p))
     const running = this.state(s) === 'running'
     // a live holder keeps its namespaces (and their numbers) ours; a dead one's may be another's by now
     const alive = () => processesIn(s.mntns, s.userns, running ? undefined : s.mountpoint)
-    for (const p of alive()) pids.add(p)
-    if (running) pids.add(s.pid)
+    for (const p of alive()) add(p)
+    if (running) add(s.pid)
     const signal = (sig: NodeJS.Signals) => {
       for (const p of alive()) {
-        pids.add(p)
+        add(p)
         try {
           process.kill(p, sig)
         } catch {}
@@ -199,6 +200,9 @@ export class Sessions {
       if (waited > 30000) throw environment(`processes of the session of '${s.stack}' would not end: ${alive().join(' ')}`)
       await sleep(20)
     }
+    // a process leaves its namespaces early in its exit: wait until each one has ended (at most a while)
+    const exiting = () => [...pids].filter(([p, t]) => t !== null && startTime(p) === t)
+    for (let waited = 0; exiting().length > 0 && waited < 5000; waited += 10) await sleep(10)
     rmSync(this.file(s.stack), {force: true})
     rmSync(this.logFile(s.stack), {force: true})
     return {stopped: pids.size}
