@@ -158,6 +158,21 @@ test('mount --root --net none: execs share its network namespace, with only loop
   assert.equal(exec(home, ['hostname']).stdout, 'box\n', 'the default hostname is the stack name')
 })
 
+test('mount --root on the fuse backend: exec joins it chrooted, writes reach the upper', async (t) => {
+  const {home, holders} = setup(t)
+  t.after(() => strata(home, ['umount', 'fbox']))
+  assert.equal(strata(home, ['stack', 'create', 'fbox', 'base', '--backend', 'fuse']).status, 0)
+  const m = strata(home, ['mount', '--root', 'fbox', '--json'])
+  assert.equal(m.status, 0, m.stderr)
+  holders.add(m.json.pid)
+  assert.equal(m.json.backend, 'fuse')
+  const r = strata(home, ['exec', 'fbox', '--', 'sh', '-c', 'echo on-fuse > /root/f; cat /root/f /etc/os-release | head -2; readlink /proc/1/ns/mnt'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout, `on-fuse\nNAME="strata-busybox"\n${m.json.mntns}\n`)
+  assert.equal(strata(home, ['umount', 'fbox']).status, 0)
+  assert.equal(strata(home, ['run', 'fbox', '--', 'cat', 'root/f']).stdout, 'on-fuse\n')
+})
+
 test('a killed root holder takes its sandbox with it, is reported stale, and is cleaned by the next mount', async (t) => {
   const {home, holders} = setup(t)
   const s = mountRoot(home, holders)

@@ -92,20 +92,22 @@ export function joinArgv(s: Session, argv: string[], dir = s.mountpoint): string
  * its sandbox — its user, mount, pid, uts (and with --net none, net)
  * namespaces, chrooted into the merged view, in the session's workdir, with
  * its environment (and the joiner's TERM: the terminal is the joiner's).
- * nsenter opens --root before it switches namespaces: the holder's
- * /proc/PID/root is the tunnel to the merged view mounted in its namespace.
+ * The chroot is `unshare --root --wd` run once inside (as `run --root` does),
+ * not nsenter's --root: nsenter opens that directory before it switches
+ * namespaces, from the host, and a FUSE mount (the fuse backend) refuses
+ * processes outside its user namespace.
  */
 export function joinCommand(s: Session, argv: string[], hostEnv: NodeJS.ProcessEnv = process.env): {argv: string[]; env: NodeJS.ProcessEnv} {
   if (!s.root || !s.sandbox) return {argv: joinArgv(s, argv), env: hostEnv}
   const ns = ['-U', '-m', '-p', '-u', ...(s.sandbox.net === 'none' ? ['-n'] : [])]
   const env: NodeJS.ProcessEnv = {...s.sandbox.env}
   if (hostEnv.TERM) env.TERM = hostEnv.TERM
-  const nsenter = ['/usr/bin/nsenter', '/bin/nsenter'].find((p) => existsSync(p)) ?? 'nsenter'
-  return {
-    argv: [nsenter, '-t', String(s.pid), ...ns, '--preserve-credentials', `--root=${rootPath(s)}`, `--wdns=${s.sandbox.workdir}`, '--', ...argv],
-    env,
-  }
+  const chroot = [hostTool('unshare'), `--root=${s.mountpoint}`, `--wd=${s.sandbox.workdir}`, '--']
+  return {argv: [hostTool('nsenter'), '-t', String(s.pid), ...ns, '--preserve-credentials', '--', ...chroot, ...argv], env}
 }
+
+/** util-linux tools by absolute path: the sandbox's PATH is not the host's. */
+const hostTool = (name: string) => ['/usr/bin', '/bin', '/usr/sbin', '/sbin'].map((d) => `${d}/${name}`).find((p) => existsSync(p)) ?? name
 
 /** The merged view as the same user's host tools see it: through the holder's root, into its mount namespace. */
 export const rootPath = (s: Session) => `/proc/${s.pid}/root${s.mountpoint}`
