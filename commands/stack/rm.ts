@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../../src/cli/command.js'
 import {StackStore} from '../../src/stack/stacks.js'
-import {conflict} from '../../src/cli/errors.js'
 import {Sessions} from '../../src/mount/session.js'
 
 export default class StackRm extends StrataCommand {
@@ -13,11 +12,7 @@ export default class StackRm extends StrataCommand {
   async run(): Promise<{removed: string}> {
     const {args, flags} = await this.parse(StackRm)
     new StackStore(this.home).get(args.name) // not found: say so before entering the namespace
-    const sessions = new Sessions(this.home)
-    const s = await sessions.active(args.name)
-    if (s && !flags.force)
-      throw conflict(`stack '${args.name}' is mounted (session pid ${s.pid})`, `unmount it first (\`strata umount ${args.name}\`), or pass --force to stop the session`)
-    if (s) await sessions.stop(s)
+    await new Sessions(this.home).ensureUnmounted(args.name, flags.force)
     const r = await this.inNamespace<{removed: string}>('stack-rm', {name: args.name})
     this.out(`removed stack ${r.removed}`)
     return r

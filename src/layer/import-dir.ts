@@ -94,9 +94,9 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
         return
       }
       pending.push(
-        pool.put(p).then(
+        pool.put(p, {path: writer.path(rel), meta}).then(
           (r) => {
-            writer.stub(rel, meta, r.digest, r.size)
+            writer.stubWritten(rel, meta, r.digest, r.size, r.stub!)
             cache.set(st, r.digest)
             if (r.stored) {
               tally.objectsAdded++

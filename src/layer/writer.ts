@@ -117,17 +117,14 @@ export class TreeWriter {
 
   /** A sparse stub of the content's exact size that redirects to its object. */
   stub(rel: Buffer, meta: Meta, digest: string, size: number) {
-    const p = this.path(rel)
-    const fd = openSync(p, 'wx', 0o600)
-    try {
-      ftruncateSync(fd, size)
-    } finally {
-      closeSync(fd)
-    }
-    sys.setxattr(p, METACOPY, encodeMetacopy(digest))
-    sys.setxattr(p, REDIRECT, encodeRedirect(digest))
-    const ids = this.apply(p, meta, true)
-    this.record(rel, {type: 'stub', mode: meta.mode & 0o7777, mtimeNs: meta.mtimeNs, size, digest}, meta, ids)
+    const r = writeStub(this.path(rel), meta, digest, size)
+    this.stubWritten(rel, meta, digest, size, r)
+  }
+
+  /** A stub written elsewhere (by an ingest worker, with writeStub), accounted for here. */
+  stubWritten(rel: Buffer, meta: Meta, digest: string, size: number, r: Applied) {
+    if (r.squashed) this.counts.squashedOwners++
+    this.record(rel, {type: 'stub', mode: meta.mode & 0o7777, mtimeNs: meta.mtimeNs, size, digest}, meta, r.ids)
     this.counts.stubs++
   }
 
@@ -180,23 +177,44 @@ export class TreeWriter {
     this.dirs.clear()
   }
 
-  /** Owner, mode, own xattrs and times, in the order that keeps setuid bits and mtimes. */
+  /** Owner, mode, own xattrs and times (see applyMeta), counting squashed owners. */
   apply(p: Buffer, meta: Meta, chmod: boolean): [uid: number, gid: number] {
-    let ids: [number, number] = [meta.uid, meta.gid]
-    try {
-      lchownSync(p, meta.uid, meta.gid)
-    } catch (e) {
-      // an id outside the namespace's mapping: squash it to the user, and say so
-      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e
-      lchownSync(p, 0, 0)
-      ids = [0, 0]
-      this.counts.squashedOwners++
-    }
-    if (chmod) chmodSync(p, meta.mode & 0o7777)
-    for (const [name, value] of meta.xattrs ?? []) sys.setxattr(p, escapeName(name), value)
-    sys.utimens(p, meta.atimeNs ?? meta.mtimeNs, meta.mtimeNs)
-    return ids
+    const r = applyMeta(p, meta, chmod)
+    if (r.squashed) this.counts.squashedOwners++
+    return r.ids
   }
+}
+
+export interface Applied {ids: [uid: number, gid: number]; squashed: boolean}
+
+/** Owner, mode, own xattrs and times, in the order that keeps setuid bits and mtimes. */
+export function applyMeta(p: Buffer, meta: Meta, chmod: boolean): Applied {
+  let r: Applied = {ids: [meta.uid, meta.gid], squashed: false}
+  try {
+    lchownSync(p, meta.uid, meta.gid)
+  } catch (e) {
+    // an id outside the namespace's mapping: squash it to the user, and say so
+    if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e
+    lchownSync(p, 0, 0)
+    r = {ids: [0, 0], squashed: true}
+  }
+  if (chmod) chmodSync(p, meta.mode & 0o7777)
+  for (const [name, value] of meta.xattrs ?? []) sys.setxattr(p, escapeName(name), value)
+  sys.utimens(p, meta.atimeNs ?? meta.mtimeNs, meta.mtimeNs)
+  return r
+}
+
+/** A sparse stub of size bytes redirecting to the object named digest, with meta applied. */
+export function writeStub(p: Buffer, meta: Meta, digest: string, size: number): Applied {
+  const fd = openSync(p, 'wx', 0o600)
+  try {
+    ftruncateSync(fd, size)
+  } finally {
+    closeSync(fd)
+  }
+  sys.setxattr(p, METACOPY, encodeMetacopy(digest))
+  sys.setxattr(p, REDIRECT, encodeRedirect(digest))
+  return applyMeta(p, meta, true)
 }
 
 /** The order scanTree walks a tree in: depth first, each directory's names in byte order. */

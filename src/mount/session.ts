@@ -95,6 +95,17 @@ export class Sessions {
       .sort((a, b) => a.stack.localeCompare(b.stack))
   }
 
+  /**
+   * What would change a stack's upper under its session (stack rm, commit,
+   * reset) refuses while it is mounted, unless told to stop the session first.
+   */
+  async ensureUnmounted(stack: string, force: boolean): Promise<void> {
+    const s = await this.active(stack)
+    if (!s) return
+    if (!force) throw conflict(`stack '${stack}' is mounted (session pid ${s.pid})`, `unmount it first (\`strata umount ${stack}\`), or pass --force to stop the session`)
+    await this.stop(s)
+  }
+
   /** Starts a holder for the stack (with `root`, as pid 1 of a sandbox); resolves once the stack is mounted. */
   async start(stack: string, mapping: Mapping, root?: RootSessionStart): Promise<Session> {
     const info = new StackStore(this.home).get(stack)

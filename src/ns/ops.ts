@@ -53,6 +53,18 @@ export const ops: Record<string, (a: OpArgs) => Promise<unknown>> = {
     layers.remove(id, new StackStore(home).usersOf(id))
     return {removed: id}
   },
+  async diff(a) {
+    const {diffStack} = await import('../stack/commit.js')
+    return diffStack(new Home(a.home), a.stack as string)
+  },
+  async commit(a) {
+    const {commitStack} = await import('../stack/commit.js')
+    return commitStack(new Home(a.home), a.stack as string, a.name as string | undefined)
+  },
+  async reset(a) {
+    const {resetStack} = await import('../stack/commit.js')
+    return resetStack(new Home(a.home), a.stack as string)
+  },
   async sandbox(a) {
     const {runSandbox} = await import('../mount/sandbox.js')
     return runSandbox(new Home(a.home), a.spec as import('../mount/sandbox.js').SandboxSpec)

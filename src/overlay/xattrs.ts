@@ -33,3 +33,14 @@ export const escapeName = (name: string) => (name.startsWith(PREFIX) ? PREFIX + 
 export const isUserXattr = (name: string) => name.startsWith('user.')
 /** Xattrs that carry overlay structure rather than a file's own attributes. */
 export const isStructural = (name: string) => name.startsWith(PREFIX) && !name.startsWith(PREFIX + 'overlay.')
+
+/**
+ * fuse-overlayfs's forms, which an upper it wrote may hold: a whiteout as an
+ * empty `.wh.NAME` file (where it can't mknod), an opaque directory by a
+ * `.wh..wh..opq` file inside or its own xattr; its other xattrs are private.
+ * As in OCI layers, names starting `.wh.` are reserved.
+ */
+export const WH_PREFIX = '.wh.'
+export const WH_OPAQUE = '.wh..wh..opq'
+export const FUSE_PREFIX = 'user.fuseoverlayfs.'
+export const FUSE_OPAQUE = 'user.fuseoverlayfs.opaque'

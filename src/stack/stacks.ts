@@ -1,5 +1,5 @@
 // Stacks: an ordered list of layers (top first) with a writable upper.
-import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
@@ -8,6 +8,7 @@ import {conflict, notFound, usage} from '../cli/errors.js'
 import {removeTree, stagingDir} from '../store/fsutil.js'
 import {ensureComposed} from '../compose/compose.js'
 import {sys} from '../sys/index.js'
+import {isStructural} from '../overlay/xattrs.js'
 import {checkBackend} from '../mount/backends.js'
 
 export interface StackInfo {
@@ -62,13 +63,9 @@ export class StackStore {
     const composed = ensureComposed(this.home, ids)
     const staging = stagingDir(this.home.tmp, 'stack')
     try {
-      for (const d of ['upper', 'work', 'merged']) mkdirSync(join(staging, d), {mode: 0o755})
-      // the merged root shows the upper's root: give it the stack's root metadata
-      const root = lstatSync(composed, {bigint: true})
-      const upper = join(staging, 'upper')
-      lchownSync(upper, Number(root.uid), Number(root.gid))
-      chmodSync(upper, Number(root.mode) & 0o7777)
-      sys.utimens(upper, root.atimeNs, root.mtimeNs)
+      mkdirSync(join(staging, 'work'), {mode: 0o755})
+      mkdirSync(join(staging, 'merged'), {mode: 0o755})
+      freshUpper(join(staging, 'upper'), composed)
       const info: StackInfo = {name, layers: ids, mapping, backend, created: new Date().toISOString()}
       writeFileSync(join(staging, 'stack.json'), JSON.stringify(info, null, 2) + '\n')
       renameSync(staging, this.dir(name))
@@ -87,4 +84,67 @@ export class StackStore {
     renameSync(this.dir(name), doomed)
     removeTree(doomed)
   }
+
+  /** Rewrites stack.json with these layers (top first), atomically: write, then rename. */
+  setLayers(name: string, layers: string[]): StackInfo {
+    const info = {...this.get(name), layers}
+    const file = join(this.dir(name), 'stack.json')
+    const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}`
+    writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n')
+    renameSync(tmp, file)
+    return info
+  }
+
+  /**
+   * Empties the stack's upper and work: fresh ones are made beside them, then
+   * swapped in by rename; the old ones are removed last. The new upper's root
+   * takes the root metadata of the composed tree it will be mounted over.
+   */
+  replaceUpper(name: string, composed: string) {
+    const staging = stagingDir(this.home.tmp, 'upper') // what a crash leaves here, `check --repair` removes
+    try {
+      freshUpper(join(staging, 'new-upper'), composed)
+      mkdirSync(join(staging, 'new-work'), {mode: 0o755})
+      swap(this.upper(name), join(staging, 'new-upper'), join(staging, 'old-upper'))
+      swap(this.work(name), join(staging, 'new-work'), join(staging, 'old-work'))
+    } finally {
+      removeTree(staging)
+    }
+  }
+
+  /** Holds the stack for a commit or reset: one at a time (flock on its directory, released by the kernel if we die). */
+  lock(name: string): () => void {
+    this.get(name)
+    const fd = openSync(this.dir(name), 'r')
+    if (!sys.flock(fd, true, false)) {
+      closeSync(fd)
+      throw conflict(`stack '${name}' is being committed or reset by another strata`, 'try again when it has finished')
+    }
+    return () => closeSync(fd)
+  }
+}
+
+/** Puts fresh where live is, live going to old; if that fails, live stays. */
+function swap(live: string, fresh: string, old: string) {
+  renameSync(live, old)
+  try {
+    renameSync(fresh, live)
+  } catch (e) {
+    renameSync(old, live)
+    throw e
+  }
+}
+
+/** A new, empty upper whose root has the composed tree's root metadata: what the merged root shows. */
+export function freshUpper(target: string, composed: string) {
+  mkdirSync(target, {mode: 0o755})
+  const root = lstatSync(composed, {bigint: true})
+  lchownSync(target, Number(root.uid), Number(root.gid))
+  chmodSync(target, Number(root.mode) & 0o7777)
+  for (const n of sys.listxattr(composed)) {
+    if (!n.startsWith('user.') || isStructural(n)) continue
+    const v = sys.getxattr(composed, n)
+    if (v !== null) sys.setxattr(target, n, v)
+  }
+  sys.utimens(target, root.atimeNs, root.mtimeNs)
 }

@@ -3,7 +3,9 @@
 import {Worker} from 'node:worker_threads'
 import {availableParallelism} from 'node:os'
 
-export interface Ingested {digest: string; size: number; stored: boolean}
+import type {Applied, Meta} from '../layer/writer.js'
+
+export interface Ingested {digest: string; size: number; stored: boolean; stub?: Applied}
 
 interface Task {resolve: (r: Ingested) => void; reject: (e: Error) => void}
 
@@ -31,11 +33,16 @@ export class IngestPool {
     }
   }
 
-  put(src: Buffer): Promise<Ingested> {
+  /**
+   * Stores src's content; given a stub (its path and metadata), the worker
+   * also writes the layer's stub for it, so that metadata work is spread
+   * over the cores too.
+   */
+  put(src: Buffer, stub?: {path: Buffer; meta: Meta}): Promise<Ingested> {
     const slot = this.workers.reduce((a, b) => (b.tasks.length < a.tasks.length ? b : a))
     return new Promise((resolve, reject) => {
       slot.tasks.push({resolve, reject})
-      slot.w.postMessage(src)
+      slot.w.postMessage({src, stub})
     })
   }
 

@@ -1,0 +1,170 @@
+// `strata diff`, `commit` and `reset`: a stack's upper read as changes, made
+// into a layer on top of the stack, or discarded. Run inside the namespace:
+// the upper's files have mapped owners.
+import {readFileSync, readlinkSync} from 'node:fs'
+import type {Home} from '../store/home.js'
+import {IngestPool} from '../store/ingest.js'
+import {StoreLock} from '../store/lock.js'
+import {removeTree, stagingDir} from '../store/fsutil.js'
+import {ensureComposed} from '../compose/compose.js'
+import {LayerStore, type LayerInfo} from '../layer/layers.js'
+import {type Meta, TreeWriter} from '../layer/writer.js'
+import {publishStaged, newTally} from '../layer/publish.js'
+import {DEFAULT_INLINE_LIMIT} from '../layer/import-dir.js'
+import {displayPath} from '../layer/entry.js'
+import {StackStore} from './stacks.js'
+import {type ChangeJSON, type UpperNode, changeJSON, readChanges} from './changes.js'
+import {join} from 'node:path'
+
+export interface DiffResult {stack: string; changes: ChangeJSON[]}
+export interface CommitResult {stack: string; layer: LayerInfo | null; changes: number; nameMovedFrom: string | null}
+export interface ResetResult {stack: string; discarded: number}
+
+function changesOf(home: Home, name: string) {
+  const stacks = new StackStore(home)
+  const stack = stacks.get(name)
+  const composed = ensureComposed(home, stack.layers)
+  return {stacks, stack, ...readChanges(stacks.upper(name), stack.backend === 'fuse' ? 'fuse' : 'kernel', composed)}
+}
+
+export function diffStack(home: Home, name: string): DiffResult {
+  return {stack: name, changes: changesOf(home, name).changes.map(changeJSON)}
+}
+
+/**
+ * The upper's changes as a new layer on top of the stack. All or nothing:
+ * the layer is published and its chain composed before stack.json names it;
+ * the upper is emptied only after. (Should we die between those two renames,
+ * the old upper over the new layer shows the same merged view.)
+ */
+export async function commitStack(home: Home, name: string, layerName?: string): Promise<CommitResult> {
+  const stacks = new StackStore(home)
+  const unlock = stacks.lock(name)
+  const storeLock = StoreLock.shared(home) // gc must not remove objects the new layer refers to
+  try {
+    const {stack, nodes, changes} = changesOf(home, name)
+    if (changes.length === 0) return {stack: name, layer: null, changes: 0, nameMovedFrom: null}
+    const top = new LayerStore(home).get(stack.layers[0])
+    const r = await writeLayer(home, stacks.upper(name), nodes, top.inlineLimit ?? DEFAULT_INLINE_LIMIT, layerName)
+    const layers = [r.layer.id, ...stack.layers]
+    const composed = ensureComposed(home, layers)
+    stacks.setLayers(name, layers)
+    stacks.replaceUpper(name, composed)
+    return {stack: name, layer: r.layer, changes: changes.length, nameMovedFrom: r.nameMovedFrom}
+  } finally {
+    unlock()
+    storeLock.release()
+  }
+}
+
+export function resetStack(home: Home, name: string): ResetResult {
+  const stacks = new StackStore(home)
+  const unlock = stacks.lock(name)
+  try {
+    const {stack, changes} = changesOf(home, name)
+    stacks.replaceUpper(name, ensureComposed(home, stack.layers))
+    return {stack: name, discarded: changes.length}
+  } finally {
+    unlock()
+  }
+}
+
+/** Parents of changes, so a layer can hold them: kept with their (unchanged) metadata. */
+function needed(nodes: UpperNode[]): UpperNode[] {
+  const keep = new Set<string>([''])
+  for (const n of nodes) {
+    if (!n.change) continue
+    for (let i = n.rel.lastIndexOf(0x2f); i > 0; i = n.rel.lastIndexOf(0x2f, i - 1)) keep.add(n.rel.subarray(0, i).toString('hex'))
+  }
+  return nodes.filter((n) => n.change || (n.type === 'dir' && keep.has(n.rel.toString('hex'))))
+}
+
+const metaOf = (n: UpperNode): Meta => ({
+  mode: Number(n.st!.mode) & 0o7777,
+  uid: Number(n.st!.uid),
+  gid: Number(n.st!.gid),
+  mtimeNs: n.st!.mtimeNs,
+  atimeNs: n.st!.atimeNs,
+  xattrs: n.xattrs,
+})
+
+/**
+ * Writes the changes in stub form, as the directory importer does: file data
+ * into the object store on worker threads, whiteouts in the one form layers
+ * use (a 0/0 device, no metadata of its own, whichever form the upper had),
+ * opaque directories marked, hardlinks kept.
+ */
+async function writeLayer(home: Home, upper: string, nodes: UpperNode[], inlineLimit: number, layerName?: string) {
+  const staging = stagingDir(home.tmp, 'commit')
+  const writer = new TreeWriter(join(staging, 'tree'), {record: true})
+  const tally = newTally()
+  const pool = new IngestPool(home.objects, home.tmp)
+  const pending: Promise<void>[] = []
+  const firstOfInode = new Map<bigint, Buffer>()
+  const links: [Buffer, Buffer][] = []
+  let failure: unknown
+  try {
+    for (const n of needed(nodes)) {
+      if (n.type === 'whiteout') {
+        writer.whiteout(n.rel)
+        tally.entries++
+        continue
+      }
+      if (n.type === 'dir') {
+        writer.dir(n.rel, metaOf(n), n.change === 'opaque')
+        continue
+      }
+      if (n.type === 'socket' || n.type === 'device') {
+        if (n.type === 'socket') tally.sockets++
+        else tally.devices++
+        if (tally.skippedPaths.length < 100) tally.skippedPaths.push(displayPath(n.rel))
+        continue
+      }
+      if (n.st!.nlink > 1n) {
+        const first = firstOfInode.get(n.st!.ino)
+        if (first) {
+          links.push([n.rel, first])
+          continue
+        }
+        firstOfInode.set(n.st!.ino, n.rel)
+      }
+      tally.entries++
+      const meta = metaOf(n)
+      if (n.type === 'symlink') writer.symlink(n.rel, meta, readlinkSync(n.src, {encoding: 'buffer'}))
+      else if (n.type === 'fifo') writer.fifo(n.rel, meta)
+      else if (n.st!.size <= BigInt(inlineLimit)) {
+        const content = readFileSync(n.src)
+        tally.contentBytes += content.length
+        writer.file(n.rel, meta, content)
+      } else {
+        const rel = n.rel
+        pending.push(
+          pool.put(n.src).then(
+            (r) => {
+              writer.stub(rel, meta, r.digest, r.size)
+              tally.contentBytes += r.size
+              tally.bytesDone += r.size
+              if (r.stored) {
+                tally.objectsAdded++
+                tally.objectBytesAdded += r.size
+              }
+            },
+            (e) => {
+              failure ??= e
+            },
+          ),
+        )
+      }
+    }
+    await Promise.all(pending)
+    if (failure) throw failure
+    for (const [rel, first] of links) writer.hardlink(rel, first)
+    writer.finish()
+    return publishStaged(home, staging, writer, tally, {kind: 'commit', path: upper}, inlineLimit, layerName)
+  } catch (e) {
+    removeTree(staging)
+    throw e
+  } finally {
+    await pool.close()
+  }
+}
