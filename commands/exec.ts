@@ -6,7 +6,7 @@ import {runCommand} from '../src/mount/run.js'
 
 export default class Exec extends StrataCommand {
   static summary = 'Run a command in a mounted stack (joins its session)'
-  static description = "Enters the session's user and mount namespaces (nsenter, credentials preserved) and runs CMD with the merged view as its working directory, with the terminal. Exits with CMD's status (128+signal when killed)."
+  static description = "Enters the session's user and mount namespaces (nsenter, credentials preserved) and runs CMD with the merged view as its working directory, with the terminal. In a root session (`mount --root`), CMD runs inside the sandbox: its pid, uts (and net) namespaces too, chrooted into the stack, with the session's environment and workdir. Exits with CMD's status (128+signal when killed)."
   static examples = ['<%= config.bin %> exec dev -- make', '<%= config.bin %> exec dev -- sh -c "echo hi > greeting"']
   static strict = false
   static args = {stack: Args.string({description: 'mounted stack', required: true, ignoreStdin: true})}
@@ -18,6 +18,7 @@ export default class Exec extends StrataCommand {
     if (cmd.length === 0) throw usage('no command to run', 'give one after --: `strata exec STACK -- CMD...`')
     const sessions = new Sessions(this.home)
     const s = await sessions.require(args.stack)
-    process.exitCode = (await runCommand(sessions.joinArgv(s, cmd), '/')).status
+    const join = sessions.joinCommand(s, cmd)
+    process.exitCode = (await runCommand(join.argv, '/', join.env)).status
   }
 }

@@ -1,22 +1,25 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
 import {storeMapping, type Mapping} from '../src/ns/idmap.js'
 import {Sessions, type Session} from '../src/mount/session.js'
+import {startRootSession} from '../src/mount/sandbox.js'
+import {checkSandboxFlags, sandboxFlags} from './run.js'
 
 export default class Mount extends StrataCommand {
-  static summary = 'Keep a stack mounted in a session (a detached namespace holder)'
-  static description = 'Starts a holder process, in its own user and mount namespace and its own session (no terminal), that mounts the stack and keeps it mounted until `strata umount`. Returns once the mount is ready. Join it with `strata exec`/`shell`; reach it from the host with `strata path`.'
-  static examples = ['<%= config.bin %> mount dev', '<%= config.bin %> mount dev --json']
+  static summary = 'Keep a stack mounted in a session (a detached namespace holder); with --root, a long-lived sandbox'
+  static description = 'Starts a holder process, in its own user and mount namespace and its own session (no terminal), that mounts the stack and keeps it mounted until `strata umount`. Returns once the mount is ready. Join it with `strata exec`/`shell`; reach it from the host with `strata path`. With --root, the holder is pid 1 of a sandbox set up as `strata run --root` makes one (/proc, /dev, /tmp, volumes, hostname, network), and `exec`/`shell` run chrooted inside it with its environment and workdir.'
+  static examples = ['<%= config.bin %> mount dev', '<%= config.bin %> mount dev --json', '<%= config.bin %> mount --root dev --env LANG=C.UTF-8 --volume ./src:/src --workdir /src']
   static args = {stack: Args.string({description: 'stack to mount', required: true, ignoreStdin: true})}
-  static flags = {map: Flags.string({description: 'id mapping of the store (recorded on first use)', options: ['auto', 'single']})}
+  static flags = sandboxFlags
 
   async run(): Promise<Session & {path: string}> {
     const {args, flags} = await this.parse(Mount)
+    checkSandboxFlags(flags)
     const mapping = storeMapping(this.home, (flags.map ?? process.env.STRATA_MAP) as Mapping | undefined)
     const sessions = new Sessions(this.home)
-    const s = await sessions.start(args.stack, mapping)
+    const s = flags.root ? await startRootSession(this.home, mapping, args.stack, flags) : await sessions.start(args.stack, mapping)
     const path = sessions.path(s)
-    this.out(`mounted ${s.stack} (session pid ${s.pid}); host path: ${path}`)
+    this.out(`mounted ${s.stack}${s.root ? ' as a sandbox' : ''} (session pid ${s.pid}); host path: ${path}`)
     return {...s, path}
   }
 }

@@ -8,7 +8,7 @@ import {checkSandboxFlags, sandboxFlags} from './run.js'
 
 export default class Shell extends StrataCommand {
   static summary = 'Open an interactive shell in a mounted stack, or in a sandbox (--root)'
-  static description = "Like `strata exec STACK -- $SHELL`: the session's namespaces, the merged view as working directory, the terminal, and the shell's exit status. With --root, the stack's own /bin/sh in a sandbox (as `strata run --root`), mounted or not."
+  static description = "Like `strata exec STACK -- $SHELL`: the session's namespaces, the merged view as working directory, the terminal, and the shell's exit status. With --root, the stack's own /bin/sh in a sandbox (as `strata run --root`), mounted or not. A root session (`mount --root`) is joined inside its sandbox, with the stack's /bin/sh."
   static examples = ['<%= config.bin %> shell dev', '<%= config.bin %> shell --root dev --net none']
   static args = {stack: Args.string({description: 'stack', required: true, ignoreStdin: true})}
   static flags = sandboxFlags
@@ -27,6 +27,8 @@ export default class Shell extends StrataCommand {
     }
     const sessions = new Sessions(this.home)
     const s = await sessions.require(args.stack)
-    process.exitCode = (await runCommand(sessions.joinArgv(s, [process.env.SHELL || '/bin/sh']), '/')).status
+    // a root session's shell is the stack's own: the host's $SHELL may not exist in it
+    const join = sessions.joinCommand(s, [s.root ? '/bin/sh' : process.env.SHELL || '/bin/sh'])
+    process.exitCode = (await runCommand(join.argv, '/', join.env)).status
   }
 }

@@ -1,6 +1,7 @@
 /* Syscalls node's fs lacks, taking byte paths (Buffer) so names that are not
  * UTF-8 stay reachable: xattrs without following symlinks, utimensat with
- * nanoseconds, mknod for 0/0 whiteouts, syncfs. Synchronous: each is one
+ * nanoseconds, mknod for 0/0 whiteouts, syncfs, flock, and a reaper for a
+ * namespace's pid 1 (node has no waitpid(-1)). Synchronous: each is one
  * syscall. Errors are thrown like node's own: code, errno, syscall. */
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -12,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -232,6 +234,18 @@ static napi_value js_flock(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* reap() -> count: waits for every child that has ended, without blocking. For
+ * a pid 1 that inherits orphans; only where nothing else waits for children. */
+static napi_value js_reap(napi_env env, napi_callback_info info) {
+  (void)info;
+  int32_t n = 0;
+  int status;
+  while (waitpid(-1, &status, WNOHANG) > 0) n++;
+  napi_value result;
+  napi_create_int32(env, n, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"getxattr", NULL, js_getxattr, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -242,6 +256,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_enumerable, NULL},
     {"syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_enumerable, NULL},
     {"flock", NULL, js_flock, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"reap", NULL, js_reap, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

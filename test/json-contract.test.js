@@ -120,6 +120,10 @@ const cases = () => [
   [['reset', 'dev'], 4, 'reset'], // mounted
   [['umount', 'dev'], 0, 'umount'],
   [['umount', 'dev'], 3, 'umount'],
+  [['mount', 'dev', '--root', '--env', 'A=b', '--volume', () => `${src}:/src:ro`], 0, 'mount'], // a root session
+  [['ps'], 0, 'ps'],
+  [['mount', 'dev', '--root'], 4, 'mount'],
+  [['umount', 'dev'], 0, 'umount'],
   [['run', 'fromtar', '--', 'sh', '-c', 'echo x > new; printf "\\377" | xargs touch'], 0, null], // changes to diff and commit (no --json: run has none)
   [['diff', 'fromtar'], 0, 'diff'],
   [['diff', 'nosuch'], 3, 'diff'],

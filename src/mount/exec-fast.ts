@@ -5,7 +5,7 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {Home} from '../store/home.js'
-import {isRunning, joinArgv, readSession} from './session-state.js'
+import {isRunning, joinCommand, readSession} from './session-state.js'
 import {runCommand} from '../ns/plan.js'
 
 export async function execFast(stack: string, cmd: string[]): Promise<number | null> {
@@ -14,5 +14,7 @@ export async function execFast(stack: string, cmd: string[]): Promise<number | n
   if (!existsSync(join(home.stack(stack), 'stack.json'))) return null
   const s = readSession(home, stack)
   if (!s || !isRunning(s)) return null
-  return (await runCommand(joinArgv(s, cmd), '/')).status
+  // a root session too: joinCommand knows how to go into its sandbox
+  const joined = joinCommand(s, cmd)
+  return (await runCommand(joined.argv, '/', joined.env)).status
 }

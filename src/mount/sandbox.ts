@@ -122,8 +122,14 @@ export function resolveInRoot(root: string, path: string, create?: 'dir' | 'file
 
 const devices = ['null', 'zero', 'full', 'random', 'urandom', 'tty']
 
-/** Inside the namespaces, as their pid 1: mount, set up, run. */
-export async function runSandbox(home: Home, spec: SandboxSpec): Promise<RunResult> {
+/**
+ * Inside the sandbox's namespaces: mounts the stack (unless the sandbox joined
+ * a session that has it mounted), checks the workdir, and returns the steps
+ * that set up /proc, /dev, /tmp, the volumes, the hostname and loopback.
+ * Shared by `run --root` (its pid 1 runs them, then the command) and a root
+ * session's holder (runs them, then holds).
+ */
+export function sandboxSetup(home: Home, spec: Omit<SandboxSpec, 'argv'>): {root: string; steps: Step[]} {
   const stacks = new StackStore(home)
   const stack = stacks.get(spec.stack)
   const root = stacks.merged(stack.name)
@@ -170,6 +176,12 @@ export async function runSandbox(home: Home, spec: SandboxSpec): Promise<RunResu
   const wd = resolveInRoot(root, spec.workdir)
   if (!wd || !statSync(wd).isDirectory())
     throw notFound(`no directory ${spec.workdir} in stack '${stack.name}'`, 'give --workdir a directory that exists in the stack')
+  return {root, steps}
+}
+
+/** Inside the namespaces, as their pid 1: mount, set up, run. */
+export async function runSandbox(home: Home, spec: SandboxSpec): Promise<RunResult> {
+  const {root, steps} = sandboxSetup(home, spec)
   return executePlan({steps, run: {argv: [tool('unshare'), `--root=${root}`, `--wd=${spec.workdir}`, '--', ...spec.argv], cwd: '/', env: spec.env}})
 }
 
@@ -182,6 +194,18 @@ export async function sandboxRun(home: Home, mapping: Mapping, stack: string, ar
   const session = await new Sessions(home).active(stack)
   const launcher = sandboxLauncher(mapping, spec, session)
   return enter<RunResult>('sandbox', {spec: {...spec, joined: session !== null}}, {stdin: true, launcher})
+}
+
+/**
+ * `mount --root`: a long-lived sandbox. Its holder is started as pid 1 of new
+ * pid and uts (and with --net none, net) namespaces, sets the sandbox up as
+ * `run --root` does, and holds it; `exec`/`shell` join it chrooted, with the
+ * session's environment and workdir.
+ */
+export async function startRootSession(home: Home, mapping: Mapping, stack: string, req: SandboxRequest): Promise<Session> {
+  new StackStore(home).get(stack) // unknown stack: say that first
+  const {argv: _argv, joined: _joined, ...sandbox} = sandboxSpec(stack, [], req)
+  return new Sessions(home).start(stack, mapping, {sandbox, launcher: sandboxLauncher(mapping, {...sandbox, argv: [], joined: false}, null)})
 }
 
 /** A host tool by absolute path: users' PATH often lacks the sbin directories. */

@@ -4,7 +4,7 @@
 // state file; `exec`/`shell`/`run`/`path` reach the mount through the
 // holder's pid; `umount` ends the holder and everything left in its namespace.
 import {spawn} from 'node:child_process'
-import {startTime, nsOf, sessionFile, sessionsDir, joinArgv, type Session, type SessionState, type HolderReport} from './session-state.js'
+import {startTime, nsOf, sessionFile, sessionsDir, joinArgv, joinCommand, readSession, rootPath, type Session, type SessionState, type HolderReport, type SandboxSettings} from './session-state.js'
 import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
@@ -13,7 +13,10 @@ import {trace} from '../cli/exec.js'
 import {conflict, environment, notFound, StrataError} from '../cli/errors.js'
 import {StackStore} from '../stack/stacks.js'
 
-export {startTime, nsOf, type Session, type SessionState, type HolderReport} from './session-state.js'
+export {startTime, nsOf, type Session, type SessionState, type HolderReport, type SandboxSettings} from './session-state.js'
+
+/** What a root session's holder sets up: the sandbox's settings, and the command that starts the holder in its namespaces (ending in `--`). */
+export interface RootSessionStart {sandbox: SandboxSettings & {stack: string}; launcher: string[]}
 
 /**
  * Pids of processes in both namespaces. Namespace inode numbers are reused once
@@ -58,11 +61,7 @@ export class Sessions {
   logFile(stack: string) { return join(this.dir, `${stack}.log`) }
 
   read(stack: string): Session | null {
-    try {
-      return JSON.parse(readFileSync(this.file(stack), 'utf8')) as Session
-    } catch {
-      return null
-    }
+    return readSession(this.home, stack)
   }
 
   state(s: Session): SessionState {
@@ -107,8 +106,8 @@ export class Sessions {
     await this.stop(s)
   }
 
-  /** Starts a holder for the stack; resolves once the stack is mounted. */
-  async start(stack: string, mapping: Mapping): Promise<Session> {
+  /** Starts a holder for the stack (with `root`, as pid 1 of a sandbox); resolves once the stack is mounted. */
+  async start(stack: string, mapping: Mapping, root?: RootSessionStart): Promise<Session> {
     const info = new StackStore(this.home).get(stack)
     const running = await this.active(stack)
     if (running)
@@ -128,11 +127,12 @@ export class Sessions {
       const logFd = openSync(log, 'w', 0o600)
       const holder = new URL('./holder.js', import.meta.url).pathname
       const stateFile = this.file(stack)
-      const args = {home: this.home.root, stack, mapping, stateFile, log}
-      const argv = [...unshareArgs(mapping), '--', process.execPath, holder, JSON.stringify(args)]
-      trace('unshare %o (detached)', argv)
+      const args = {home: this.home.root, stack, mapping, stateFile, log, sandbox: root?.sandbox}
+      const launcher = root?.launcher ?? ['unshare', ...unshareArgs(mapping), '--']
+      const argv = [...launcher.slice(1), process.execPath, holder, JSON.stringify(args)]
+      trace('%s %o (detached)', launcher[0], argv)
       // detached: setsid, so no terminal and no signals from ours; fd 3 says when it is ready
-      const child = spawn('unshare', argv, {
+      const child = spawn(launcher[0], argv, {
         detached: true,
         cwd: '/',
         stdio: ['ignore', logFd, logFd, 'pipe'],
@@ -142,15 +142,20 @@ export class Sessions {
       const report = await new Promise<HolderReport | null>((resolve) => {
         let text = ''
         const pipe = child.stdio[3] as NodeJS.ReadableStream
-        pipe.setEncoding('utf8')
-        pipe.on('data', (d: string) => (text += d))
-        pipe.on('end', () => {
+        const done = () => {
           try {
             resolve(JSON.parse(text) as HolderReport)
           } catch {
             resolve(null)
           }
+        }
+        pipe.setEncoding('utf8')
+        // one line; a launcher that forks (`unshare --fork`) keeps its copy of the pipe open
+        pipe.on('data', (d: string) => {
+          text += d
+          if (text.includes('\n')) done()
         })
+        pipe.on('end', done)
         pipe.on('error', () => resolve(null))
         child.on('error', () => resolve(null))
       })
@@ -179,20 +184,21 @@ export class Sessions {
 
   /** The merged view as the same user's host tools see it. */
   path(s: Session): string {
-    return `/proc/${s.pid}/root${s.mountpoint}`
+    return rootPath(s)
   }
 
   /** Ends the holder and every process left in its namespaces; waits until they are gone. */
   async stop(s: Session): Promise<{stopped: number}> {
-    const pids = new Set<number>()
+    const pids = new Map<number, string | null>() // pid → start time: tells it from a later process with its pid
+    const add = (p: number) => pids.has(p) || pids.set(p, startTime(p))
     const running = this.state(s) === 'running'
     // a live holder keeps its namespaces (and their numbers) ours; a dead one's may be another's by now
     const alive = () => processesIn(s.mntns, s.userns, running ? undefined : s.mountpoint)
-    for (const p of alive()) pids.add(p)
-    if (running) pids.add(s.pid)
+    for (const p of alive()) add(p)
+    if (running) add(s.pid)
     const signal = (sig: NodeJS.Signals) => {
       for (const p of alive()) {
-        pids.add(p)
+        add(p)
         try {
           process.kill(p, sig)
         } catch {}
@@ -205,6 +211,9 @@ export class Sessions {
       if (waited > 30000) throw environment(`processes of the session of '${s.stack}' would not end: ${alive().join(' ')}`)
       await sleep(20)
     }
+    // a process leaves its namespaces early in its exit: wait until each one has ended (at most a while)
+    const exiting = () => [...pids].filter(([p, t]) => t !== null && startTime(p) === t)
+    for (let waited = 0; exiting().length > 0 && waited < 5000; waited += 10) await sleep(10)
     rmSync(this.file(s.stack), {force: true})
     rmSync(this.logFile(s.stack), {force: true})
     return {stopped: pids.size}
@@ -218,5 +227,10 @@ export class Sessions {
   /** nsenter arguments that run argv in the session's namespaces, in DIR of the merged view. */
   joinArgv(s: Session, argv: string[], dir = s.mountpoint): string[] {
     return joinArgv(s, argv, dir)
+  }
+
+  /** What `exec`/`shell` run: a root session is joined inside its sandbox. */
+  joinCommand(s: Session, argv: string[]): {argv: string[]; env: NodeJS.ProcessEnv} {
+    return joinCommand(s, argv)
   }
 }

@@ -1,5 +1,5 @@
 // Syscalls node's fs lacks (native/sys.c): byte paths, no symlink following,
-// nanosecond times, mknod, syncfs and flock.
+// nanosecond times, mknod, syncfs, flock, and reap (for a namespace's pid 1).
 import {createRequire} from 'node:module'
 import {join} from 'node:path'
 import {packageRoot} from '../root.js'
@@ -16,6 +16,8 @@ interface Sys {
   syncfs(path: BytePath): void
   /** flock(2); false when the lock is held elsewhere and wait is false */
   flock(fd: number, exclusive: boolean, wait: boolean): boolean
+  /** waitpid(-1, WNOHANG) until none is left: how many ended. Only for a pid 1 that spawns nothing else meanwhile. */
+  reap(): number
 }
 
 export const sys: Sys = createRequire(import.meta.url)(join(packageRoot, 'build', 'Release', 'strata_sys.node'))

@@ -1,0 +1,269 @@
+// Root sessions (`mount --root`): a long-lived sandbox whose holder is pid 1 of
+// its pid namespace; `exec` and `shell` join it chrooted, with its environment,
+// hostname, workdir, /tmp and volumes; `path` reaches it from the host;
+// `umount` (or the holder's death) leaves nothing behind, checked in /proc.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {randomBytes} from 'node:crypto'
+import {strata, newHome, cleanHome, tmp, bin} from './helpers.js'
+import {makeRootfs} from './fixtures/rootfs.js'
+
+function setup(t) {
+  const home = newHome()
+  const src = makeRootfs(join(tmp('strata-root-'), 'root'))
+  const holders = new Set()
+  t.after(() => {
+    strata(home, ['umount', 'box']) // holders must never leak
+    for (const pid of holders) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {}
+    }
+    cleanHome(home)
+  })
+  assert.equal(strata(home, ['import', src, '--name', 'base']).status, 0)
+  assert.equal(strata(home, ['stack', 'create', 'box', 'base']).status, 0)
+  return {home, holders}
+}
+
+function mountRoot(home, holders, args = []) {
+  const r = strata(home, ['mount', '--root', 'box', ...args, '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  holders.add(r.json.pid)
+  return r.json
+}
+
+const exec = (home, cmd) => strata(home, ['exec', 'box', '--', ...cmd])
+const sh = (home, script) => exec(home, ['sh', '-c', script])
+
+function stat(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return {state: s.split(') ')[1][0], ppid: Number(s.split(') ')[1].split(' ')[1])}
+  } catch {
+    return null
+  }
+}
+
+/** Whether a process lives (a zombie waiting for its parent to reap it does not). */
+const alive = (pid) => {
+  const s = stat(pid)
+  return s !== null && !/^[ZX]$/.test(s.state)
+}
+
+/** Pids of processes in a mount namespace, read from /proc. */
+function inMntNs(mntns) {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readlinkSync(`/proc/${p}/ns/mnt`) === mntns
+    } catch {
+      return false
+    }
+  })
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+test('mount --root: exec and path join one long-lived sandbox; umount ends it all', async (t) => {
+  const {home, holders} = setup(t)
+  const vol = tmp('strata-vol-')
+  writeFileSync(join(vol, 'in'), 'from the host\n')
+  const s = mountRoot(home, holders, ['--env', 'GREETING=hi there', '--hostname', 'inner', '--workdir', '/root', '--volume', `${vol}:/srv/data`])
+  assert.equal(s.root, true)
+  assert.deepEqual(
+    {...s.sandbox, env: undefined},
+    {env: undefined, workdir: '/root', hostname: 'inner', net: 'host', volumes: [{source: vol, target: '/srv/data', readOnly: false}]},
+  )
+  assert.equal(s.sandbox.env.GREETING, 'hi there')
+  assert.ok(alive(s.pid), 'the holder runs')
+  assert.equal(readlinkSync(`/proc/${s.pid}/fd/0`), '/dev/null', 'with no terminal')
+
+  const ps = strata(home, ['ps', '--json'])
+  assert.deepEqual(ps.json.sessions.map((x) => [x.stack, x.pid, x.state, x.root]), [['box', s.pid, 'running', true]])
+  assert.match(strata(home, ['ps']).stdout, new RegExp(`^box\\s+${s.pid}\\s+kernel\\s+\\S+\\s+running\\s+\\S+\\s+root$`, 'm'))
+
+  // pid 1 is the holder (same start time, same mount namespace); /proc shows only the sandbox
+  const r = sh(home, 'cut -d" " -f22 /proc/1/stat; readlink /proc/1/ns/mnt; echo pids: $(ls /proc | grep -E "^[0-9]+$"); hostname; echo "$GREETING"; pwd; env | sort | cut -d= -f1 | tr "\\n" " "')
+  assert.equal(r.status, 0, r.stderr)
+  const lines = r.stdout.split('\n')
+  assert.equal(lines[0], s.starttime, 'pid 1 started when the holder did')
+  assert.equal(lines[1], s.mntns, "pid 1 is in the holder's mount namespace")
+  const pids = lines[2].split(' ').slice(1).map(Number)
+  assert.ok(pids.includes(1) && pids.length <= 6 && !pids.includes(s.pid), `only the sandbox's processes: ${pids}`)
+  assert.equal(lines[3], 'inner', "the session's hostname")
+  assert.equal(lines[4], 'hi there', "the session's environment")
+  assert.equal(lines[5], '/root', "the session's workdir")
+  const names = ['GREETING', 'HOME', 'HOSTNAME', 'LOGNAME', 'PATH', 'PWD', 'SHLVL', ...(process.env.TERM ? ['TERM'] : []), 'USER', 'container']
+  assert.equal(lines[6].trim(), names.join(' '), 'the host environment stays outside (but for TERM: the terminal is the joiner\'s)')
+  assert.equal(strata(home, ['exec', 'box', '--', 'sh', '-c', 'echo $TERM'], {env: {TERM: 'vt100'}}).stdout, 'vt100\n')
+  assert.match(exec(home, ['cat', '/etc/os-release']).stdout, /^NAME="strata-busybox"/, "the stack's own os-release")
+  // the full command (no `--`, so not the fast path) joins the same way
+  assert.equal(strata(home, ['exec', 'box', 'hostname']).stdout, 'inner\n')
+  assert.equal(strata(home, ['exec', 'box', 'readlink', '/proc/1/ns/mnt']).stdout, `${s.mntns}\n`)
+
+  // two execs share the session's /tmp and the stack; the volume is the host's directory
+  assert.equal(sh(home, 'echo shared > /tmp/note; echo kept > /root/kept; cat /srv/data/in; echo back > /srv/data/out').stdout, 'from the host\n')
+  assert.equal(sh(home, 'cat /tmp/note kept').stdout, 'shared\nkept\n')
+  assert.equal(readFileSync(join(vol, 'out'), 'utf8'), 'back\n')
+  assert.equal(existsSync('/tmp/note'), false, "the session's /tmp is its own")
+
+  // exit status and signals come back
+  assert.equal(sh(home, 'exit 9').status, 9)
+  assert.equal(sh(home, 'kill -TERM $$').status, 143)
+  assert.equal(exec(home, ['nosuchcommand']).status, 127)
+
+  // a host process writes through `path`; the sandbox sees it, and the other way round
+  const path = strata(home, ['path', 'box']).stdout.trim()
+  assert.equal(path, `/proc/${s.pid}/root${s.mountpoint}`)
+  assert.equal(path, s.path)
+  writeFileSync(join(path, 'root', 'from-host'), 'host wrote this\n')
+  assert.equal(exec(home, ['cat', '/root/from-host']).stdout, 'host wrote this\n')
+  assert.equal(readFileSync(join(path, 'root', 'kept'), 'utf8'), 'kept\n')
+  assert.equal(readFileSync(join(path, 'tmp', 'note'), 'utf8'), 'shared\n', 'path reaches the mounts of the sandbox too')
+
+  // orphans of execs are reaped by the holder (pid 1), not left as zombies
+  assert.equal(sh(home, 'sleep 0.2 >/dev/null 2>&1 & true').status, 0)
+  await sleep(700)
+  const zombies = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && stat(p)?.ppid === s.pid && stat(p)?.state === 'Z')
+  assert.deepEqual(zombies, [], 'the holder reaps what it inherits')
+
+  // what is left running in the sandbox ends with it
+  assert.equal(sh(home, 'sleep 300 >/dev/null 2>&1 & sleep 300 >/dev/null 2>&1 & true').status, 0)
+  const before = inMntNs(s.mntns)
+  assert.ok(before.length >= 3, `holder and two sleeps: ${before}`)
+  const um = strata(home, ['umount', 'box', '--json'])
+  assert.equal(um.status, 0, um.stderr)
+  assert.deepEqual(before.filter((p) => alive(Number(p))), [], 'nothing is left of the session')
+  assert.equal(alive(s.pid), false)
+  assert.deepEqual(strata(home, ['ps', '--json']).json.sessions, [])
+  assert.equal(exec(home, ['true']).status, 3)
+
+  // writes in the stack persist in the upper; /tmp was the session's
+  const after = strata(home, ['run', 'box', '--', 'sh', '-c', 'cat root/kept root/from-host; ls tmp | wc -l'])
+  assert.equal(after.stdout, 'kept\nhost wrote this\n0\n')
+})
+
+test('mount --root --net none: execs share its network namespace, with only loopback', async (t) => {
+  const {home, holders} = setup(t)
+  const s = mountRoot(home, holders, ['--net', 'none'])
+  assert.equal(s.sandbox.net, 'none')
+  const net = exec(home, ['ip', '-o', 'link'])
+  assert.equal(net.status, 0, net.stderr)
+  assert.deepEqual(net.stdout.trim().split('\n').map((l) => l.split(':')[1].trim()), ['lo'])
+  assert.equal(exec(home, ['readlink', '/proc/self/ns/net']).stdout, `${readlinkSync(`/proc/${s.pid}/ns/net`)}\n`)
+  assert.notEqual(readlinkSync(`/proc/${s.pid}/ns/net`), readlinkSync('/proc/self/ns/net'))
+  assert.equal(exec(home, ['hostname']).stdout, 'box\n', 'the default hostname is the stack name')
+})
+
+test('mount --root on the fuse backend: exec joins it chrooted, writes reach the upper', async (t) => {
+  const {home, holders} = setup(t)
+  t.after(() => strata(home, ['umount', 'fbox']))
+  assert.equal(strata(home, ['stack', 'create', 'fbox', 'base', '--backend', 'fuse']).status, 0)
+  const m = strata(home, ['mount', '--root', 'fbox', '--json'])
+  assert.equal(m.status, 0, m.stderr)
+  holders.add(m.json.pid)
+  assert.equal(m.json.backend, 'fuse')
+  const r = strata(home, ['exec', 'fbox', '--', 'sh', '-c', 'echo on-fuse > /root/f; cat /root/f /etc/os-release | head -2; readlink /proc/1/ns/mnt'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout, `on-fuse\nNAME="strata-busybox"\n${m.json.mntns}\n`)
+  assert.equal(strata(home, ['umount', 'fbox']).status, 0)
+  assert.equal(strata(home, ['run', 'fbox', '--', 'cat', 'root/f']).stdout, 'on-fuse\n')
+})
+
+test('a killed root holder takes its sandbox with it, is reported stale, and is cleaned by the next mount', async (t) => {
+  const {home, holders} = setup(t)
+  const s = mountRoot(home, holders)
+  assert.equal(sh(home, 'echo kept > /root/kept; sleep 300 >/dev/null 2>&1 & true').status, 0)
+  const before = inMntNs(s.mntns)
+  assert.ok(before.length >= 2)
+  process.kill(s.pid, 'SIGKILL')
+  for (let i = 0; i < 100 && before.some((p) => alive(Number(p))); i++) await sleep(20)
+  assert.deepEqual(before.filter((p) => alive(Number(p))), [], 'the pid namespace died with its pid 1')
+
+  const ps = strata(home, ['ps', '--json'])
+  assert.deepEqual(ps.json.sessions.map((x) => [x.pid, x.state, x.root]), [[s.pid, 'stale', true]])
+  assert.match(strata(home, ['ps']).stderr, /the session of 'box' is stale/)
+  assert.equal(exec(home, ['true']).status, 3, 'a stale session is not joined')
+
+  const s2 = mountRoot(home, holders)
+  assert.notEqual(s2.pid, s.pid)
+  assert.equal(exec(home, ['cat', '/root/kept']).stdout, 'kept\n')
+  assert.deepEqual(strata(home, ['ps', '--json']).json.sessions.map((x) => [x.pid, x.state]), [[s2.pid, 'running']])
+})
+
+test('bad input to mount --root: one line, its exit code, no session left', async (t) => {
+  const {home, holders} = setup(t)
+  const cases = [
+    {args: ['mount', '--root', 'nosuch'], exit: 3, says: /no stack named 'nosuch'/},
+    {args: ['mount', '--root', 'box', '--workdir', '../../etc'], exit: 2, says: /--workdir '..\/..\/etc' is outside the stack/},
+    {args: ['mount', '--root', 'box', '--workdir', '/no/such/dir'], exit: 3, says: /no directory \/no\/such\/dir in stack 'box'/},
+    {args: ['mount', '--root', 'box', '--volume', '/nonexistent/src:/data'], exit: 3, says: /volume source \/nonexistent\/src does not exist/},
+    {args: ['mount', '--root', 'box', '--volume', '/tmp'], exit: 2, says: /invalid --volume '\/tmp'/},
+    {args: ['mount', '--root', 'box', '--env', '1BAD=x'], exit: 2, says: /invalid --env '1BAD=x'/},
+    {args: ['mount', 'box', '--env', 'A=b'], exit: 2, says: /--env only applies to a sandbox — add --root/},
+  ]
+  for (const c of cases) {
+    const r = strata(home, c.args)
+    assert.equal(r.status, c.exit, `${c.args.join(' ')} → ${r.status}: ${r.stderr}`)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, `one line for ${c.args.join(' ')}: ${r.stderr}`)
+    assert.match(lines[0], c.says)
+    assert.deepEqual(strata(home, ['ps', '--json']).json.sessions, [], `no session after ${c.args.join(' ')}`)
+  }
+  // a mounted stack, as a root session or a plain one: exit 4, saying where it is
+  for (const first of [['--root'], []]) {
+    const m = strata(home, ['mount', ...first, 'box', '--json'])
+    assert.equal(m.status, 0, m.stderr)
+    holders.add(m.json.pid)
+    const again = strata(home, ['mount', '--root', 'box'])
+    assert.equal(again.status, 4)
+    assert.match(again.stderr, new RegExp(`^strata: stack 'box' is already mounted \\(session pid ${m.json.pid}`))
+    assert.equal(again.stderr.trim().split('\n').length, 1)
+    assert.equal(strata(home, ['umount', 'box']).status, 0)
+    assert.equal(alive(m.json.pid), false)
+  }
+})
+
+/** A tmux server of our own, running one command in a real pseudo-terminal. */
+function terminal(t, command) {
+  const sock = `strata-${randomBytes(4).toString('hex')}`
+  const tmux = (...a) => spawnSync('tmux', ['-L', sock, ...a], {encoding: 'utf8'})
+  t.after(() => tmux('kill-server'))
+  const r = tmux('new-session', '-d', '-x', '150', '-y', '40', command)
+  assert.equal(r.status, 0, r.stderr)
+  const screen = () => tmux('capture-pane', '-p', '-S', '-100').stdout
+  const waitFor = async (re) => {
+    for (let i = 0; i < 300; i++) {
+      const s = screen()
+      if (re.test(s)) return s
+      await sleep(50)
+    }
+    assert.fail(`the terminal never showed ${re}:\n${screen()}`)
+  }
+  return {waitFor, keys: (...k) => tmux('send-keys', ...k)}
+}
+
+const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`
+
+test('shell on a root session under a pseudo-terminal: inside the sandbox, interactive, Ctrl-C reaches the child, the status comes back', async (t) => {
+  const {home, holders} = setup(t)
+  const s = mountRoot(home, holders, ['--env', 'PS1=box$ ', '--hostname', 'inner'])
+  // the host's $SHELL does not exist in the stack: the stack's /bin/sh runs
+  const term = terminal(t, `env STRATA_HOME=${q(home)} SHELL=/usr/bin/zsh ${q(process.execPath)} ${q(bin)} shell box; echo "STRATA-EXIT=$?"; sleep 60`)
+  await term.waitFor(/^box\$\s*$/m)
+  term.keys('test -t 0 && test -t 1 && echo "on-a-terminal $(hostname) $(cut -d" " -f22 /proc/1/stat)"', 'Enter')
+  await term.waitFor(new RegExp(`^on-a-terminal inner ${s.starttime}$`, 'm'))
+  term.keys('echo from-shell > /tmp/shell-note', 'Enter')
+  term.keys('sleep 100', 'Enter')
+  await sleep(500)
+  term.keys('C-c')
+  term.keys('echo "slept-$?"', 'Enter')
+  await term.waitFor(/^slept-130$/m)
+  term.keys('exit 3', 'Enter')
+  const screen = await term.waitFor(/STRATA-EXIT=\d+/)
+  assert.match(screen, /STRATA-EXIT=3/)
+  assert.equal(exec(home, ['cat', '/tmp/shell-note']).stdout, 'from-shell\n', "the shell used the session's /tmp")
+})
