@@ -5,6 +5,7 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {constants} from 'node:os'
 import {StrataError} from '../cli/errors.js'
+import {trace} from '../cli/exec.js'
 
 export interface Step {
   file: string
@@ -34,7 +35,7 @@ export async function executePlan(plan: Plan): Promise<RunResult> {
 
 /** Runs one step; its failure is an environment error naming what failed and what the program said. */
 export function runStep(s: Step) {
-  if (process.env.DEBUG) process.stderr.write(`strata:plan ${s.file} ${JSON.stringify(s.args)}${s.cwd ? ` (in ${s.cwd})` : ''}\n`)
+  trace('%s %o%s', s.file, s.args, s.cwd ? ` (in ${s.cwd})` : '')
   const r = spawnSync(s.file, s.args, {cwd: s.cwd, stdio: ['ignore', 'ignore', 'pipe']})
   if (r.error || r.status !== 0) {
     const said = r.error ? r.error.message : r.stderr.toString().trim().split('\n').pop()
