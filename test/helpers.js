@@ -13,9 +13,17 @@ if (process.getuid() === 0) {
   throw new Error('strata tests run as an unprivileged user: use `npm test`, which provisions one when run as root')
 }
 
+const made = []
+/** A fresh temporary directory, removed when the test file's process exits. */
 export function tmp(prefix = 'strata-test-') {
-  return mkdtempSync(join(process.env.STRATA_TEST_TMP ?? tmpdir(), prefix))
+  const d = mkdtempSync(join(process.env.STRATA_TEST_TMP ?? tmpdir(), prefix))
+  made.push(d)
+  return d
 }
+// inside the namespace: what tests made there may belong to mapped ids
+process.on('exit', () => {
+  if (made.length) spawnSync('unshare', ['--user', '--map-root-user', '--map-auto', '--', 'rm', '-rf', ...made], {stdio: 'ignore'})
+})
 
 /** A fresh STRATA_HOME; removed by `cleanHome` (inside the namespace: its files have mapped owners). */
 export function newHome() {
