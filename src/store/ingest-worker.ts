@@ -6,7 +6,7 @@ const store = new ObjectStore(workerData.objectsDir, workerData.tmpDir)
 const buf = Buffer.allocUnsafe(1 << 20)
 const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 
-parentPort!.on('message', (task: {src: Uint8Array; stub?: {path: Uint8Array; meta: Meta}}) => {
+function one(task: {src: Uint8Array; stub?: {path: Uint8Array; meta: Meta}}) {
   try {
     const result = store.put(asBuffer(task.src), buf)
     let stub
@@ -14,9 +14,12 @@ parentPort!.on('message', (task: {src: Uint8Array; stub?: {path: Uint8Array; met
       const meta = {...task.stub.meta, xattrs: task.stub.meta.xattrs?.map(([n, v]): [string, Buffer] => [n, asBuffer(v)])}
       stub = writeStub(asBuffer(task.stub.path), meta, result.digest, result.size)
     }
-    parentPort!.postMessage({ok: true, result: {...result, stub}})
+    return {ok: true, result: {...result, stub}}
   } catch (e) {
     const err = e as NodeJS.ErrnoException
-    parentPort!.postMessage({ok: false, error: {message: err.message, code: err.code}})
+    return {ok: false, error: {message: err.message, code: err.code}}
   }
-})
+}
+
+// tasks come in batches, and their answers go back the same way, in order
+parentPort!.on('message', (tasks: Parameters<typeof one>[0][]) => parentPort!.postMessage(tasks.map(one)))

@@ -45,7 +45,7 @@ export class ObjectStore {
    * before publishing what refers to the object.
    */
   put(src: Buffer | string, buf = Buffer.allocUnsafe(CHUNK)): {digest: string; size: number; stored: boolean} {
-    const tmp = join(this.tmpDir, `obj-${process.pid}-${randomBytes(8).toString('hex')}`)
+    const tmp = this.tmpName()
     const inp = openSync(src, 'r')
     let out: number | undefined
     let size = 0
@@ -85,19 +85,29 @@ export class ObjectStore {
   commitTmp(tmp: string, digest: string): boolean {
     // link, not rename: it never replaces, so of two writers of the same
     // content exactly one stores it (and says so)
-    let stored = !this.has(digest)
-    if (stored) {
-      mkdirSync(join(this.dir, digest.slice(0, 2)), {recursive: true, mode: 0o755})
-      try {
-        linkSync(tmp, this.path(digest))
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-        stored = false
-      }
+    const prefix = digest.slice(0, 2)
+    if (!this.prefixes.has(prefix)) {
+      mkdirSync(join(this.dir, prefix), {recursive: true, mode: 0o755})
+      this.prefixes.add(prefix)
+    }
+    let stored = true
+    try {
+      linkSync(tmp, this.path(digest))
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+      stored = false
     }
     unlinkSync(tmp)
     return stored
   }
+
+  private prefixes = new Set<string>() // objects/ab/ directories known to exist
+  private tmpCount = 0
+  /** A name in tmp/ no other writer uses: the pid (for check's leftovers), this store object, a count. */
+  tmpName() {
+    return join(this.tmpDir, `obj-${process.pid}-${this.nonce}-${++this.tmpCount}`)
+  }
+  private nonce = randomBytes(4).toString('hex')
 
   /**
    * Moves a file into the store by rename (zero-copy), or copies it when it
@@ -192,7 +202,7 @@ export class ObjectWriter {
   size = 0
 
   constructor(private store: ObjectStore) {
-    this.tmp = join(store.tmpDir, `obj-${randomBytes(8).toString('hex')}`)
+    this.tmp = store.tmpName()
     this.fd = openSync(this.tmp, 'wx', 0o600)
   }
 
