@@ -218,7 +218,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
       writer.file(rel, meta, Buffer.concat(parts))
       tally.contentBytes += e.size
     } else {
-      sink.begin()
+      sink.begin(e.size)
       let size = 0
       for await (const c of data()) {
         await sink.write(c)
@@ -285,7 +285,7 @@ export async function importTarFile(
   opts: Omit<TarImportOptions, 'source' | 'beforePublish'> & {kind: string},
 ): Promise<ImportResult> {
   const undo: Undo = {objects: [], layers: []}
-  const s = openArchive(path, compression)
+  const s = openArchive(path, compression, {digests: false})
   try {
     return await importTarStream(home, s.stream, {...opts, source: {kind: opts.kind, path}, beforePublish: s.close}, undo)
   } catch (e) {

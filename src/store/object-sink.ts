@@ -31,6 +31,7 @@ export class ObjectSink {
   private openId = -1
   private openSlot: Slot | undefined // the worker holding the open object's first bytes
   private nextId = 0
+  private turn = 0
   private closed = false
   private readonly batchBytes: number
 
@@ -82,9 +83,16 @@ export class ObjectSink {
       await new Promise<void>((r) => this.wantBuffer.push(r))
     }
     this.check()
-    // an object's bytes all go to one worker; a new object goes to the least busy
-    const slot = this.openSlot ?? this.slots.reduce((a, b) => (b.queued < a.queued ? b : a))
-    return (this.batch = {buf: Buffer.from(this.free.pop()!), fill: 0, ops: [], slot})
+    // an object's bytes all go to one worker; a new object goes to the least busy, taking turns
+    let slot = this.openSlot
+    if (!slot) {
+      this.turn = (this.turn + 1) % this.slots.length
+      for (let i = 0; i < this.slots.length; i++) {
+        const s = this.slots[(this.turn + i) % this.slots.length]
+        if (!slot || s.queued < slot.queued) slot = s
+      }
+    }
+    return (this.batch = {buf: Buffer.from(this.free.pop()!), fill: 0, ops: [], slot: slot!})
   }
 
   private send() {
@@ -104,10 +112,17 @@ export class ObjectSink {
     } else o.push(this.openId, n, end ? 1 : 0)
   }
 
-  /** Starts an object; its content follows through write(), then end(). */
-  begin() {
+  /**
+   * Starts an object of size bytes; its content follows through write(),
+   * then end(). An object that fits a batch but not what is left of the
+   * current one starts a new batch: batches then seldom end inside an object,
+   * and each can go to whichever worker is free.
+   */
+  begin(size: number) {
     if (this.openId >= 0) throw new Error('an object is open already')
     this.openId = this.nextId++
+    const b = this.batch
+    if (b && size <= this.batchBytes && b.fill + size > b.buf.length) this.send()
   }
 
   /** Appends to the open object (copied: the caller keeps chunk); waits while every buffer is in flight. */
