@@ -38,7 +38,7 @@ export class ObjectSink {
   constructor(objectsDir: string, tmpDir: string, opts: SinkOptions = {}) {
     const workers = opts.workers ?? Math.max(1, Math.min(availableParallelism(), 4))
     this.batchBytes = opts.batchBytes ?? 1 << 20
-    for (let i = 0; i < workers * (opts.buffersPerWorker ?? 3); i++) this.free.push(new ArrayBuffer(this.batchBytes))
+    for (let i = 0; i < workers * (opts.buffersPerWorker ?? 2); i++) this.free.push(new ArrayBuffer(this.batchBytes))
     for (let i = 0; i < workers; i++) {
       const w = new Worker(new URL('./object-sink-worker.js', import.meta.url), {workerData: {objectsDir, tmpDir}})
       const slot: Slot = {w, queued: 0}
