@@ -105,6 +105,14 @@ test('tar semantics: later duplicates win, hardlinks, implicit parents, whiteout
       {name: 'replaced/child', data: 'gone with its dir'},
       {name: 'replaced', type: 'symlink', linkname: 'a'},
       {name: 'x', data: 'xa', xattrs: [['user.k', Buffer.from([0, 255, 1])], ['security.selinux', Buffer.from('dropped')]]},
+      // stored objects replaced or linked while their stubs may still be on the way
+      {name: 'b', data: 'C'.repeat(3000)},
+      {name: 'b', data: 'D'.repeat(4000)},
+      {name: 'link-to-b', type: 'hardlink', linkname: 'b'},
+      {name: 'r2/big', data: big},
+      {name: 'r2', type: 'symlink', linkname: 'a'},
+      {name: 'f2', data: big},
+      {name: 'f2/', type: 'dir'},
     ]),
   )
   const r = strata(home, ['import', join(work, 'sem.tar'), '--name', 'sem', '--json'])
@@ -125,6 +133,10 @@ test('tar semantics: later duplicates win, hardlinks, implicit parents, whiteout
   assert.equal(byPath['dev/null'], undefined)
   assert.equal(byPath['replaced'][0], 'l')
   assert.equal(byPath['replaced/child'], undefined)
+  assert.deepEqual([byPath['b'][0], byPath['b'][3]], ['f', '2'], 'b and link-to-b are one inode')
+  assert.equal(byPath['r2'][0], 'l')
+  assert.equal(byPath['r2/big'], undefined)
+  assert.equal(byPath['f2'][0], 'd')
   const opq = inNs(['getfattr', '--absolute-names', '-n', 'user.overlay.opaque', '--only-values', join(tree, 'o')]).stdout.toString()
   assert.equal(opq, 'y')
   const xa = inNs(['getfattr', '--absolute-names', '-d', '-e', 'hex', '-m', '-', join(tree, 'x')]).stdout.toString()
@@ -132,7 +144,7 @@ test('tar semantics: later duplicates win, hardlinks, implicit parents, whiteout
   assert.doesNotMatch(xa, /selinux/)
 
   assert.equal(strata(home, ['stack', 'create', 'sem', 'sem']).status, 0)
-  const cat = strata(home, ['run', 'sem', '--', 'sh', '-c', 'cat a; echo; cat link-to-f | wc -c; cat o/kept'])
+  const cat = strata(home, ['run', 'sem', '--', 'sh', '-c', 'cat a; echo; cat link-to-f | wc -c; cat o/kept; echo; tr -d D < link-to-b | wc -c; wc -c < b'])
   assert.equal(cat.status, 0, cat.stderr)
-  assert.equal(cat.stdout, 'second version of a, which wins\n5000\nkept')
+  assert.equal(cat.stdout, 'second version of a, which wins\n5000\nkept\n0\n4000\n')
 })

@@ -1,12 +1,14 @@
 // Imports a tar stream as a layer, reading it once: each regular file's data
-// is hashed and written into the object store as it streams by, the rest goes
-// into a staged stub tree that is published like a directory import. Hostile
+// streams by to worker threads that hash it and write it into the object store
+// (its stub follows when they answer), the rest goes into a staged stub tree
+// that is published like a directory import. Hostile
 // names ("..", absolute, written through a symlink, links to what isn't
 // there) are refused with the entry's name; nothing is published then.
 import {lstatSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
-import {ObjectStore, type ObjectWriter} from '../store/objects.js'
+import {ObjectStore} from '../store/objects.js'
+import {ObjectSink} from '../store/object-sink.js'
 import {removeTree, stagingDir} from '../store/fsutil.js'
 import {StrataError, usage} from '../cli/errors.js'
 import {displayPath} from './entry.js'
@@ -71,21 +73,39 @@ const baseOf = (rel: Buffer) => rel.subarray(rel.lastIndexOf(SLASH) + 1)
 export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, opts: TarImportOptions, undo: Undo): Promise<ImportResult> {
   home.ensure()
   const inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT
-  const store = new ObjectStore(home.objects, home.tmp)
   const staging = stagingDir(home.tmp, 'import')
   const writer = new TreeWriter(join(staging, 'tree'))
   const tally = newTally()
-  const seen = new Set<string>() // non-directories written, by path hex: what hardlinks may name
+  // non-directories written, by path hex: what exists besides the writer's
+  // directories (no lstat per entry), and what hardlinks may name
+  const seen = new Set<string>()
   let current: Buffer | undefined
-  let open: ObjectWriter | undefined
   writer.dir(Buffer.alloc(0), IMPLICIT_DIR, false, true)
 
-  const exists = (rel: Buffer) => {
+  // stubs (and hardlinks to them) still waiting for their object's digest, by path hex
+  const sink = new ObjectSink(home.objects, home.tmp)
+  const pending = new Map<string, Promise<void>>()
+  let failure: unknown
+  const due = (key: string, work: Promise<void>) => {
+    const p: Promise<void> = work
+      .catch((e) => {
+        failure ??= e
+      })
+      .finally(() => {
+        if (pending.get(key) === p) pending.delete(key)
+      })
+    pending.set(key, p)
+  }
+  /** Waits for every pending stub: before anything replaces or links what may be one. */
+  const settle = async () => {
+    sink.flush()
+    while (pending.size) await Promise.all([...pending.values()])
+  }
+  const kindOf = (rel: Buffer) => {
     try {
-      return lstatSync(writer.path(rel))
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
-      throw e
+      return lstatSync(writer.path(rel)).isSymbolicLink() ? 'a symlink' : 'not a directory'
+    } catch {
+      return 'not a directory' // a stub still being written
     }
   }
 
@@ -94,28 +114,28 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
     const parent = parentOf(rel)
     if (parent.length === 0 || writer.isDir(parent)) return
     ensureParents(parent)
-    const st = exists(parent)
-    if (st) {
-      const kind = st.isSymbolicLink() ? 'a symlink' : 'not a directory'
-      throw usage(`refusing entry '${shown(current!)}': its parent '${shown(parent)}' is ${kind} in the archive`, 'the archive writes through a link; it is unsafe or damaged')
-    }
+    if (seen.has(parent.toString('hex')))
+      throw usage(`refusing entry '${shown(current!)}': its parent '${shown(parent)}' is ${kindOf(parent)} in the archive`, 'the archive writes through a link; it is unsafe or damaged')
     writer.dir(parent, IMPLICIT_DIR, false, true)
   }
 
   /** Makes room for rel: a later entry replaces an earlier one, as tar does (a directory stays for a directory). */
-  const prepare = (rel: Buffer, dir = false) => {
+  const prepare = async (rel: Buffer, dir = false) => {
     ensureParents(rel)
     if (writer.isDir(rel)) {
       if (dir) return
+      if (pending.size) await settle() // stubs may be due below it
       removeTree(writer.path(rel))
       writer.forgetDir(rel)
       const key = rel.toString('hex') + '2f'
       for (const k of seen) if (k.startsWith(key)) seen.delete(k)
       return
     }
-    if (exists(rel)) {
+    const key = rel.toString('hex')
+    if (seen.has(key)) {
+      if (pending.has(key)) await settle()
       unlinkSync(writer.path(rel))
-      seen.delete(rel.toString('hex'))
+      seen.delete(key)
     }
   }
 
@@ -128,10 +148,11 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
   })
 
   const onEntry = async (e: TarEntry, data: DataReader) => {
+    if (failure) throw failure
     current = e.name
     if (e.type === 'dir') {
       const rel = normalizeName(e.name)
-      if (rel.length) prepare(rel, true)
+      if (rel.length) await prepare(rel, true)
       writer.dir(rel, metaOf(e))
       tally.entries++
       return
@@ -139,7 +160,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
     if (e.type === 'chardev' || e.type === 'blockdev') {
       const rel = normalizeName(e.name)
       if (e.type === 'chardev' && e.devmajor === 0 && e.devminor === 0) {
-        prepare(rel)
+        await prepare(rel)
         writer.whiteout(rel, metaOf(e))
         seen.add(rel.toString('hex'))
         tally.entries++
@@ -167,7 +188,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
         if (baseOf(rel).length === WH.length) throw usage(`refusing entry '${shown(e.name)}': a whiteout that names nothing`, 'the archive is damaged')
         const hidden = Buffer.concat([parent, parent.length ? Buffer.from('/') : Buffer.alloc(0), baseOf(rel).subarray(4)])
         normalizeName(hidden)
-        prepare(hidden)
+        await prepare(hidden)
         writer.whiteout(hidden, metaOf(e))
         seen.add(hidden.toString('hex'))
       }
@@ -180,12 +201,14 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
       if (!seen.has(key) || !writer.isDir(parentOf(target)))
         throw usage(`refusing entry '${shown(e.name)}': hardlink to '${shown(target)}', which is not earlier in the archive`, 'the archive is unsafe or damaged')
       if (target.equals(rel)) return
-      prepare(rel)
-      writer.hardlink(rel, target)
+      await prepare(rel)
+      const stub = pending.get(key)
+      if (stub) due(rel.toString('hex'), stub.then(() => writer.hardlink(rel, target)))
+      else writer.hardlink(rel, target)
       seen.add(rel.toString('hex'))
       return
     }
-    prepare(rel)
+    await prepare(rel)
     const meta = metaOf(e)
     if (e.type === 'symlink') writer.symlink(rel, meta, e.linkname)
     else if (e.type === 'fifo') writer.fifo(rel, meta)
@@ -195,22 +218,27 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
       writer.file(rel, meta, Buffer.concat(parts))
       tally.contentBytes += e.size
     } else {
-      open = store.writer()
+      sink.begin(e.size)
+      let size = 0
       for await (const c of data()) {
-        open.write(c)
+        await sink.write(c)
+        size += c.length
         tally.bytesDone += c.length
         opts.onProgress?.(tally)
       }
-      const w = open
-      open = undefined
-      if (w.size !== e.size) throw new TarFormatError('the archive is truncated')
-      const r = w.finish()
-      if (r.stored) {
-        undo.objects.push(r.digest)
-        tally.objectsAdded++
-        tally.objectBytesAdded += r.size
-      }
-      writer.stub(rel, meta, r.digest, r.size)
+      if (size !== e.size) throw new TarFormatError('the archive is truncated')
+      const {result} = await sink.end()
+      due(
+        rel.toString('hex'),
+        result.then((r) => {
+          if (r.stored) {
+            undo.objects.push(r.digest)
+            tally.objectsAdded++
+            tally.objectBytesAdded += r.size
+          }
+          writer.stub(rel, meta, r.digest, r.size)
+        }),
+      )
       tally.contentBytes += e.size
     }
     seen.add(rel.toString('hex'))
@@ -221,13 +249,19 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
     const src = new ByteSource(input)
     await readTar(src, onEntry)
     current = undefined
+    await settle()
+    if (failure) throw failure
     await opts.beforePublish?.()
     writer.finish()
     return publishStaged(home, staging, writer, tally, opts.source, inlineLimit, opts.name)
   } catch (e) {
-    open?.abort()
+    // every answer in before undoing: the caller rolls back the objects this stored
+    await sink.close(true)
+    while (pending.size) await Promise.all([...pending.values()])
     removeTree(staging)
     throw explain(e, current, opts.source.path)
+  } finally {
+    await sink.close()
   }
 }
 
@@ -251,7 +285,7 @@ export async function importTarFile(
   opts: Omit<TarImportOptions, 'source' | 'beforePublish'> & {kind: string},
 ): Promise<ImportResult> {
   const undo: Undo = {objects: [], layers: []}
-  const s = openArchive(path, compression)
+  const s = openArchive(path, compression, {digests: false})
   try {
     return await importTarStream(home, s.stream, {...opts, source: {kind: opts.kind, path}, beforePublish: s.close}, undo)
   } catch (e) {

@@ -8,6 +8,8 @@ import {StoreLock} from './lock.js'
 import type {Home} from './home.js'
 
 const CHUNK = 1 << 20
+/** The size of an ObjectWriter's staging buffer. */
+export const OBJECT_CHUNK = CHUNK
 const BLOCK = 4096
 const ZERO = Buffer.alloc(BLOCK)
 
@@ -76,9 +78,9 @@ export class ObjectStore {
     return {digest, size, stored: this.commitTmp(tmp, digest)}
   }
 
-  /** A streaming put: write the content in any chunk sizes, then finish() names it. */
-  writer(): ObjectWriter {
-    return new ObjectWriter(this)
+  /** A streaming put: write the content in any chunk sizes, then finish() names it. buf: a reusable staging buffer of CHUNK bytes. */
+  writer(buf?: Buffer): ObjectWriter {
+    return new ObjectWriter(this, buf)
   }
 
   /** Publishes a finished temporary file under its digest name, or drops it when the store has it. */
@@ -194,14 +196,15 @@ const fchmodPath = (p: string | Buffer, mode: number) => chmodSync(p, mode)
 /** Content streamed into a temporary file in tmp/, hashed on the way; named by finish(). */
 export class ObjectWriter {
   private hasher = new VerityHasher()
-  private buf = Buffer.allocUnsafe(CHUNK)
   private fill = 0
   private pos = 0
   private fd: number
   private tmp: string
   size = 0
 
-  constructor(private store: ObjectStore) {
+  // a caller writing many objects passes one buffer for all: a fresh MiB each is GC churn
+  constructor(private store: ObjectStore, private buf: Buffer = Buffer.allocUnsafe(CHUNK)) {
+    if (buf.length !== CHUNK) throw new RangeError(`an object writer's buffer is ${CHUNK} bytes`)
     this.tmp = store.tmpName()
     this.fd = openSync(this.tmp, 'wx', 0o600)
   }

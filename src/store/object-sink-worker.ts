@@ -1,0 +1,60 @@
+// The worker side of ObjectSink: writes batches of objects' content into the
+// store, answers each ended object, and hands every batch buffer back.
+import {parentPort, workerData} from 'node:worker_threads'
+import {OBJECT_CHUNK, ObjectStore, type ObjectWriter} from './objects.js'
+import type {SinkBatch, SinkReply} from './object-sink.js'
+
+const store = new ObjectStore(workerData.objectsDir, workerData.tmpDir)
+const staging = Buffer.allocUnsafe(OBJECT_CHUNK)
+const port = parentPort!
+const reply = (m: SinkReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer)
+let open: {id: number; w: ObjectWriter | null} | undefined // w null: failed, its remaining bytes are skipped
+
+const fail = (id: number, e: unknown) => {
+  const err = e as NodeJS.ErrnoException
+  reply({id, error: {message: err.message, code: err.code}})
+}
+
+port.on('message', (m: SinkBatch | {abort: true}) => {
+  if ('abort' in m) {
+    open?.w?.abort()
+    open = undefined
+    reply({aborted: true})
+    return
+  }
+  const data = Buffer.from(m.buf)
+  let off = 0
+  for (let i = 0; i < m.ops.length; i += 3) {
+    const id = m.ops[i]
+    const n = m.ops[i + 1]
+    const end = m.ops[i + 2] === 1
+    if (open?.id !== id) {
+      try {
+        open = {id, w: store.writer(staging)}
+      } catch (e) {
+        open = {id, w: null}
+        fail(id, e)
+      }
+    }
+    const o = open!
+    if (o.w) {
+      try {
+        o.w.write(data.subarray(off, off + n))
+      } catch (e) {
+        o.w.abort()
+        o.w = null
+        fail(id, e)
+      }
+    }
+    if (end && o.w) {
+      try {
+        reply({id, result: o.w.finish()}) // finish cleans up after itself when it fails
+      } catch (e) {
+        fail(id, e)
+      }
+    }
+    off += n
+    if (end) open = undefined
+  }
+  reply({free: m.buf}, [m.buf])
+})
