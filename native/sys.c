@@ -246,6 +246,23 @@ static napi_value js_reap(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* linkfd(fd, path): gives an O_TMPFILE inode its name. Never replaces: EEXIST
+ * when path exists. Through /proc/self/fd, which needs no privilege. */
+static napi_value js_linkfd(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, argv, 2);
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  char *path = get_path(env, argv[1]); if (!path) return NULL;
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  int rc = linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+  int e = errno;
+  free(path);
+  if (rc < 0) return throw_errno(env, e, "linkat");
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"getxattr", NULL, js_getxattr, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -256,6 +273,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_enumerable, NULL},
     {"syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_enumerable, NULL},
     {"flock", NULL, js_flock, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"linkfd", NULL, js_linkfd, NULL, NULL, NULL, napi_enumerable, NULL},
     {"reap", NULL, js_reap, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

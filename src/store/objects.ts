@@ -1,9 +1,9 @@
 // The object store: one read-only file per distinct content, named by its
 // fs-verity digest as objects/ab/cdef…, written once by rename.
-import {chmodSync, copyFileSync, constants as fsConstants, closeSync, existsSync, fchmodSync, rmdirSync, ftruncateSync, linkSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {chmodSync, copyFileSync, constants as fsConstants, closeSync, existsSync, rmdirSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
-import {randomBytes} from 'node:crypto'
 import {VerityHasher} from './digest.js'
+import {O_TMPFILE, sys} from '../sys/index.js'
 import {StoreLock} from './lock.js'
 import type {Home} from './home.js'
 
@@ -41,19 +41,19 @@ export class ObjectStore {
 
   /**
    * Stores src's content unless it is there already, reading it once: the
-   * data is hashed while it is copied to a temporary file, which is renamed
-   * to its digest's name or dropped. Zero blocks are seeked over, so sparse
+   * data is hashed while it is copied to an unnamed file (O_TMPFILE), which
+   * is then linked at its digest's name, or dropped. Nothing to clean up if
+   * the process dies, and no directory is touched but the object's. Zero blocks are seeked over, so sparse
    * files stay sparse. Not synced: the caller syncs the filesystem once
    * before publishing what refers to the object.
    */
   put(src: Buffer | string, buf = Buffer.allocUnsafe(CHUNK)): {digest: string; size: number; stored: boolean} {
-    const tmp = this.tmpName()
     const inp = openSync(src, 'r')
     let out: number | undefined
     let size = 0
     const h = new VerityHasher()
     try {
-      out = openSync(tmp, 'wx', 0o600)
+      out = this.openTmp()
       for (;;) {
         const n = readSync(inp, buf, 0, buf.length, null)
         if (n === 0) break
@@ -63,19 +63,12 @@ export class ObjectStore {
         size += n
       }
       ftruncateSync(out, size)
-      fchmodSync(out, 0o444)
-    } catch (e) {
-      if (out !== undefined) {
-        closeSync(out)
-        unlinkSync(tmp)
-      }
-      throw e
+      const digest = h.digest().toString('hex')
+      return {digest, size, stored: this.commitFd(out, digest)}
     } finally {
       closeSync(inp)
+      if (out !== undefined) closeSync(out)
     }
-    closeSync(out)
-    const digest = h.digest().toString('hex')
-    return {digest, size, stored: this.commitTmp(tmp, digest)}
   }
 
   /** A streaming put: write the content in any chunk sizes, then finish() names it. buf: a reusable staging buffer of CHUNK bytes. */
@@ -83,33 +76,29 @@ export class ObjectStore {
     return new ObjectWriter(this, buf)
   }
 
-  /** Publishes a finished temporary file under its digest name, or drops it when the store has it. */
-  commitTmp(tmp: string, digest: string): boolean {
-    // link, not rename: it never replaces, so of two writers of the same
-    // content exactly one stores it (and says so)
+  /** An unnamed, read-only file on the store's filesystem, open for writing. */
+  openTmp(): number {
+    return openSync(this.tmpDir, O_TMPFILE | fsConstants.O_RDWR, 0o444)
+  }
+
+  /** Names an unnamed file (openTmp) by its digest, unless the store has that content. */
+  commitFd(fd: number, digest: string): boolean {
+    // linking never replaces: of two writers of the same content exactly one stores it (and says so)
     const prefix = digest.slice(0, 2)
     if (!this.prefixes.has(prefix)) {
       mkdirSync(join(this.dir, prefix), {recursive: true, mode: 0o755})
       this.prefixes.add(prefix)
     }
-    let stored = true
     try {
-      linkSync(tmp, this.path(digest))
+      sys.linkfd(fd, this.path(digest))
+      return true
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-      stored = false
+      return false
     }
-    unlinkSync(tmp)
-    return stored
   }
 
   private prefixes = new Set<string>() // objects/ab/ directories known to exist
-  private tmpCount = 0
-  /** A name in tmp/ no other writer uses: the pid (for check's leftovers), this store object, a count. */
-  tmpName() {
-    return join(this.tmpDir, `obj-${process.pid}-${this.nonce}-${++this.tmpCount}`)
-  }
-  private nonce = randomBytes(4).toString('hex')
 
   /**
    * Moves a file into the store by rename (zero-copy), or copies it when it
@@ -199,14 +188,12 @@ export class ObjectWriter {
   private fill = 0
   private pos = 0
   private fd: number
-  private tmp: string
   size = 0
 
   // a caller writing many objects passes one buffer for all: a fresh MiB each is GC churn
   constructor(private store: ObjectStore, private buf: Buffer = Buffer.allocUnsafe(CHUNK)) {
     if (buf.length !== CHUNK) throw new RangeError(`an object writer's buffer is ${CHUNK} bytes`)
-    this.tmp = store.tmpName()
-    this.fd = openSync(this.tmp, 'wx', 0o600)
+    this.fd = store.openTmp()
   }
 
   write(chunk: Buffer) {
@@ -233,22 +220,17 @@ export class ObjectWriter {
     try {
       this.flush()
       ftruncateSync(this.fd, this.pos)
-      fchmodSync(this.fd, 0o444)
-    } catch (e) {
+      const digest = this.hasher.digest().toString('hex')
+      return {digest, size: this.size, stored: this.store.commitFd(this.fd, digest)}
+    } finally {
       this.abort()
-      throw e
     }
-    closeSync(this.fd)
-    const digest = this.hasher.digest().toString('hex')
-    return {digest, size: this.size, stored: this.store.commitTmp(this.tmp, digest)}
   }
 
+  /** Drops the unnamed file (closing it is all it takes). */
   abort() {
     try {
       closeSync(this.fd)
-    } catch {}
-    try {
-      unlinkSync(this.tmp)
     } catch {}
   }
 }

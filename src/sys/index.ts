@@ -16,8 +16,13 @@ interface Sys {
   syncfs(path: BytePath): void
   /** flock(2); false when the lock is held elsewhere and wait is false */
   flock(fd: number, exclusive: boolean, wait: boolean): boolean
+  /** names an O_TMPFILE inode; EEXIST when path exists (never replaces) */
+  linkfd(fd: number, path: BytePath): void
   /** waitpid(-1, WNOHANG) until none is left: how many ended. Only for a pid 1 that spawns nothing else meanwhile. */
   reap(): number
 }
+
+/** open(2) flags for an unnamed file in a directory (O_TMPFILE; node doesn't export it) */
+export const O_TMPFILE = 0o20000000 | 0o200000
 
 export const sys: Sys = createRequire(import.meta.url)(join(packageRoot, 'build', 'Release', 'strata_sys.node'))
