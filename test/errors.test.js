@@ -4,7 +4,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {strata, newHome, cleanHome, listing, tmp} from './helpers.js'
+import {strata, newHome, cleanHome, listing, tmp, expectOneLineError} from './helpers.js'
 
 test('bad input fails clearly, with its exit code, and leaves the store untouched', async (t) => {
   const home = newHome()
@@ -35,13 +35,7 @@ test('bad input fails clearly, with its exit code, and leaves the store untouche
     {args: ['stack', 'list', '--bogus'], exit: 2, says: /Nonexistent flag: --bogus/},
   ]
   for (const c of cases) {
-    const r = strata(home, c.args)
-    assert.equal(r.status, c.exit, `${c.args.join(' ')} → ${r.status}: ${r.stderr}`)
-    const lines = r.stderr.trim().split('\n')
-    assert.equal(lines.length, 1, `one line for ${c.args.join(' ')}: ${r.stderr}`)
-    assert.match(lines[0], c.says)
-    assert.match(lines[0], / — /, 'the line names the fix')
-    assert.equal(r.stdout, '')
+    expectOneLineError(home, c)
     if (c.args[0] !== 'run') {
       const j = strata(home, [...c.args, '--json'])
       assert.equal(j.status, c.exit)

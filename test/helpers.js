@@ -1,6 +1,7 @@
 // Shared test helpers: run the real bin/run.js (as the unprivileged user the
 // suite runs as), fresh stores, and commands inside a user namespace.
 import {spawnSync} from 'node:child_process'
+import assert from 'node:assert/strict'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, dirname} from 'node:path'
@@ -67,4 +68,16 @@ export function cleanHome(home) {
 export function listing(dir) {
   const r = inNs(['find', dir, '-printf', '%P %y %s\\n'], {allowFail: true})
   return r.stdout.toString().split('\n').filter(Boolean).sort()
+}
+
+/** Runs a bad command: it must fail with its exit code and one line on stderr naming the problem (c.says) and the fix. */
+export function expectOneLineError(home, c) {
+  const r = strata(home, c.args)
+  assert.equal(r.status, c.exit, `${c.args.join(' ')} → ${r.status}: ${r.stderr}`)
+  const lines = r.stderr.trim().split('\n')
+  assert.equal(lines.length, 1, `one line for ${c.args.join(' ')}: ${r.stderr}`)
+  assert.match(lines[0], c.says)
+  assert.match(lines[0], / — /, 'the line names the fix')
+  assert.equal(r.stdout, '')
+  return r
 }

@@ -8,7 +8,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
-import {strata, newHome, cleanHome, tmp, bin} from './helpers.js'
+import {strata, newHome, cleanHome, tmp, bin, expectOneLineError} from './helpers.js'
 import {makeRootfs} from './fixtures/rootfs.js'
 
 function setup(t) {
@@ -206,11 +206,7 @@ test('bad input to mount --root: one line, its exit code, no session left', asyn
     {args: ['mount', 'box', '--env', 'A=b'], exit: 2, says: /--env only applies to a sandbox — add --root/},
   ]
   for (const c of cases) {
-    const r = strata(home, c.args)
-    assert.equal(r.status, c.exit, `${c.args.join(' ')} → ${r.status}: ${r.stderr}`)
-    const lines = r.stderr.trim().split('\n')
-    assert.equal(lines.length, 1, `one line for ${c.args.join(' ')}: ${r.stderr}`)
-    assert.match(lines[0], c.says)
+    expectOneLineError(home, c)
     assert.deepEqual(strata(home, ['ps', '--json']).json.sessions, [], `no session after ${c.args.join(' ')}`)
   }
   // a mounted stack, as a root session or a plain one: exit 4, saying where it is

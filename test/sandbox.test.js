@@ -7,7 +7,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
-import {strata, newHome, cleanHome, tmp, bin} from './helpers.js'
+import {strata, newHome, cleanHome, tmp, bin, expectOneLineError} from './helpers.js'
 import {makeRootfs} from './fixtures/rootfs.js'
 
 function setup(t) {
@@ -118,11 +118,7 @@ test('bad input to run --root: one line, its exit code', async (t) => {
     {args: ['shell', '--root', 'nosuch'], exit: 3, says: /no stack named 'nosuch'/},
   ]
   for (const c of cases) {
-    const r = strata(home, c.args)
-    assert.equal(r.status, c.exit, `${c.args.join(' ')} → ${r.status}: ${r.stderr}`)
-    const lines = r.stderr.trim().split('\n')
-    assert.equal(lines.length, 1, `one line for ${c.args.join(' ')}: ${r.stderr}`)
-    assert.match(lines[0], c.says)
+    expectOneLineError(home, c)
   }
 })
 

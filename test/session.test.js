@@ -5,7 +5,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {readdirSync, readFileSync, readlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {strata, newHome, cleanHome, tmp} from './helpers.js'
+import {strata, newHome, cleanHome, tmp, expectOneLineError} from './helpers.js'
 import {makeRootfs} from './fixtures/rootfs.js'
 
 /** A store with a busybox root imported as layer `base` and a stack of it. */
@@ -188,11 +188,7 @@ test('bad input to session commands: one line, its exit code', async (t) => {
     {args: ['mount', 'box', '--map', 'bogus'], exit: 2, says: /bogus/},
   ]
   for (const c of cases) {
-    const r = strata(home, c.args)
-    assert.equal(r.status, c.exit, `${c.args.join(' ')} → ${r.status}: ${r.stderr}`)
-    const lines = r.stderr.trim().split('\n')
-    assert.equal(lines.length, 1, `one line for ${c.args.join(' ')}: ${r.stderr}`)
-    assert.match(lines[0], c.says)
+    expectOneLineError(home, c)
   }
   mount(home, 'box', holders)
   const second = strata(home, ['mount', 'box', '--json'])
