@@ -1,86 +1,101 @@
 // Issue 2's benchmarks, as the unprivileged user: import against `cp -a` +
 // `sync` of the same tree under the same mapping, re-import against import,
 // `strata run S -- true` against `node -e 0`, and the layer tree's footprint.
-// Usage: node bench/import.js [WORKDIR]   (a tree of ≥150 MB and ≥5000 files is built there)
-import {existsSync, mkdirSync, readFileSync} from 'node:fs'
+// Usage: [PAIRS=n] [PARTS=import,reimport,run,footprint] node bench/import.js [WORKDIR]
+// (a tree of ≥150 MB and ≥5000 files is built in WORKDIR the first time)
+import {existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {bin, time, median, ns, sh, paired, fmt} from './lib.js'
 
 const work = process.argv[2] ?? join(process.env.HOME, 'strata-bench')
 const tree = join(work, 'tree')
 const pairs = Number(process.env.PAIRS ?? 4)
+const parts = new Set((process.env.PARTS ?? 'import,reimport,run,footprint').split(','))
 mkdirSync(work, {recursive: true})
 if (!existsSync(tree)) {
   mkdirSync(tree)
   for (const d of ['/usr/share/locale', '/usr/share/vim', '/usr/lib/python3.11', '/usr/share/perl']) sh(['cp', '-a', d, tree])
 }
-const files = Number(sh(['sh', '-c', `find "$1" -type f | wc -l`, 'sh', tree]).trim())
+const files = Number(sh(['sh', '-c', 'find "$1" -type f | wc -l', 'sh', tree]).trim())
 const mb = Number(sh(['du', '-sm', '--apparent-size', tree]).split('\t')[0])
 console.log(`tree: ${tree}: ${files} files, ${mb} MB`)
 
 const rm = (p) => sh(ns(['rm', '-rf', p]))
-const strata = (home, args) => [process.execPath, bin, ...args]
+// a removal leaves the disk busy for a while: settle before timing anything
+const settle = () => sh(['sync'])
+const strata = (args) => [process.execPath, bin, ...args]
 const env = (home) => ({env: {...process.env, STRATA_HOME: home}})
+const homeOf = (i) => join(work, `home-${i}`)
 
-// 1. first import vs cp -a + sync, same mapping, both into the same filesystem
-const first = paired(
-  pairs,
-  (i) => {
-    const dest = join(work, `cp-${i}`)
-    rm(dest)
-    const t = time(ns(['sh', '-c', 'cp -a "$1" "$2" && sync -f "$2"', 'sh', tree, dest]))
-    rm(dest)
-    return t
-  },
-  (i) => {
-    const home = join(work, `home-${i}`)
-    rm(home)
-    sh(['sync'])
-    const t = time(strata(home, ['import', tree, '--name', 'bench']), env(home))
-    return t
-  },
-)
-console.log(`import vs cp -a + sync: cp ${fmt(first.a)} s; import ${fmt(first.b)} s; ratios ${fmt(first.ratios)}; median ${first.median.toFixed(2)}×`)
-
-// 2. re-import of the same tree into the store that has it, vs a first import
-const again = paired(
-  pairs,
-  (i) => {
-    const home = join(work, `fresh-${i}`)
-    rm(home)
-    const t = time(strata(home, ['import', tree]), env(home))
-    rm(home)
-    return t
-  },
-  (i) => time(strata(null, ['import', tree]), env(join(work, `home-${i}`))),
-)
-console.log(`re-import vs first import: first ${fmt(again.a)} s; again ${fmt(again.b)} s; ratios ${fmt(again.ratios)}; median ${again.median.toFixed(2)}×`)
-
-// 3. strata run S -- true vs node -e 0
-const home = join(work, 'home-0')
-sh(strata(home, ['stack', 'create', 'benchstack', 'bench']), env(home))
-time(strata(home, ['run', 'benchstack', '--', 'true']), env(home)) // warm
-const run = paired(
-  20,
-  () => time([process.execPath, '-e', '0']),
-  () => time(strata(home, ['run', 'benchstack', '--', 'true']), env(home)),
-)
-console.log(`run -- true vs node -e 0: node median ${median(run.a).toFixed(3)} s; run median ${median(run.b).toFixed(3)} s; median ratio ${run.median.toFixed(2)}×`)
-
-// 4. the layer tree's own footprint, by inline limit
-const content = Number(sh(['du', '-sb', '--apparent-size', tree]).split('\t')[0])
-for (const limit of [64, 1024, 4096]) {
-  const h = join(work, `fp-${limit}`)
-  rm(h)
-  const out = JSON.parse(sh(strata(h, ['import', tree, '--inline-limit', String(limit), '--json']), env(h)))
-  const id = out.layer.id
-  const layerKiB = Number(sh(ns(['du', '-sk', join(h, 'layers', id, 'tree')])).split('\t')[0])
-  const objKiB = Number(sh(ns(['du', '-sk', join(h, 'objects')])).split('\t')[0])
-  const treeKiB = Number(sh(['du', '-sk', tree]).split('\t')[0])
-  console.log(
-    `inline limit ${limit}: layer tree ${(layerKiB / 1024).toFixed(1)} MiB = ${((layerKiB * 1024 * 100) / content).toFixed(1)}% of content; ` +
-      `objects ${(objKiB / 1024).toFixed(1)} MiB; store total ${(((layerKiB + objKiB) * 100) / treeKiB).toFixed(0)}% of the tree's own disk use (${(treeKiB / 1024).toFixed(0)} MiB); stubs ${out.layer.counts.stubs}, inline ${out.layer.counts.files}`,
+if (parts.has('import') || parts.has('reimport') || parts.has('run')) {
+  // 1. first import vs cp -a + sync, same mapping, both into the same filesystem
+  const first = paired(
+    pairs,
+    (i) => {
+      const dest = join(work, `cp-${i}`)
+      rm(dest)
+      settle()
+      const t = time(ns(['sh', '-c', 'cp -a "$1" "$2" && sync -f "$2"', 'sh', tree, dest]))
+      rm(dest)
+      return t
+    },
+    (i) => {
+      rm(homeOf(i))
+      settle()
+      return time(strata(['import', tree, '--name', 'bench']), env(homeOf(i)))
+    },
   )
-  rm(h)
+  console.log(`import vs cp -a + sync: cp ${fmt(first.a)} s; import ${fmt(first.b)} s; ratios ${fmt(first.ratios)}; median ${first.median.toFixed(2)}×`)
 }
-for (let i = 0; i < pairs; i++) rm(join(work, `home-${i}`))
+
+if (parts.has('reimport')) {
+  // 2. re-import of the same tree into the store that has it, vs a first import
+  const again = paired(
+    pairs,
+    (i) => {
+      const home = join(work, `fresh-${i}`)
+      rm(home)
+      settle()
+      const t = time(strata(['import', tree]), env(home))
+      rm(home)
+      return t
+    },
+    (i) => {
+      settle()
+      return time(strata(['import', tree]), env(homeOf(i)))
+    },
+  )
+  console.log(`re-import vs first import: first ${fmt(again.a)} s; again ${fmt(again.b)} s; ratios ${fmt(again.ratios)}; median ${again.median.toFixed(2)}×`)
+}
+
+if (parts.has('run')) {
+  // 3. strata run S -- true vs node -e 0
+  const home = homeOf(0)
+  sh(strata(['stack', 'create', 'benchstack', 'bench']), env(home))
+  time(strata(['run', 'benchstack', '--', 'true']), env(home)) // warm
+  const run = paired(
+    20,
+    () => time([process.execPath, '-e', '0']),
+    () => time(strata(['run', 'benchstack', '--', 'true']), env(home)),
+  )
+  console.log(`run -- true vs node -e 0: node median ${median(run.a).toFixed(3)} s; run median ${median(run.b).toFixed(3)} s; median ratio ${run.median.toFixed(2)}×`)
+}
+for (let i = 0; i < pairs; i++) rm(homeOf(i))
+
+if (parts.has('footprint')) {
+  // 4. the layer tree's own footprint, by inline limit
+  const content = Number(sh(['du', '-sb', '--apparent-size', tree]).split('\t')[0])
+  const treeKiB = Number(sh(['du', '-sk', tree]).split('\t')[0])
+  for (const limit of [64, 1024, 4096]) {
+    const h = join(work, `fp-${limit}`)
+    rm(h)
+    const out = JSON.parse(sh(strata(['import', tree, '--inline-limit', String(limit), '--json']), env(h)))
+    const layerKiB = Number(sh(ns(['du', '-sk', join(h, 'layers', out.layer.id, 'tree')])).split('\t')[0])
+    const objKiB = Number(sh(ns(['du', '-sk', join(h, 'objects')])).split('\t')[0])
+    console.log(
+      `inline limit ${limit}: layer tree ${(layerKiB / 1024).toFixed(1)} MiB = ${((layerKiB * 1024 * 100) / content).toFixed(1)}% of content; ` +
+        `objects ${(objKiB / 1024).toFixed(1)} MiB; store total ${(((layerKiB + objKiB) * 100) / treeKiB).toFixed(0)}% of the tree's own disk use (${(treeKiB / 1024).toFixed(0)} MiB); stubs ${out.layer.counts.stubs}, inline ${out.layer.counts.files}`,
+    )
+    rm(h)
+  }
+}
