@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
 import {usage} from '../src/cli/errors.js'
 import {runInStack} from '../src/mount/run.js'
+import {StackStore} from '../src/stack/stacks.js'
 import {sandboxRun} from '../src/mount/sandbox.js'
 import {storeMapping, type Mapping} from '../src/ns/idmap.js'
 
@@ -43,9 +44,15 @@ export default class Run extends StrataCommand {
     process.on('SIGINT', () => {})
     process.on('SIGQUIT', () => {})
     const map = (flags.map ?? process.env.STRATA_MAP) as Mapping | undefined
-    const r = flags.root
-      ? await sandboxRun(this.home, storeMapping(this.home, map), args.stack, cmd, flags, (op, a, o) => this.inNamespace(op, a, {...o, map}))
-      : await runInStack(this.home, args.stack, cmd, (op, a, o) => this.inNamespace(op, a, {...o, map}))
-    process.exitCode = r.status
+    // while this runs, no commit or reset may swap the upper underneath it
+    const release = new StackStore(this.home).lock(args.stack, 'shared')
+    try {
+      const r = flags.root
+        ? await sandboxRun(this.home, storeMapping(this.home, map), args.stack, cmd, flags, (op, a, o) => this.inNamespace(op, a, {...o, map}))
+        : await runInStack(this.home, args.stack, cmd, (op, a, o) => this.inNamespace(op, a, {...o, map}))
+      process.exitCode = r.status
+    } finally {
+      release()
+    }
   }
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {randomBytes} from 'node:crypto'
 import {join} from 'node:path'
-import {cleanHome, inNs, listing, newHome, root, strata, tmp} from './helpers.js'
+import {bin, cleanHome, inNs, listing, newHome, root, strata, tmp} from './helpers.js'
 
 let home, src
 const scanJs = join(root, 'test', 'fixtures', 'scan.js')
@@ -245,4 +245,25 @@ test('a mounted stack: diff reads it; commit and reset refuse (4) unless --force
   assert.deepEqual(json(['reset', 'dev', '--force']), {stack: 'dev', discarded: 2})
   assert.deepEqual(json(['ps']).sessions, [])
   assert.equal(sh('dev', 'cat mounted').stdout, 'm\n')
+})
+
+test('commit and reset wait for no run: a stack in use by `strata run` refuses them (4)', async (t) => {
+  const {spawn} = await import('node:child_process')
+  const home = newHome()
+  t.after(() => cleanHome(home))
+  const src = tmp('strata-changes-src-')
+  writeFileSync(join(src, 'f'), 'x'.repeat(100))
+  assert.equal(strata(home, ['import', src, '--name', 'l']).status, 0)
+  assert.equal(strata(home, ['stack', 'create', 's', 'l']).status, 0)
+  const run = spawn(process.execPath, [bin, 'run', 's', '--', 'sh', '-c', 'echo started; echo w > written; sleep 3'], {env: {...process.env, STRATA_HOME: home}, stdio: ['ignore', 'pipe', 'inherit']})
+  await new Promise((r) => run.stdout.once('data', r))
+  for (const cmd of ['commit', 'reset']) {
+    const r = strata(home, [cmd, 's'])
+    assert.equal(r.status, 4, r.stderr)
+    assert.match(r.stderr, /stack 's' is in use \(a run, commit or reset is going on\)/)
+  }
+  await new Promise((r) => run.on('exit', r))
+  const c = strata(home, ['commit', 's', '--json'])
+  assert.equal(c.status, 0, c.stderr)
+  assert.ok(c.json.layer)
 })

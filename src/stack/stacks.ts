@@ -112,13 +112,19 @@ export class StackStore {
     }
   }
 
-  /** Holds the stack for a commit or reset: one at a time (flock on its directory, released by the kernel if we die). */
-  lock(name: string): () => void {
+  /**
+   * Holds the stack for a commit or reset (exclusive) or while a run writes
+   * into it (shared): one can't happen under the other. flock on the stack's
+   * directory, released by the kernel if the holder dies.
+   */
+  lock(name: string, mode: 'exclusive' | 'shared' = 'exclusive'): () => void {
     this.get(name)
     const fd = openSync(this.dir(name), 'r')
-    if (!sys.flock(fd, true, false)) {
+    if (!sys.flock(fd, mode === 'exclusive', false)) {
       closeSync(fd)
-      throw conflict(`stack '${name}' is being committed or reset by another strata`, 'try again when it has finished')
+      throw mode === 'exclusive'
+        ? conflict(`stack '${name}' is in use (a run, commit or reset is going on)`, 'try again when it has finished')
+        : conflict(`stack '${name}' is being committed or reset`, 'try again when that has finished')
     }
     return () => closeSync(fd)
   }
