@@ -2,22 +2,23 @@ import {Args, Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 import {StrataCommand} from '../src/cli/command.js'
 import {bytes} from '../src/cli/progress.js'
-import {FORMATS, type Format, detectFormat} from '../src/layer/archive.js'
+import {FORMATS, type Format, detectFormat, isImage} from '../src/layer/archive.js'
 import {splitLayoutRef} from '../src/layer/import-oci.js'
 import type {ArchiveImportResult} from '../src/layer/import-archive.js'
 import type {LayerInfo} from '../src/layer/layers.js'
 
 export default class Import extends StrataCommand {
-  static summary = 'Import a directory, tar, tar.gz, tar.zst or OCI image layout'
+  static summary = 'Import a directory, tar, tar.gz, tar.zst, OCI image layout or image archive'
   static description =
-    'The format is told from the content (--format forces it). File data goes once into the object store, the tree itself as stubs; a tar is read once, never unpacked. An OCI layout gives one layer per image layer (DIR:TAG or DIR@DIGEST picks an image). Importing the same content again gives the same layer id and stores nothing new.'
+    'The format is told from the content (--format forces it). File data goes once into the object store, the tree itself as stubs; a tar is read once, never unpacked. An OCI layout or image archive (oci-archive, docker-archive: what `podman save`, `docker save` and skopeo write) gives one layer per image layer (DIR:TAG or DIR@DIGEST picks an image; FILE:NAME:TAG one of the RepoTags of a docker-archive). Importing the same content again gives the same layer id and stores nothing new.'
   static examples = [
     '<%= config.bin %> import ./rootfs --name base',
     '<%= config.bin %> import rootfs.tar.zst --name base',
     '<%= config.bin %> import ./alpine-oci:3.20 --stack alpine',
+    '<%= config.bin %> import alpine.tar:docker.io/library/alpine:3.20 --stack alpine',
     '<%= config.bin %> import --move ./build-output --name out',
   ]
-  static args = {source: Args.string({description: 'directory, tar file or OCI layout (DIR[:TAG|@DIGEST])', required: true, ignoreStdin: true})}
+  static args = {source: Args.string({description: 'directory, tar file, OCI layout (DIR[:TAG|@DIGEST]) or image archive (FILE[:TAG])', required: true, ignoreStdin: true})}
   static flags = {
     name: Flags.string({char: 'n', description: 'name the layer (an image: its top layer); a name moves from any layer that had it'}),
     stack: Flags.string({description: 'also create a stack of the imported layers'}),
@@ -30,8 +31,8 @@ export default class Import extends StrataCommand {
   async run(): Promise<ArchiveImportResult> {
     const {args, flags} = await this.parse(Import)
     let {dir: source, ref} = splitLayoutRef(args.source)
-    const format = (flags.format as Format | undefined) ?? detectFormat(source)
-    if (format !== 'oci' && ref) {
+    const format = (flags.format as Format | undefined) ?? (await detectFormat(source))
+    if (!isImage(format) && ref) {
       source = args.source
       ref = undefined
     }
@@ -45,10 +46,10 @@ export default class Import extends StrataCommand {
       move: flags.move,
       inlineLimit: flags['inline-limit'],
     })
-    const layers = r.format === 'oci' ? r.layers : [r]
-    if (r.format === 'oci') this.out(`image ${r.image.tag ?? r.image.manifest} from ${r.image.layout}: ${r.layers.length} layers`)
+    const layers = 'image' in r ? r.layers : [r]
+    if ('image' in r) this.out(`image ${r.image.tag ?? r.image.manifest} from ${r.image.layout}: ${r.layers.length} layers`)
     for (const x of layers) this.report(x.layer, x.existing)
-    if (r.format !== 'oci' && r.nameMovedFrom) this.warn(`name '${flags.name}' moved from layer ${r.nameMovedFrom.slice(0, 12)}`)
+    if (!('image' in r) && r.nameMovedFrom) this.warn(`name '${flags.name}' moved from layer ${r.nameMovedFrom.slice(0, 12)}`)
     if (r.stack) this.out(`created stack ${r.stack.name}: ${r.stack.layers.map((l) => l.slice(0, 12)).join(' ')}`)
     return r
   }

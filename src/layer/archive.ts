@@ -10,13 +10,24 @@ import {notFound, usage} from '../cli/errors.js'
 import {spawnStream} from '../cli/exec.js'
 
 export type Compression = 'none' | 'gzip' | 'zstd'
-export type Format = 'tar' | 'tar.gz' | 'tar.zst' | 'oci' | 'dir'
-export const FORMATS: Format[] = ['tar', 'tar.gz', 'tar.zst', 'oci', 'dir']
+export type Format = 'tar' | 'tar.gz' | 'tar.zst' | 'oci' | 'oci-archive' | 'docker-archive' | 'dir'
+export const FORMATS: Format[] = ['tar', 'tar.gz', 'tar.zst', 'oci', 'oci-archive', 'docker-archive', 'dir']
+
+export type ImageFormat = 'oci' | 'oci-archive' | 'docker-archive'
+export const isImage = (f: Format): f is ImageFormat => f === 'oci' || f === 'oci-archive' || f === 'docker-archive'
 
 export const compressionOf = (f: Format): Compression => (f === 'tar.gz' ? 'gzip' : f === 'tar.zst' ? 'zstd' : 'none')
 
-/** Looks at the first bytes: gzip and zstd magic numbers, a tar header's checksum or "ustar". */
-export function detectFormat(path: string): Format {
+/** Looks at the first bytes (gzip and zstd magic numbers, a tar header's checksum or "ustar"), then at a tar's entry names: an image archive or a layer. */
+export async function detectFormat(path: string): Promise<Format> {
+  const f = sniffFormat(path)
+  if (f === 'dir' || f === 'oci') return f
+  const kind = await imageArchiveKind(path, compressionOf(f))
+  return kind ?? f
+}
+
+/** The magic numbers only: a directory, an OCI layout, or a tar and its compression. */
+export function sniffFormat(path: string): Format {
   let st
   try {
     st = statSync(path)
@@ -37,6 +48,86 @@ export function detectFormat(path: string): Format {
   if (n >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'tar.zst'
   if (n === 512 && (head.subarray(257, 262).toString('latin1') === 'ustar' || tarChecksumOk(head))) return 'tar'
   throw usage(`cannot tell what ${path} is: not a tar, gzip or zstd file, nor a directory`, 'pass --format if you know better')
+}
+
+// Names an image archive holds (OCI layout, `docker save`, skopeo's docker-archive);
+// a layer tar's first entry is almost never one, so the scan stops there.
+const IMAGE_ENTRY = /^(\.\/)?(oci-layout|index\.json|manifest\.json|repositories|blobs\/?|blobs\/sha(256|512)\/?|blobs\/sha(256|512)\/[0-9a-f]{64,128}|[0-9a-f]{64}(\.json|\.tar)|[0-9a-f]{64}\/?|[0-9a-f]{64}\/(layer\.tar|json|VERSION))$/
+const SCAN_LIMIT = 10000
+
+/** 'oci-archive' or 'docker-archive' if every entry name is one an image archive has and the telling ones are there; reads headers only (a plain tar's data is seeked over). */
+export async function imageArchiveKind(path: string, compression: Compression): Promise<'oci-archive' | 'docker-archive' | undefined> {
+  const names = new Set<string>()
+  const see = (name: string): boolean => {
+    if (!IMAGE_ENTRY.test(name)) return false
+    names.add(name.replace(/^\.\//, ''))
+    return names.size < SCAN_LIMIT
+  }
+  const ok = compression === 'none' ? scanPlainHeaders(path, see) : await scanStreamHeaders(path, compression, see)
+  if (!ok) return undefined
+  if (names.has('oci-layout') && names.has('index.json')) return 'oci-archive'
+  if (names.has('manifest.json')) return 'docker-archive'
+  return undefined
+}
+
+const tarName = (h: Buffer) => {
+  const field = (a: number, b: number) => h.subarray(a, b).toString('latin1').replace(/\0.*$/s, '')
+  const prefix = h.subarray(257, 262).toString('latin1') === 'ustar' ? field(345, 500) : ''
+  return prefix ? `${prefix}/${field(0, 100)}` : field(0, 100)
+}
+const tarSize = (h: Buffer) => {
+  if (h[124] & 0x80) return Number(h.subarray(125, 136).readUIntBE(5, 6)) // base-256: big enough for us
+  return parseInt(h.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim() || '0', 8)
+}
+const EXTENSION = new Set(['x', 'g', 'L', 'K'])
+
+/** Walks a plain tar's headers with one read each; false as soon as see() says no or the tar is odd. */
+function scanPlainHeaders(path: string, see: (name: string) => boolean): boolean {
+  const fd = openSync(path, 'r')
+  const h = Buffer.alloc(512)
+  try {
+    for (let off = 0; ; ) {
+      if (readSync(fd, h, 0, 512, off) < 512 || h.every((b) => b === 0)) return true
+      if (!tarChecksumOk(h)) return false
+      const size = tarSize(h)
+      if (!EXTENSION.has(String.fromCharCode(h[156])) && !see(tarName(h))) return false
+      off += 512 + Math.ceil(size / 512) * 512
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** The same over a decompressed stream (data is read and dropped: a compressed tar can't be seeked). */
+async function scanStreamHeaders(path: string, compression: Compression, see: (name: string) => boolean): Promise<boolean> {
+  const s = openArchive(path, compression, {digests: false})
+  let buf: Buffer = Buffer.alloc(0)
+  let skip = 0
+  try {
+    for await (const chunk of s.stream) {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
+      for (;;) {
+        if (skip) {
+          const n = Math.min(skip, buf.length)
+          buf = buf.subarray(n)
+          skip -= n
+          if (skip) break
+        }
+        if (buf.length < 512) break
+        const h = buf.subarray(0, 512)
+        if (h.every((b) => b === 0)) return true
+        if (!tarChecksumOk(h)) return false
+        if (!EXTENSION.has(String.fromCharCode(h[156])) && !see(tarName(h))) return false
+        skip = 512 + Math.ceil(tarSize(h) / 512) * 512
+      }
+    }
+    return true
+  } catch {
+    return false
+  } finally {
+    s.destroy()
+    await s.close().catch(() => {})
+  }
 }
 
 function tarChecksumOk(h: Buffer) {

@@ -1,15 +1,16 @@
 // The import op, inside the namespace: one source (directory, tar, tar.gz,
-// tar.zst, OCI layout) in, layers (and optionally a stack) out.
+// tar.zst, OCI layout, OCI or docker image archive) in, layers (and optionally a stack) out.
 import type {Home} from '../store/home.js'
 import {usage} from '../cli/errors.js'
 import {streamProgress, importProgress} from '../cli/progress.js'
 import type {Mapping} from '../ns/idmap.js'
 import {StackStore, checkStackName, type StackInfo} from '../stack/stacks.js'
 import {conflict} from '../cli/errors.js'
-import {type Format, compressionOf} from './archive.js'
+import {type Format, type ImageFormat, compressionOf, isImage} from './archive.js'
 import {importDir} from './import-dir.js'
 import {importTarFile} from './import-tar.js'
 import {importOci, type OciImportResult} from './import-oci.js'
+import {importImageArchive} from './import-image-archive.js'
 import type {ImportResult} from './publish.js'
 
 export interface ArchiveImportArgs {
@@ -25,21 +26,24 @@ export interface ArchiveImportArgs {
   progress?: boolean
 }
 
+
 export type ArchiveImportResult =
-  | ({format: 'oci'} & OciImportResult)
-  | ({format: Exclude<Format, 'oci'>} & ImportResult & {stack?: StackInfo})
+  | ({format: ImageFormat} & OciImportResult)
+  | ({format: Exclude<Format, ImageFormat>} & ImportResult & {stack?: StackInfo})
 
 export async function importArchive(home: Home, a: ArchiveImportArgs): Promise<ArchiveImportResult> {
   if (a.move && a.format !== 'dir') throw usage('--move works on directories only', 'import archives without --move: they are read once, never unpacked')
-  if (a.format === 'oci') {
+  if (isImage(a.format)) {
     const progress = streamProgress(a.progress === true)
+    const opts = {ref: a.ref, name: a.name, stack: a.stack, mapping: a.mapping, backend: a.backend, inlineLimit: a.inlineLimit, onProgress: progress.update}
     try {
-      return {format: 'oci', ...(await importOci(home, a.source, {ref: a.ref, name: a.name, stack: a.stack, mapping: a.mapping, backend: a.backend, inlineLimit: a.inlineLimit, onProgress: progress.update}))}
+      if (a.format === 'oci') return {format: 'oci', ...(await importOci(home, a.source, opts))}
+      return {format: a.format, ...(await importImageArchive(home, a.source, a.format, opts))}
     } finally {
       progress.done()
     }
   }
-  if (a.ref) throw usage(`'${a.ref}' names an image, but ${a.source} is not an OCI layout`, 'a tag or digest (SOURCE:TAG) applies to OCI layouts only')
+  if (a.ref) throw usage(`'${a.ref}' names an image, but ${a.source} is not an OCI layout or image archive`, 'a tag or digest (SOURCE:TAG) applies to OCI layouts and image archives only')
   const stacks = new StackStore(home)
   if (a.stack) {
     checkStackName(a.stack)

@@ -39,13 +39,14 @@ export interface OciImportResult {
 
 const LAYOUT_HINT = 'the image layout is damaged or incomplete; copy it again (e.g. `skopeo copy`)'
 
-/** "DIR", "DIR:TAG" or "DIR@sha256:…" → the layout and what to pick from its index. */
+/** "DIR", "DIR:TAG" or "DIR@sha256:…" (or an image archive FILE:…) → the source and what to pick from it. */
 export function splitLayoutRef(arg: string): {dir: string; ref?: string} {
   if (existsSync(arg)) return {dir: arg}
   const at = arg.lastIndexOf('@')
   if (at > 0 && existsSync(arg.slice(0, at))) return {dir: arg.slice(0, at), ref: arg.slice(at + 1)}
-  const colon = arg.lastIndexOf(':')
-  if (colon > 0 && existsSync(arg.slice(0, colon))) return {dir: arg.slice(0, colon), ref: arg.slice(colon + 1)}
+  // the longest existing prefix before a colon: FILE:NAME:TAG names a docker-archive's RepoTag
+  for (let colon = arg.lastIndexOf(':'); colon > 0; colon = arg.lastIndexOf(':', colon - 1))
+    if (existsSync(arg.slice(0, colon))) return {dir: arg.slice(0, colon), ref: arg.slice(colon + 1)}
   return {dir: arg}
 }
 
@@ -125,6 +126,8 @@ export interface OciImportOptions {
   backend?: string
   inlineLimit?: number
   onProgress?: (t: Tally) => void
+  /** What the layout came from, if it was unpacked from an archive into a staging dir: recorded instead of dir. */
+  origin?: string
 }
 
 export async function importOci(home: Home, dir: string, opts: OciImportOptions): Promise<OciImportResult> {
@@ -162,7 +165,7 @@ export async function importOci(home: Home, dir: string, opts: OciImportOptions)
           {
             inlineLimit: opts.inlineLimit,
             onProgress: opts.onProgress,
-            source: {kind: 'oci', path: `${dir}@${l.digest}`},
+            source: {kind: 'oci', path: `${opts.origin ?? dir}@${l.digest}`},
             beforePublish: async () => {
               await s.close()
               const raw = s.raw()
@@ -187,7 +190,7 @@ export async function importOci(home: Home, dir: string, opts: OciImportOptions)
     if (opts.name) layers.addName(ids[0], opts.name)
     const stack = opts.stack ? new StackStore(home).create(opts.stack, ids, opts.mapping, opts.backend) : undefined
     const top = results.map((r) => ({...r, layer: layers.get(r.layer.id)})).reverse()
-    return {image: {layout: dir, manifest: desc.digest, tag}, layers: top, stack}
+    return {image: {layout: opts.origin ?? dir, manifest: desc.digest, tag}, layers: top, stack}
   } catch (e) {
     // nothing of a failed image stays: its new layers, then their objects
     // (unless another command is adding to the store: it may share them; gc will tell)
