@@ -227,7 +227,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
         opts.onProgress?.(tally)
       }
       if (size !== e.size) throw new TarFormatError('the archive is truncated')
-      const {result} = await sink.end()
+      const {result} = await sink.end({path: writer.path(rel), meta})
       due(
         rel.toString('hex'),
         result.then((r) => {
@@ -236,7 +236,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
             tally.objectsAdded++
             tally.objectBytesAdded += r.size
           }
-          writer.stub(rel, meta, r.digest, r.size)
+          writer.stubWritten(rel, meta, r.digest, r.size, r.stub!)
         }),
       )
       tally.contentBytes += e.size

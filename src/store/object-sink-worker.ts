@@ -2,7 +2,8 @@
 // store, answers each ended object, and hands every batch buffer back.
 import {parentPort, workerData} from 'node:worker_threads'
 import {OBJECT_CHUNK, ObjectStore, type ObjectWriter} from './objects.js'
-import type {SinkBatch, SinkReply} from './object-sink.js'
+import type {Answer, SinkBatch, SinkReply} from './object-sink.js'
+import {writeStub} from '../layer/writer.js'
 
 const store = new ObjectStore(workerData.objectsDir, workerData.tmpDir)
 const staging = Buffer.allocUnsafe(OBJECT_CHUNK)
@@ -10,9 +11,11 @@ const port = parentPort!
 const reply = (m: SinkReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer)
 let open: {id: number; w: ObjectWriter | null} | undefined // w null: failed, its remaining bytes are skipped
 
+// a batch's answers go back in one message with its buffer: a message costs as much as a small object
+let answers: Answer[] = []
 const fail = (id: number, e: unknown) => {
   const err = e as NodeJS.ErrnoException
-  reply({id, error: {message: err.message, code: err.code}})
+  answers.push({id, error: {message: err.message, code: err.code}})
 }
 
 port.on('message', (m: SinkBatch | {abort: true}) => {
@@ -48,7 +51,15 @@ port.on('message', (m: SinkBatch | {abort: true}) => {
     }
     if (end && o.w) {
       try {
-        reply({id, result: o.w.finish()}) // finish cleans up after itself when it fails
+        const result = o.w.finish() // finish cleans up after itself when it fails
+        const stub = m.stubs[id]
+        const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+        answers.push({
+          id,
+          result: stub
+            ? {...result, stub: writeStub(buf(stub.path), {...stub.meta, xattrs: stub.meta.xattrs?.map(([n, v]): [string, Buffer] => [n, buf(v)])}, result.digest, result.size)}
+            : result,
+        })
       } catch (e) {
         fail(id, e)
       }
@@ -56,5 +67,6 @@ port.on('message', (m: SinkBatch | {abort: true}) => {
     off += n
     if (end) open = undefined
   }
-  reply({free: m.buf}, [m.buf])
+  reply({free: m.buf, answers}, [m.buf])
+  answers = []
 })

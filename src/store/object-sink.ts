@@ -7,18 +7,23 @@
 import {Worker} from 'node:worker_threads'
 import {availableParallelism} from 'node:os'
 import type {Ingested} from './ingest.js'
+import type {Meta} from '../layer/writer.js'
 
-/** A batch as the worker gets it: ops are triples (object id, byte count, 1 when the object ends there). */
-export interface SinkBatch {buf: ArrayBuffer; ops: number[]}
-export type SinkReply =
-  | {free: ArrayBuffer}
-  | {id: number; result: Ingested}
-  | {id: number; error: {message: string; code?: string}}
-  | {aborted: true}
+/** A stub to write once an object is stored (its path in the staged tree, its metadata). */
+export interface StubRequest {path: Buffer; meta: Meta}
+
+/**
+ * A batch as the worker gets it: ops are triples (object id, byte count, 1
+ * when the object ends there); stubs, by object id, to write when it ends.
+ */
+export interface SinkBatch {buf: ArrayBuffer; ops: number[]; stubs: Record<number, StubRequest>}
+export type Answer = {id: number; result: Ingested} | {id: number; error: {message: string; code?: string}}
+/** A batch written: its buffer back, with the answers for the objects that ended in it. */
+export type SinkReply = {free: ArrayBuffer; answers: Answer[]} | {aborted: true}
 
 interface Slot {w: Worker; queued: number; failed?: Error; aborted?: () => void}
 interface Waiter {resolve: (r: Ingested) => void; reject: (e: Error) => void}
-interface Batch {buf: Buffer; fill: number; ops: number[]; slot: Slot}
+interface Batch {buf: Buffer; fill: number; ops: number[]; stubs: Record<number, StubRequest>; slot: Slot}
 
 export interface SinkOptions {workers?: number; batchBytes?: number; buffersPerWorker?: number}
 
@@ -49,17 +54,19 @@ export class ObjectSink {
   }
 
   private onReply(slot: Slot, m: SinkReply) {
-    if ('free' in m) {
-      slot.queued--
-      this.free.push(m.free)
-      this.wantBuffer.shift()?.()
-    } else if ('aborted' in m) slot.aborted?.()
-    else {
-      const waiter = this.waiters.get(m.id)!
-      this.waiters.delete(m.id)
-      if ('result' in m) waiter.resolve(m.result)
-      else waiter.reject(Object.assign(new Error(m.error.message), {code: m.error.code}))
+    if ('aborted' in m) {
+      slot.aborted?.()
+      return
     }
+    for (const a of m.answers) {
+      const waiter = this.waiters.get(a.id)!
+      this.waiters.delete(a.id)
+      if ('result' in a) waiter.resolve(a.result)
+      else waiter.reject(Object.assign(new Error(a.error.message), {code: a.error.code}))
+    }
+    slot.queued--
+    this.free.push(m.free)
+    this.wantBuffer.shift()?.()
   }
 
   private onWorkerError(slot: Slot, e: Error) {
@@ -92,7 +99,7 @@ export class ObjectSink {
         if (!slot || s.queued < slot.queued) slot = s
       }
     }
-    return (this.batch = {buf: Buffer.from(this.free.pop()!), fill: 0, ops: [], slot: slot!})
+    return (this.batch = {buf: Buffer.from(this.free.pop()!), fill: 0, ops: [], stubs: {}, slot: slot!})
   }
 
   private send() {
@@ -100,7 +107,7 @@ export class ObjectSink {
     if (!b) return
     this.batch = undefined
     b.slot.queued++
-    const msg: SinkBatch = {buf: b.buf.buffer as ArrayBuffer, ops: b.ops}
+    const msg: SinkBatch = {buf: b.buf.buffer as ArrayBuffer, ops: b.ops, stubs: b.stubs}
     b.slot.w.postMessage(msg, [msg.buf])
   }
 
@@ -142,12 +149,15 @@ export class ObjectSink {
 
   /**
    * Ends the open object (the next may begin once this resolves); result
-   * settles with its digest and whether this stored it, once a worker wrote it.
+   * settles with its digest and whether this stored it, once a worker wrote
+   * it. Given a stub, the worker writes it too (result.stub says how), so
+   * that the layer's metadata work is spread over the cores as well.
    */
-  async end(): Promise<{result: Promise<Ingested>}> {
+  async end(stub?: StubRequest): Promise<{result: Promise<Ingested>}> {
     const b = this.batch ?? (await this.newBatch())
     const id = this.openId
     this.op(b, 0, true)
+    if (stub) b.stubs[id] = stub
     this.openId = -1
     this.openSlot = undefined
     return {result: new Promise((resolve, reject) => this.waiters.set(id, {resolve, reject}))}
