@@ -94,6 +94,9 @@ test('an umoci-built image imports layer by layer and merges exactly as umoci un
   assert.deepEqual(r.json.layers[0].layer.names, ['img-top'])
   assert.equal(r.json.layers[1].layer.counts.whiteouts, 2, 'layer 2 deletes a file and a directory')
 
+  // ids computed from what the import wrote are the trees' own (whiteouts, opaque dirs, links)
+  assert.equal(strata(home, ['check', '--quick']).status, 0)
+
   // v2 shares its two layers with v3: nothing new is stored
   const v2 = strata(home, ['import', `${img}:v2`, '--json'])
   assert.equal(v2.status, 0, v2.stderr)

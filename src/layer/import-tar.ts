@@ -4,7 +4,7 @@
 // that is published like a directory import. Hostile
 // names ("..", absolute, written through a symlink, links to what isn't
 // there) are refused with the entry's name; nothing is published then.
-import {lstatSync, unlinkSync} from 'node:fs'
+import {lstatSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {ObjectStore} from '../store/objects.js'
@@ -74,7 +74,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
   home.ensure()
   const inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT
   const staging = stagingDir(home.tmp, 'import')
-  const writer = new TreeWriter(join(staging, 'tree'))
+  const writer = new TreeWriter(join(staging, 'tree'), {record: true})
   const tally = newTally()
   // non-directories written, by path hex: what exists besides the writer's
   // directories (no lstat per entry), and what hardlinks may name
@@ -125,8 +125,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
     if (writer.isDir(rel)) {
       if (dir) return
       if (pending.size) await settle() // stubs may be due below it
-      removeTree(writer.path(rel))
-      writer.forgetDir(rel)
+      writer.remove(rel)
       const key = rel.toString('hex') + '2f'
       for (const k of seen) if (k.startsWith(key)) seen.delete(k)
       return
@@ -134,7 +133,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
     const key = rel.toString('hex')
     if (seen.has(key)) {
       if (pending.has(key)) await settle()
-      unlinkSync(writer.path(rel))
+      writer.remove(rel)
       seen.delete(key)
     }
   }

@@ -1,7 +1,8 @@
 // Writes a layer tree in stub form into a staging directory. Importers (a
 // directory, a tar stream) describe entries; this turns them into dirs,
 // inline files, sparse stubs, symlinks, fifos and whiteouts with their metadata.
-import {closeSync, constants as C, ftruncateSync, linkSync, lchownSync, chmodSync, mkdirSync, openSync, symlinkSync, writeSync} from 'node:fs'
+import {closeSync, constants as C, ftruncateSync, linkSync, lchownSync, chmodSync, mkdirSync, openSync, symlinkSync, unlinkSync, writeSync} from 'node:fs'
+import {removeTree} from '../store/fsutil.js'
 import {sys} from '../sys/index.js'
 import {IMPLICIT, OPAQUE, METACOPY, REDIRECT, encodeMetacopy, encodeRedirect, escapeName} from '../overlay/xattrs.js'
 import {abs} from './scan.js'
@@ -36,7 +37,9 @@ export class TreeWriter {
   // what was written, as scanTree would read it back: kept when asked for, by
   // importers that never remove what they wrote, so they needn't read the tree again
   private entries?: Map<string, Entry>
-  private groups = new Map<string, Buffer[]>() // a hardlink group's first-written path (hex) → its other names
+  private groupOf = new Map<string, number>() // path (hex) → its hardlink group
+  private groups = new Map<number, Set<string>>() // hardlink group → its names (hex)
+  private nextGroup = 0
 
   constructor(readonly root: string, opts: {record?: boolean} = {}) {
     if (opts.record) this.entries = new Map()
@@ -58,13 +61,38 @@ export class TreeWriter {
    */
   recorded(): Entry[] | undefined {
     if (!this.entries) return undefined
-    const out = [...this.entries.values()]
-    for (const [first, others] of this.groups) {
-      const names = [this.entries.get(first)!.path, ...others].sort(walkOrder)
-      for (const n of names.slice(1)) this.entries.get(n.toString('hex'))!.linkTo = names[0]
-      delete this.entries.get(names[0].toString('hex'))!.linkTo
+    for (const members of this.groups.values()) {
+      const names = [...members].map((k) => this.entries!.get(k)!.path).sort(walkOrder)
+      for (const [i, n] of names.entries()) {
+        const e = this.entries.get(n.toString('hex'))!
+        if (i === 0) delete e.linkTo
+        else e.linkTo = names[0]
+      }
     }
-    return out
+    return [...this.entries.values()]
+  }
+
+  /** Removes what was written at rel: a file, or a directory and all below it (a later tar entry replaces it). */
+  remove(rel: Buffer) {
+    const key = rel.toString('hex')
+    if (this.isDir(rel)) {
+      removeTree(this.path(rel))
+      this.forgetDir(rel)
+      for (const k of [...(this.entries?.keys() ?? [])]) if (k === key || k.startsWith(key + '2f')) this.forget(k)
+    } else {
+      unlinkSync(this.path(rel))
+      this.forget(key)
+    }
+  }
+
+  private forget(key: string) {
+    this.entries?.delete(key)
+    const g = this.groupOf.get(key)
+    if (g === undefined) return
+    this.groupOf.delete(key)
+    const members = this.groups.get(g)!
+    members.delete(key)
+    if (members.size < 2) this.groups.delete(g)
   }
 
   path(rel: Buffer) { return abs(this.root, rel) }
@@ -159,8 +187,12 @@ export class TreeWriter {
     linkSync(this.path(targetRel), this.path(rel))
     if (this.entries) {
       const key = targetRel.toString('hex')
+      const g = this.groupOf.get(key) ?? this.nextGroup++
+      const members = this.groups.get(g) ?? new Set([key])
+      members.add(rel.toString('hex'))
+      for (const k of members) this.groupOf.set(k, g)
+      this.groups.set(g, members)
       this.entries.set(rel.toString('hex'), {...this.entries.get(key)!, path: rel})
-      this.groups.set(key, [...(this.groups.get(key) ?? []), rel])
     }
     this.counts.hardlinks++
   }
