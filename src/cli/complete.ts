@@ -5,7 +5,7 @@
 // fixed value sets and descriptions come from oclif.manifest.json (plain JSON,
 // written at build time), dynamic values from the store's directories.
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
-import {basename, dirname, join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Home} from '../store/home.js'
 import {type Session, isRunning, sessionsDir} from '../mount/session-state.js'

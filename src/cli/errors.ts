@@ -65,8 +65,6 @@ export const environment = (message: string, hint = 'run `strata doctor` to see 
   new StrataError('environment', message, hint)
 export const integrity = (message: string, hint = 'run `strata check --repair`') =>
   new StrataError('integrity', message, hint)
-/** A program strata ran failed: say which, and what it printed. */
-export const external = (message: string, hint?: string) => new StrataError('external', message, hint)
 
 /** Any thrown value as a StrataError: known kinds pass through, the rest are bugs. */
 export function asStrataError(e: unknown): StrataError {

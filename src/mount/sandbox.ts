@@ -5,7 +5,7 @@
 // mounted), then /proc, a minimal /dev, a tmpfs /tmp and the volumes, sets the
 // hostname, brings loopback up, and runs the command through
 // `unshare --root --wd` (a chroot: node has none) with a fresh environment.
-import {existsSync, lstatSync, mkdirSync, readlinkSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync, readlinkSync, statSync, writeFileSync} from 'node:fs'
 import {isAbsolute, join, posix, resolve} from 'node:path'
 import type {Home} from '../store/home.js'
 import {StackStore} from '../stack/stacks.js'
