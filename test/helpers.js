@@ -2,7 +2,8 @@
 // suite runs as), fresh stores, and commands inside a user namespace.
 import {spawnSync} from 'node:child_process'
 import assert from 'node:assert/strict'
-import {mkdtempSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readlinkSync} from 'node:fs'
+import {randomBytes} from 'node:crypto'
 import {tmpdir} from 'node:os'
 import {join, dirname} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -60,6 +61,13 @@ export function inNs(argv, opts = {}) {
   return r
 }
 
+/** A fresh store and a work directory for one test; the store is removed after it (the directory at exit, with tmp's). */
+export function scratch(t, prefix = 'strata-work-') {
+  const home = newHome()
+  t.after(() => cleanHome(home))
+  return {home, work: tmp(prefix)}
+}
+
 export function cleanHome(home) {
   inNs(['rm', '-rf', dirname(home)], {allowFail: true})
 }
@@ -80,4 +88,35 @@ export function expectOneLineError(home, c) {
   assert.match(lines[0], / — /, 'the line names the fix')
   assert.equal(r.stdout, '')
   return r
+}
+
+/** Processes whose mount namespace is mntns (`mnt:[…]`): what a session leaves behind, if anything. */
+export function inMntNs(mntns) {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readlinkSync(`/proc/${p}/ns/mnt`) === mntns
+    } catch {
+      return false
+    }
+  })
+}
+
+/** A real terminal (a private tmux server) running command: type with keys(), read with screen(), await a pattern with waitFor(). */
+export function terminal(t, command) {
+  const sock = `strata-${randomBytes(4).toString('hex')}`
+  const tmux = (...a) => spawnSync('tmux', ['-L', sock, ...a], {encoding: 'utf8'})
+  t.after(() => tmux('kill-server'))
+  const r = tmux('new-session', '-d', '-x', '150', '-y', '40', command)
+  assert.equal(r.status, 0, r.stderr)
+  const screen = () => tmux('capture-pane', '-p', '-S', '-100').stdout
+  const waitFor = async (re) => {
+    for (let i = 0; i < 300; i++) {
+      const s = screen()
+      if (re.test(s)) return s
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    assert.fail(`the terminal never showed ${re}:\n${screen()}`)
+  }
+  const keys = (...k) => tmux('send-keys', ...k)
+  return {waitFor, keys, screen}
 }

@@ -7,7 +7,7 @@ import {writeFileSync, readFileSync, mkdirSync, existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {createHash} from 'node:crypto'
 import {gzipSync} from 'node:zlib'
-import {strata, newHome, cleanHome, inNs, tmp, listing} from './helpers.js'
+import {strata, newHome, cleanHome, inNs, tmp, listing, scratch} from './helpers.js'
 import {tarOf} from './fixtures/tar.js'
 
 const big = (c) => c.repeat(3000) // over the inline limit: an object would be stored
@@ -100,12 +100,7 @@ test('hostile and damaged archives are refused, naming the entry, and the store 
 })
 
 test('image layouts with a bad digest or a missing blob are refused; nothing of the image stays', async (t) => {
-  const home = newHome()
-  const work = tmp('strata-hostile-')
-  t.after(() => {
-    cleanHome(home)
-    inNs(['rm', '-rf', work], {allowFail: true})
-  })
+  const {home, work} = scratch(t, 'strata-hostile-')
   writeFileSync(join(work, 'good.tar'), tarOf([{name: 'ok', data: big('g')}]))
   assert.equal(strata(home, ['import', join(work, 'good.tar')]).status, 0)
   const before = listing(home)

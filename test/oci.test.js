@@ -6,7 +6,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
-import {strata, newHome, cleanHome, inNs, tmp, root} from './helpers.js'
+import {strata, newHome, cleanHome, inNs, tmp, root, scratch} from './helpers.js'
 
 const scan = join(root, 'test', 'fixtures', 'scan.js')
 const parse = (out) => out.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l))
@@ -70,12 +70,7 @@ function compare(got, want, label) {
 }
 
 test('an umoci-built image imports layer by layer and merges exactly as umoci unpacks it', async (t) => {
-  const home = newHome()
-  const work = tmp('strata-oci-')
-  t.after(() => {
-    cleanHome(home)
-    inNs(['rm', '-rf', work], {allowFail: true})
-  })
+  const {home, work} = scratch(t, 'strata-oci-')
   inNs(['bash', join(root, 'test', 'fixtures', 'make-image.sh'), work])
   const img = join(work, 'img')
 

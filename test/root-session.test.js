@@ -8,7 +8,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
-import {strata, newHome, cleanHome, tmp, bin, expectOneLineError} from './helpers.js'
+import {strata, newHome, cleanHome, tmp, bin, expectOneLineError, terminal, inMntNs} from './helpers.js'
 import {makeRootfs} from './fixtures/rootfs.js'
 
 function setup(t) {
@@ -55,15 +55,6 @@ const alive = (pid) => {
 }
 
 /** Pids of processes in a mount namespace, read from /proc. */
-function inMntNs(mntns) {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return readlinkSync(`/proc/${p}/ns/mnt`) === mntns
-    } catch {
-      return false
-    }
-  })
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
@@ -224,23 +215,6 @@ test('bad input to mount --root: one line, its exit code, no session left', asyn
 })
 
 /** A tmux server of our own, running one command in a real pseudo-terminal. */
-function terminal(t, command) {
-  const sock = `strata-${randomBytes(4).toString('hex')}`
-  const tmux = (...a) => spawnSync('tmux', ['-L', sock, ...a], {encoding: 'utf8'})
-  t.after(() => tmux('kill-server'))
-  const r = tmux('new-session', '-d', '-x', '150', '-y', '40', command)
-  assert.equal(r.status, 0, r.stderr)
-  const screen = () => tmux('capture-pane', '-p', '-S', '-100').stdout
-  const waitFor = async (re) => {
-    for (let i = 0; i < 300; i++) {
-      const s = screen()
-      if (re.test(s)) return s
-      await sleep(50)
-    }
-    assert.fail(`the terminal never showed ${re}:\n${screen()}`)
-  }
-  return {waitFor, keys: (...k) => tmux('send-keys', ...k)}
-}
 
 const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`
 

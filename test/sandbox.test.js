@@ -7,7 +7,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
-import {strata, newHome, cleanHome, tmp, bin, expectOneLineError} from './helpers.js'
+import {strata, newHome, cleanHome, tmp, bin, expectOneLineError, terminal} from './helpers.js'
 import {makeRootfs} from './fixtures/rootfs.js'
 
 function setup(t) {
@@ -123,24 +123,6 @@ test('bad input to run --root: one line, its exit code', async (t) => {
 })
 
 /** A tmux server of our own, running one command in a real pseudo-terminal. */
-function terminal(t, command) {
-  const sock = `strata-${randomBytes(4).toString('hex')}`
-  const tmux = (...a) => spawnSync('tmux', ['-L', sock, ...a], {encoding: 'utf8'})
-  t.after(() => tmux('kill-server'))
-  const r = tmux('new-session', '-d', '-x', '150', '-y', '40', command)
-  assert.equal(r.status, 0, r.stderr)
-  const screen = () => tmux('capture-pane', '-p', '-S', '-100').stdout
-  const waitFor = async (re) => {
-    for (let i = 0; i < 300; i++) {
-      const s = screen()
-      if (re.test(s)) return s
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    assert.fail(`the terminal never showed ${re}:\n${screen()}`)
-  }
-  const keys = (...k) => tmux('send-keys', ...k)
-  return {waitFor, keys, screen}
-}
 
 const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`
 

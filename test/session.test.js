@@ -5,7 +5,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {readdirSync, readFileSync, readlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {strata, newHome, cleanHome, tmp, expectOneLineError} from './helpers.js'
+import {strata, newHome, cleanHome, tmp, expectOneLineError, inMntNs} from './helpers.js'
 import {makeRootfs} from './fixtures/rootfs.js'
 
 /** A store with a busybox root imported as layer `base` and a stack of it. */
@@ -47,15 +47,6 @@ function alive(pid) {
 }
 
 /** Pids of processes in a mount namespace, read from /proc. */
-function inMntNs(mntns) {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return readlinkSync(`/proc/${p}/ns/mnt`) === mntns
-    } catch {
-      return false
-    }
-  })
-}
 
 test('mount, exec, path, ps and umount: one session, shared by every joiner', async (t) => {
   const {home, holders} = setup(t)

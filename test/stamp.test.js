@@ -4,7 +4,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
-import {strata, newHome, cleanHome, inNs, tmp, root} from './helpers.js'
+import {strata, newHome, cleanHome, inNs, tmp, root, scratch} from './helpers.js'
 
 const scan = join(root, 'test', 'fixtures', 'scan.js')
 const makeTree = join(root, 'test', 'fixtures', 'make-tree.js')
@@ -13,12 +13,7 @@ const noIno = (list) => list.map(({ino: _i, ...e}) => e)
 const noRoot = (list) => list.filter((e) => e.path !== '')
 
 test('a stamped tree mounts with plain overlayfs and reads back identical; --check; --undo restores it', async (t) => {
-  const home = newHome()
-  const work = tmp('strata-stamp-')
-  t.after(() => {
-    cleanHome(home)
-    inNs(['rm', '-rf', work], {allowFail: true})
-  })
+  const {home, work} = scratch(t, 'strata-stamp-')
   const tree = join(work, 'tree')
   const objects = join(work, 'objects')
   inNs([process.execPath, makeTree, tree])
@@ -60,12 +55,7 @@ test('a stamped tree mounts with plain overlayfs and reads back identical; --che
 })
 
 test('stamp --undo restores byte for byte, metadata included', async (t) => {
-  const home = newHome()
-  const work = tmp('strata-stamp-')
-  t.after(() => {
-    cleanHome(home)
-    inNs(['rm', '-rf', work], {allowFail: true})
-  })
+  const {home, work} = scratch(t, 'strata-stamp-')
   const tree = join(work, 'tree')
   const objects = join(work, 'objects')
   inNs([process.execPath, makeTree, tree])
@@ -91,12 +81,7 @@ test('stamp --undo restores byte for byte, metadata included', async (t) => {
 })
 
 test('import --move: the same layer as a directory import, data moved by rename, the directory consumed', async (t) => {
-  const home = newHome()
-  const work = tmp('strata-stamp-')
-  t.after(() => {
-    cleanHome(home)
-    inNs(['rm', '-rf', work], {allowFail: true})
-  })
+  const {home, work} = scratch(t, 'strata-stamp-')
   const tree = join(work, 'tree')
   const copy = join(work, 'copy')
   inNs([process.execPath, makeTree, tree])

@@ -6,19 +6,14 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {writeFileSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
-import {strata, newHome, cleanHome, inNs, tmp, root} from './helpers.js'
+import {strata, newHome, cleanHome, inNs, tmp, root, scratch} from './helpers.js'
 import {tarOf} from './fixtures/tar.js'
 
 const makeTree = join(root, 'test', 'fixtures', 'make-tree.js')
 
 test('tar, tar.gz and tar.zst written by GNU tar give the directory import\'s layer id', async (t) => {
-  const home = newHome()
-  const work = tmp('strata-tar-')
+  const {home, work} = scratch(t, 'strata-tar-')
   const src = join(work, 'tree')
-  t.after(() => {
-    cleanHome(home)
-    inNs(['rm', '-rf', work], {allowFail: true})
-  })
   inNs([process.execPath, makeTree, src])
   const pax = ['--xattrs', '--xattrs-include=user.*', '--format=pax', '--sparse', '-C', src]
   inNs(['tar', ...pax, '-cf', join(work, 'a.tar'), '.'], {allowFail: true}) // warns about the socket
@@ -49,13 +44,8 @@ test('tar, tar.gz and tar.zst written by GNU tar give the directory import\'s la
 })
 
 test('GNU-format archives: old sparse entries and long names and link targets', async (t) => {
-  const home = newHome()
-  const work = tmp('strata-tar-')
+  const {home, work} = scratch(t, 'strata-tar-')
   const src = join(work, 'tree')
-  t.after(() => {
-    cleanHome(home)
-    inNs(['rm', '-rf', work], {allowFail: true})
-  })
   inNs([process.execPath, makeTree, src])
   inNs(['tar', '--format=gnu', '--sparse', '-C', src, '-cf', join(work, 'gnu.tar'), '.'], {allowFail: true})
   // the archive really uses GNU sparse ('S') and long-name ('L') headers
@@ -79,12 +69,7 @@ test('GNU-format archives: old sparse entries and long names and link targets', 
 })
 
 test('tar semantics: later duplicates win, hardlinks, implicit parents, whiteouts, opaque dirs, devices', async (t) => {
-  const home = newHome()
-  const work = tmp('strata-tar-')
-  t.after(() => {
-    cleanHome(home)
-    inNs(['rm', '-rf', work], {allowFail: true})
-  })
+  const {home, work} = scratch(t, 'strata-tar-')
   const big = 'B'.repeat(5000)
   writeFileSync(
     join(work, 'sem.tar'),
