@@ -60,3 +60,29 @@ test('fuse: run and a session leave no daemon behind; writes persist', async (t)
   assert.equal(strata(home, ['umount', 'f']).status, 0)
   assert.deepEqual(fuseDaemonsFor(merged), [], 'no fuse-overlayfs after umount')
 })
+
+test('auto falls back as the probe says: kernel-flat without data-only layers, fuse without overlayfs, else exit 5', async () => {
+  const {autoBackend} = await import('../dist/src/mount/backends.js')
+  const {Home} = await import('../dist/src/store/home.js')
+  const ok = {ok: true, detail: 'works'}
+  const no = {ok: false, detail: 'refused'}
+  const saved = process.env.XDG_RUNTIME_DIR
+  try {
+    for (const [probe, want] of [
+      [{overlay: ok, dataOnly: ok, fuse: ok}, 'kernel'],
+      [{overlay: ok, dataOnly: no, fuse: ok}, 'kernel-flat'],
+      [{overlay: no, dataOnly: no, fuse: ok}, 'fuse'],
+    ]) {
+      process.env.XDG_RUNTIME_DIR = tmp('strata-runtime-')
+      let probes = 0
+      const fake = async () => (probes++, {kernel: 'test', ...probe})
+      assert.equal(await autoBackend(new Home('/nonexistent'), fake), want)
+      assert.equal(await autoBackend(new Home('/nonexistent'), fake), want)
+      assert.equal(probes, 1, 'probed once, then read from the cache')
+    }
+    process.env.XDG_RUNTIME_DIR = tmp('strata-runtime-')
+    await assert.rejects(autoBackend(new Home('/nonexistent'), async () => ({kernel: 'test', overlay: no, dataOnly: no, fuse: no})), (e) => e.exit === 5 && /no backend works here/.test(e.message))
+  } finally {
+    process.env.XDG_RUNTIME_DIR = saved
+  }
+})
