@@ -2,12 +2,13 @@
  * UTF-8 stay reachable: xattrs without following symlinks, utimensat with
  * nanoseconds, mknod for 0/0 whiteouts, syncfs, flock, and a reaper for a
  * namespace's pid 1 (node has no waitpid(-1)). Synchronous: each is one
- * syscall. Errors are thrown like node's own: code, errno, syscall. */
+ * syscall. Errors are thrown like node's own: code, errno, syscall. Also
+ * exported here: hashBlocks and storeFile (verity.c), createFile (create.c). */
 #define _GNU_SOURCE
-#define NAPI_VERSION 8
-#include <node_api.h>
+#include "util.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -17,62 +18,6 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
-
-#define CHECK(call) do { if ((call) != napi_ok) return NULL; } while (0)
-
-static napi_value throw_errno(napi_env env, int err, const char *syscall) {
-  const char *name = strerrorname_np(err);
-  char msg[256];
-  snprintf(msg, sizeof msg, "%s: %s", name ? name : "EUNKNOWN", strerror(err));
-  napi_value code, message, error, num, sys;
-  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
-  napi_create_error(env, code, message, &error);
-  napi_create_int32(env, -err, &num);
-  napi_set_named_property(env, error, "errno", num);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys);
-  napi_set_named_property(env, error, "syscall", sys);
-  napi_throw(env, error);
-  return NULL;
-}
-
-/* A path from a Buffer (any bytes) or a string, NUL-terminated; free() it. */
-static char *get_path(napi_env env, napi_value v) {
-  bool is_buffer = false;
-  napi_is_buffer(env, v, &is_buffer);
-  if (is_buffer) {
-    void *data; size_t len;
-    if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) return NULL;
-    char *p = malloc(len + 1);
-    memcpy(p, data, len); p[len] = 0;
-    return p;
-  }
-  size_t len;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "path must be a Buffer or a string");
-    return NULL;
-  }
-  char *p = malloc(len + 1);
-  napi_get_value_string_utf8(env, v, p, len + 1, &len);
-  return p;
-}
-
-static char *get_string(napi_env env, napi_value v) {
-  size_t len;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "expected a string");
-    return NULL;
-  }
-  char *s = malloc(len + 1);
-  napi_get_value_string_utf8(env, v, s, len + 1, &len);
-  return s;
-}
-
-static size_t get_args(napi_env env, napi_callback_info info, napi_value *argv, size_t want) {
-  size_t argc = want;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  return argc;
-}
 
 /* getxattr(path, name) -> Buffer | null (null when the attribute is absent) */
 static napi_value js_getxattr(napi_env env, napi_callback_info info) {
@@ -158,18 +103,6 @@ static napi_value js_removexattr(napi_env env, napi_callback_info info) {
   free(path); free(name);
   if (rc < 0) return throw_errno(env, e, "lremovexattr");
   return NULL;
-}
-
-static bool get_bigint_ns(napi_env env, napi_value v, struct timespec *ts) {
-  int64_t ns; bool lossless;
-  if (napi_get_value_bigint_int64(env, v, &ns, &lossless) != napi_ok) {
-    napi_throw_type_error(env, NULL, "times must be bigint nanoseconds");
-    return false;
-  }
-  ts->tv_sec = ns / 1000000000LL;
-  ts->tv_nsec = ns % 1000000000LL;
-  if (ts->tv_nsec < 0) { ts->tv_nsec += 1000000000LL; ts->tv_sec -= 1; }
-  return true;
 }
 
 /* utimens(path, atimeNs: bigint, mtimeNs: bigint): never follows a symlink */
@@ -275,6 +208,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"flock", NULL, js_flock, NULL, NULL, NULL, napi_enumerable, NULL},
     {"linkfd", NULL, js_linkfd, NULL, NULL, NULL, napi_enumerable, NULL},
     {"reap", NULL, js_reap, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"hashBlocks", NULL, js_hash_blocks, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"storeFile", NULL, js_store_file, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"createFile", NULL, js_create_file, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -111,13 +111,12 @@ export async function stamp(tree: string, objectsDir: string, a: {inlineLimit?: 
       restoreDirTimes(tree, found)
     } else {
       const found = walk(tree, (p) => lstatSync(p).size > limit && digestOf(p) === null)
-      const buf = Buffer.allocUnsafe(1 << 20)
       for (const [first, ...others] of found.files.values()) {
         const p = abs(tree, first)
         const st = lstatSync(p, {bigint: true})
         const meta: Meta = {mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs, atimeNs: st.atimeNs, xattrs: ownXattrs(p)}
         const ino = st.ino
-        const put = store.adopt(p, buf)
+        const put = store.adopt(p)
         if (put.stored) {
           r.stored++
           if (lstatSync(store.path(put.digest), {bigint: true}).ino === ino) r.moved++

@@ -1,7 +1,7 @@
 // Writes a layer tree in stub form into a staging directory. Importers (a
 // directory, a tar stream) describe entries; this turns them into dirs,
 // inline files, sparse stubs, symlinks, fifos and whiteouts with their metadata.
-import {closeSync, constants as C, ftruncateSync, linkSync, lchownSync, chmodSync, mkdirSync, openSync, symlinkSync, unlinkSync, writeSync} from 'node:fs'
+import {closeSync, constants as C, linkSync, lchownSync, chmodSync, mkdirSync, openSync, symlinkSync, unlinkSync, writeSync} from 'node:fs'
 import {removeTree} from '../store/fsutil.js'
 import {sys} from '../sys/index.js'
 import {IMPLICIT, OPAQUE, METACOPY, REDIRECT, encodeMetacopy, encodeRedirect, escapeName} from '../overlay/xattrs.js'
@@ -236,17 +236,12 @@ export function applyMeta(p: Buffer, meta: Meta, chmod: boolean): Applied {
   return r
 }
 
-/** A sparse stub of size bytes redirecting to the object named digest, with meta applied. */
+/** A sparse stub of size bytes redirecting to the object named digest, with meta applied (one descriptor: see sys.createFile). */
 export function writeStub(p: Buffer, meta: Meta, digest: string, size: number): Applied {
-  const fd = openSync(p, 'wx', 0o600)
-  try {
-    ftruncateSync(fd, size)
-  } finally {
-    closeSync(fd)
-  }
-  sys.setxattr(p, METACOPY, encodeMetacopy(digest))
-  sys.setxattr(p, REDIRECT, encodeRedirect(digest))
-  return applyMeta(p, meta, true)
+  const xattrs: [string, Buffer][] = [[METACOPY, encodeMetacopy(digest)], [REDIRECT, encodeRedirect(digest)]]
+  for (const [name, value] of meta.xattrs ?? []) xattrs.push([escapeName(name), value])
+  const squashed = sys.createFile(p, size, meta.uid, meta.gid, meta.mode, meta.atimeNs ?? meta.mtimeNs, meta.mtimeNs, xattrs)
+  return {ids: squashed ? [0, 0] : [meta.uid, meta.gid], squashed}
 }
 
 /** The order scanTree walks a tree in: depth first, each directory's names in byte order. */

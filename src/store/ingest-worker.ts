@@ -3,12 +3,11 @@ import {ObjectStore} from './objects.js'
 import {type Meta, writeStub} from '../layer/writer.js'
 
 const store = new ObjectStore(workerData.objectsDir, workerData.tmpDir)
-const buf = Buffer.allocUnsafe(1 << 20)
 const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 
 function one(task: {src: Uint8Array; stub?: {path: Uint8Array; meta: Meta}}) {
   try {
-    const result = store.put(asBuffer(task.src), buf)
+    const result = store.put(asBuffer(task.src))
     let stub
     if (task.stub) {
       const meta = {...task.stub.meta, xattrs: task.stub.meta.xattrs?.map(([n, v]): [string, Buffer] => [n, asBuffer(v)])}

@@ -21,54 +21,24 @@ export class ObjectStore {
   path(digestHex: string) { return join(this.dir, digestHex.slice(0, 2), digestHex.slice(2)) }
   has(digestHex: string) { return existsSync(this.path(digestHex)) }
 
-  /** Digest of a file's content, read once. */
-  static digestFile(src: Buffer | string, buf = Buffer.allocUnsafe(CHUNK)): {digest: string; size: number} {
-    const fd = openSync(src, 'r')
-    try {
-      const h = new VerityHasher()
-      let size = 0
-      for (;;) {
-        const n = readSync(fd, buf, 0, buf.length, null)
-        if (n === 0) break
-        h.update(buf.subarray(0, n))
-        size += n
-      }
-      return {digest: h.digest().toString('hex'), size}
-    } finally {
-      closeSync(fd)
-    }
+  /** Digest of a file's content, read once (natively: see sys.storeFile). */
+  static digestFile(src: Buffer | string): {digest: string; size: number} {
+    const [digest, size] = sys.storeFile(src, null, null)
+    return {digest, size}
   }
 
   /**
    * Stores src's content unless it is there already, reading it once: the
    * data is hashed while it is copied to an unnamed file (O_TMPFILE), which
    * is then linked at its digest's name, or dropped. Nothing to clean up if
-   * the process dies, and no directory is touched but the object's. Zero blocks are seeked over, so sparse
-   * files stay sparse. Not synced: the caller syncs the filesystem once
-   * before publishing what refers to the object.
+   * the process dies, and no directory is touched but the object's. Zero
+   * blocks are seeked over, so sparse files stay sparse. Not synced: the
+   * caller syncs the filesystem once before publishing what refers to the
+   * object. Natively (sys.storeFile): this is most of an import's work.
    */
-  put(src: Buffer | string, buf = Buffer.allocUnsafe(CHUNK)): {digest: string; size: number; stored: boolean} {
-    const inp = openSync(src, 'r')
-    let out: number | undefined
-    let size = 0
-    const h = new VerityHasher()
-    try {
-      out = this.openTmp()
-      for (;;) {
-        const n = readSync(inp, buf, 0, buf.length, null)
-        if (n === 0) break
-        const chunk = buf.subarray(0, n)
-        h.update(chunk)
-        writeSkippingZeros(out, chunk, size)
-        size += n
-      }
-      ftruncateSync(out, size)
-      const digest = h.digest().toString('hex')
-      return {digest, size, stored: this.commitFd(out, digest)}
-    } finally {
-      closeSync(inp)
-      if (out !== undefined) closeSync(out)
-    }
+  put(src: Buffer | string): {digest: string; size: number; stored: boolean} {
+    const [digest, size, stored] = sys.storeFile(src, this.tmpDir, this.dir)
+    return {digest, size, stored}
   }
 
   /** A streaming put: write the content in any chunk sizes, then finish() names it. buf: a reusable staging buffer of CHUNK bytes. */
@@ -105,8 +75,8 @@ export class ObjectStore {
    * lives on another filesystem; drops it when the store has the content.
    * The file's name is gone afterwards either way.
    */
-  adopt(src: string | Buffer, buf = Buffer.allocUnsafe(CHUNK)): {digest: string; size: number; stored: boolean} {
-    const {digest, size} = ObjectStore.digestFile(src, buf)
+  adopt(src: string | Buffer): {digest: string; size: number; stored: boolean} {
+    const {digest, size} = ObjectStore.digestFile(src)
     if (this.has(digest)) {
       unlinkSync(src)
       return {digest, size, stored: false}
@@ -119,7 +89,7 @@ export class ObjectStore {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e
     }
-    const r = this.put(src, buf)
+    const r = this.put(src)
     unlinkSync(src)
     return r
   }

@@ -1,5 +1,6 @@
 // Syscalls node's fs lacks (native/sys.c): byte paths, no symlink following,
-// nanosecond times, mknod, syncfs, flock, and reap (for a namespace's pid 1).
+// nanosecond times, mknod, syncfs, flock, and reap (for a namespace's pid 1);
+// fs-verity's block hashing and the stubs' one-descriptor creation.
 import {createRequire} from 'node:module'
 import {join} from 'node:path'
 import {packageRoot} from '../root.js'
@@ -20,6 +21,12 @@ interface Sys {
   linkfd(fd: number, path: BytePath): void
   /** waitpid(-1, WNOHANG) until none is left: how many ended. Only for a pid 1 that spawns nothing else meanwhile. */
   reap(): number
+  /** out[32*i..] = SHA-256 of data's 4 KiB block i (data: whole blocks) */
+  hashBlocks(data: Buffer, out: Buffer): void
+  /** reads src once for its fs-verity digest; with tmpDir and objectsDir, stores it meanwhile as objects/ab/cdef… (never replacing): [digestHex, size, stored] */
+  storeFile(src: BytePath, tmpDir: string | null, objectsDir: string | null): [digest: string, size: number, stored: boolean]
+  /** a new file (never replacing, never following a symlink) with size, xattrs, owner, mode and times, through one descriptor; true when the owner was outside the mapping and squashed to 0:0 */
+  createFile(path: BytePath, size: number, uid: number, gid: number, mode: number, atimeNs: bigint, mtimeNs: bigint, xattrs: [string, Buffer][]): boolean
 }
 
 /** open(2) flags for an unnamed file in a directory (O_TMPFILE; node doesn't export it) */

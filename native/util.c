@@ -1,0 +1,74 @@
+/* What every native function needs: errors thrown like node's own (code,
+ * errno, syscall), paths from Buffers (any bytes) or strings, arguments. */
+#define _GNU_SOURCE
+#include "util.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  const char *name = strerrorname_np(err);
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", name ? name : "EUNKNOWN", strerror(err));
+  napi_value code, message, error, num, sys;
+  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, code, message, &error);
+  napi_create_int32(env, -err, &num);
+  napi_set_named_property(env, error, "errno", num);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys);
+  napi_set_named_property(env, error, "syscall", sys);
+  napi_throw(env, error);
+  return NULL;
+}
+
+/* A path from a Buffer (any bytes) or a string, NUL-terminated; free() it. */
+char *get_path(napi_env env, napi_value v) {
+  bool is_buffer = false;
+  napi_is_buffer(env, v, &is_buffer);
+  if (is_buffer) {
+    void *data; size_t len;
+    if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) return NULL;
+    char *p = malloc(len + 1);
+    memcpy(p, data, len); p[len] = 0;
+    return p;
+  }
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "path must be a Buffer or a string");
+    return NULL;
+  }
+  char *p = malloc(len + 1);
+  napi_get_value_string_utf8(env, v, p, len + 1, &len);
+  return p;
+}
+
+char *get_string(napi_env env, napi_value v) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a string");
+    return NULL;
+  }
+  char *s = malloc(len + 1);
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+size_t get_args(napi_env env, napi_callback_info info, napi_value *argv, size_t want) {
+  size_t argc = want;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  return argc;
+}
+
+bool get_bigint_ns(napi_env env, napi_value v, struct timespec *ts) {
+  int64_t ns; bool lossless;
+  if (napi_get_value_bigint_int64(env, v, &ns, &lossless) != napi_ok) {
+    napi_throw_type_error(env, NULL, "times must be bigint nanoseconds");
+    return false;
+  }
+  ts->tv_sec = ns / 1000000000LL;
+  ts->tv_nsec = ns % 1000000000LL;
+  if (ts->tv_nsec < 0) { ts->tv_nsec += 1000000000LL; ts->tv_sec -= 1; }
+  return true;
+}

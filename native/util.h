@@ -1,0 +1,26 @@
+#ifndef STRATA_UTIL_H
+#define STRATA_UTIL_H
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#define CHECK(call) do { if ((call) != napi_ok) return NULL; } while (0)
+
+/* Throws an Error like node's own for errno err (code, errno, syscall); returns NULL. */
+napi_value throw_errno(napi_env env, int err, const char *syscall);
+/* A path from a Buffer (any bytes) or a string, NUL-terminated; free() it. NULL: thrown. */
+char *get_path(napi_env env, napi_value v);
+/* A UTF-8 string, NUL-terminated; free() it. NULL: thrown. */
+char *get_string(napi_env env, napi_value v);
+size_t get_args(napi_env env, napi_callback_info info, napi_value *argv, size_t want);
+bool get_bigint_ns(napi_env env, napi_value v, struct timespec *ts);
+
+
+/* Defined beside their concern (verity.c, create.c), exported by sys.c. */
+napi_value js_hash_blocks(napi_env env, napi_callback_info info);
+napi_value js_create_file(napi_env env, napi_callback_info info);
+napi_value js_store_file(napi_env env, napi_callback_info info);
+
+#endif
