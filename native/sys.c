@@ -3,7 +3,8 @@
  * nanoseconds, mknod for 0/0 whiteouts, syncfs, flock, and a reaper for a
  * namespace's pid 1 (node has no waitpid(-1)). Synchronous: each is one
  * syscall. Errors are thrown like node's own: code, errno, syscall. Also
- * exported here: hashBlocks and storeFile (verity.c), createFile (create.c). */
+ * exported here: hashBlocks (verity.c), storeFile and objectOpen/Write/
+ * Finish/Abort (object.c), createFile (create.c). */
 #define _GNU_SOURCE
 #include "util.h"
 #include <errno.h>
@@ -179,23 +180,6 @@ static napi_value js_reap(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* linkfd(fd, path): gives an O_TMPFILE inode its name. Never replaces: EEXIST
- * when path exists. Through /proc/self/fd, which needs no privilege. */
-static napi_value js_linkfd(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, argv, 2);
-  int32_t fd;
-  CHECK(napi_get_value_int32(env, argv[0], &fd));
-  char *path = get_path(env, argv[1]); if (!path) return NULL;
-  char proc[64];
-  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-  int rc = linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
-  int e = errno;
-  free(path);
-  if (rc < 0) return throw_errno(env, e, "linkat");
-  return NULL;
-}
-
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"getxattr", NULL, js_getxattr, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -206,10 +190,13 @@ static napi_value init(napi_env env, napi_value exports) {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_enumerable, NULL},
     {"syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_enumerable, NULL},
     {"flock", NULL, js_flock, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"linkfd", NULL, js_linkfd, NULL, NULL, NULL, napi_enumerable, NULL},
     {"reap", NULL, js_reap, NULL, NULL, NULL, napi_enumerable, NULL},
     {"hashBlocks", NULL, js_hash_blocks, NULL, NULL, NULL, napi_enumerable, NULL},
     {"storeFile", NULL, js_store_file, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"objectOpen", NULL, js_object_open, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"objectWrite", NULL, js_object_write, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"objectFinish", NULL, js_object_finish, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"objectAbort", NULL, js_object_abort, NULL, NULL, NULL, napi_enumerable, NULL},
     {"createFile", NULL, js_create_file, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -18,9 +18,13 @@ size_t get_args(napi_env env, napi_callback_info info, napi_value *argv, size_t 
 bool get_bigint_ns(napi_env env, napi_value v, struct timespec *ts);
 
 
-/* Defined beside their concern (verity.c, create.c), exported by sys.c. */
+/* Defined beside their concern (verity.c, object.c, create.c), exported by sys.c. */
 napi_value js_hash_blocks(napi_env env, napi_callback_info info);
-napi_value js_create_file(napi_env env, napi_callback_info info);
 napi_value js_store_file(napi_env env, napi_callback_info info);
+napi_value js_object_open(napi_env env, napi_callback_info info);
+napi_value js_object_write(napi_env env, napi_callback_info info);
+napi_value js_object_finish(napi_env env, napi_callback_info info);
+napi_value js_object_abort(napi_env env, napi_callback_info info);
+napi_value js_create_file(napi_env env, napi_callback_info info);
 
 #endif

@@ -1,12 +1,11 @@
 // The worker side of ObjectSink: writes batches of objects' content into the
 // store, answers each ended object, and hands every batch buffer back.
 import {parentPort, workerData} from 'node:worker_threads'
-import {OBJECT_CHUNK, ObjectStore, type ObjectWriter} from './objects.js'
+import {ObjectStore, type ObjectWriter} from './objects.js'
 import type {Answer, SinkBatch, SinkReply} from './object-sink.js'
 import {writeStub} from '../layer/writer.js'
 
 const store = new ObjectStore(workerData.objectsDir, workerData.tmpDir)
-const staging = Buffer.allocUnsafe(OBJECT_CHUNK)
 const port = parentPort!
 const reply = (m: SinkReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer)
 let open: {id: number; w: ObjectWriter | null} | undefined // w null: failed, its remaining bytes are skipped
@@ -33,7 +32,7 @@ port.on('message', (m: SinkBatch | {abort: true}) => {
     const end = m.ops[i + 2] === 1
     if (open?.id !== id) {
       try {
-        open = {id, w: store.writer(staging)}
+        open = {id, w: store.writer()}
       } catch (e) {
         open = {id, w: null}
         fail(id, e)

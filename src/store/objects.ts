@@ -1,15 +1,12 @@
 // The object store: one read-only file per distinct content, named by its
-// fs-verity digest as objects/ab/cdef…, written once by rename.
+// fs-verity digest as objects/ab/cdef…, written once (see native/object.c).
 import {chmodSync, copyFileSync, constants as fsConstants, closeSync, existsSync, rmdirSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
-import {VerityHasher} from './digest.js'
-import {O_TMPFILE, sys} from '../sys/index.js'
+import {sys} from '../sys/index.js'
 import {StoreLock} from './lock.js'
 import type {Home} from './home.js'
 
 const CHUNK = 1 << 20
-/** The size of an ObjectWriter's staging buffer. */
-export const OBJECT_CHUNK = CHUNK
 const BLOCK = 4096
 const ZERO = Buffer.alloc(BLOCK)
 
@@ -41,34 +38,10 @@ export class ObjectStore {
     return {digest, size, stored}
   }
 
-  /** A streaming put: write the content in any chunk sizes, then finish() names it. buf: a reusable staging buffer of CHUNK bytes. */
-  writer(buf?: Buffer): ObjectWriter {
-    return new ObjectWriter(this, buf)
+  /** A streaming put: write the content in any chunk sizes, then finish() names it. */
+  writer(): ObjectWriter {
+    return new ObjectWriter(this)
   }
-
-  /** An unnamed, read-only file on the store's filesystem, open for writing. */
-  openTmp(): number {
-    return openSync(this.tmpDir, O_TMPFILE | fsConstants.O_RDWR, 0o444)
-  }
-
-  /** Names an unnamed file (openTmp) by its digest, unless the store has that content. */
-  commitFd(fd: number, digest: string): boolean {
-    // linking never replaces: of two writers of the same content exactly one stores it (and says so)
-    const prefix = digest.slice(0, 2)
-    if (!this.prefixes.has(prefix)) {
-      mkdirSync(join(this.dir, prefix), {recursive: true, mode: 0o755})
-      this.prefixes.add(prefix)
-    }
-    try {
-      sys.linkfd(fd, this.path(digest))
-      return true
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-      return false
-    }
-  }
-
-  private prefixes = new Set<string>() // objects/ab/ directories known to exist
 
   /**
    * Moves a file into the store by rename (zero-copy), or copies it when it
@@ -152,55 +125,26 @@ export function copySparse(src: string | Buffer, dst: string | Buffer) {
 
 const fchmodPath = (p: string | Buffer, mode: number) => chmodSync(p, mode)
 
-/** Content streamed into a temporary file in tmp/, hashed on the way; named by finish(). */
+/** Content streamed into an unnamed file, hashed on the way (natively: sys.objectOpen); named by finish(). */
 export class ObjectWriter {
-  private hasher = new VerityHasher()
-  private fill = 0
-  private pos = 0
-  private fd: number
-  size = 0
+  private w: object
 
-  // a caller writing many objects passes one buffer for all: a fresh MiB each is GC churn
-  constructor(private store: ObjectStore, private buf: Buffer = Buffer.allocUnsafe(CHUNK)) {
-    if (buf.length !== CHUNK) throw new RangeError(`an object writer's buffer is ${CHUNK} bytes`)
-    this.fd = store.openTmp()
+  constructor(private store: ObjectStore) {
+    this.w = sys.objectOpen(store.tmpDir)
   }
 
+  /** Appends chunk (copied: the caller keeps it). */
   write(chunk: Buffer) {
-    this.hasher.update(chunk)
-    this.size += chunk.length
-    let off = 0
-    while (off < chunk.length) {
-      const n = Math.min(chunk.length - off, CHUNK - this.fill)
-      chunk.copy(this.buf, this.fill, off, off + n)
-      this.fill += n
-      off += n
-      if (this.fill === CHUNK) this.flush()
-    }
-  }
-
-  private flush() {
-    // the buffer starts block-aligned in the file: zero blocks become holes
-    writeSkippingZeros(this.fd, this.buf.subarray(0, this.fill), this.pos)
-    this.pos += this.fill
-    this.fill = 0
+    sys.objectWrite(this.w, chunk)
   }
 
   finish(): {digest: string; size: number; stored: boolean} {
-    try {
-      this.flush()
-      ftruncateSync(this.fd, this.pos)
-      const digest = this.hasher.digest().toString('hex')
-      return {digest, size: this.size, stored: this.store.commitFd(this.fd, digest)}
-    } finally {
-      this.abort()
-    }
+    const [digest, size, stored] = sys.objectFinish(this.w, this.store.dir)
+    return {digest, size, stored}
   }
 
   /** Drops the unnamed file (closing it is all it takes). */
   abort() {
-    try {
-      closeSync(this.fd)
-    } catch {}
+    sys.objectAbort(this.w)
   }
 }

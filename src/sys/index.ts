@@ -17,19 +17,21 @@ interface Sys {
   syncfs(path: BytePath): void
   /** flock(2); false when the lock is held elsewhere and wait is false */
   flock(fd: number, exclusive: boolean, wait: boolean): boolean
-  /** names an O_TMPFILE inode; EEXIST when path exists (never replaces) */
-  linkfd(fd: number, path: BytePath): void
   /** waitpid(-1, WNOHANG) until none is left: how many ended. Only for a pid 1 that spawns nothing else meanwhile. */
   reap(): number
   /** out[32*i..] = SHA-256 of data's 4 KiB block i (data: whole blocks) */
   hashBlocks(data: Buffer, out: Buffer): void
   /** reads src once for its fs-verity digest; with tmpDir and objectsDir, stores it meanwhile as objects/ab/cdef… (never replacing): [digestHex, size, stored] */
   storeFile(src: BytePath, tmpDir: string | null, objectsDir: string | null): [digest: string, size: number, stored: boolean]
+  /** storeFile's streaming form: an unnamed file in tmpDir to write content into */
+  objectOpen(tmpDir: string): object
+  objectWrite(writer: object, data: Buffer): void
+  /** names the content in objectsDir (never replacing), closing the writer */
+  objectFinish(writer: object, objectsDir: string): [digest: string, size: number, stored: boolean]
+  objectAbort(writer: object): void
   /** a new file (never replacing, never following a symlink) with size, xattrs, owner, mode and times, through one descriptor; true when the owner was outside the mapping and squashed to 0:0 */
   createFile(path: BytePath, size: number, uid: number, gid: number, mode: number, atimeNs: bigint, mtimeNs: bigint, xattrs: [string, Buffer][]): boolean
 }
 
-/** open(2) flags for an unnamed file in a directory (O_TMPFILE; node doesn't export it) */
-export const O_TMPFILE = 0o20000000 | 0o200000
 
 export const sys: Sys = createRequire(import.meta.url)(join(packageRoot, 'build', 'Release', 'strata_sys.node'))

@@ -1,0 +1,261 @@
+/* Objects into the store: content hashed (verity.h) while it is copied into
+ * an unnamed file (O_TMPFILE, so a crash leaves nothing), which is then
+ * linked at its digest as objects/ab/cdef…, or dropped when the store has
+ * that content. Zero blocks are seeked over: sparse files stay sparse. Not
+ * synced: the caller syncs the filesystem once, before publishing what
+ * refers to the objects. storeFile copies a file; objectOpen/Write/Finish
+ * take content in pieces (a tar's entries). */
+#define _GNU_SOURCE
+#include "util.h"
+#include "verity.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CHUNK (1 << 20)
+
+struct object {
+  struct tree tree;
+  int fd;      /* the unnamed file; -1: only hashing */
+  off_t end;   /* where the last write ended: a file ending in a hole needs its size set */
+  size_t fill; /* bytes in buf, which starts block-aligned at tree.size in the file */
+  unsigned char buf[CHUNK];
+};
+
+static struct object *object_new(void) {
+  struct object *o = malloc(sizeof *o);
+  if (!o) return NULL;
+  memset(o, 0, offsetof(struct object, buf));
+  o->fd = -1;
+  return o;
+}
+
+static void object_free(struct object *o) {
+  if (!o) return;
+  if (o->fd >= 0) close(o->fd);
+  free(o);
+}
+
+/* Writes data at pos (block-aligned), seeking over whole zero blocks. */
+static int write_sparse(int fd, const unsigned char *data, size_t len, off_t pos, off_t *end) {
+  size_t off = 0;
+  while (off < len) {
+    size_t n = len - off < BLOCK ? len - off : BLOCK;
+    if (is_zero(data + off, n)) { off += n; continue; }
+    size_t start = off;
+    while (off < len && !is_zero(data + off, n)) {
+      off += n;
+      n = len - off < BLOCK ? len - off : BLOCK;
+    }
+    for (size_t done = start; done < off;) {
+      ssize_t w = pwrite(fd, data + done, off - done, pos + done);
+      if (w < 0) { if (errno == EINTR) continue; return -1; }
+      done += w;
+    }
+    *end = pos + off;
+  }
+  return 0;
+}
+
+/* Hashes and writes what buf holds; last: the content ends there, so a
+ * partial block is hashed zero-padded. */
+static int object_flush(struct object *o, int last) {
+  size_t whole = o->fill / BLOCK * BLOCK;
+  unsigned char h[HASH];
+  for (size_t off = 0; off < whole; off += BLOCK) {
+    hash_block(o->buf + off, h);
+    tree_push(&o->tree, 0, h);
+  }
+  if (last && o->fill > whole) {
+    unsigned char padded[BLOCK] = {0};
+    memcpy(padded, o->buf + whole, o->fill - whole);
+    hash_block(padded, h);
+    tree_push(&o->tree, 0, h);
+  }
+  if (o->fd >= 0 && write_sparse(o->fd, o->buf, o->fill, o->tree.size, &o->end) < 0) return -1;
+  o->tree.size += o->fill;
+  o->fill = 0;
+  return 0;
+}
+
+/* Names an unnamed file by its digest; never replaces. 1: linked, 0: the
+ * store has that content, -1: errno. */
+static int link_object(int fd, const char *objects, const char *hex) {
+  char proc[64], path[PATH_MAX];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  int dirlen = snprintf(path, sizeof path, "%s/%.2s", objects, hex);
+  snprintf(path + dirlen, sizeof path - dirlen, "/%s", hex + 2);
+  for (int tries = 0; tries < 2; tries++) {
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0) return 1;
+    if (errno == EEXIST) return 0;
+    if (errno != ENOENT || tries) return -1;
+    path[dirlen] = 0; /* objects/ab/ is missing: make it, then again */
+    if (mkdir(path, 0755) < 0 && errno != EEXIST) return -1;
+    path[dirlen] = '/';
+  }
+  return -1;
+}
+
+/* Ends the content: its digest, and (with objects) its name in the store.
+ * NULL on success, else the failed call (errno says why). */
+static const char *object_finish(struct object *o, const char *objects, char *hex, int *stored) {
+  unsigned char digest[HASH];
+  if (object_flush(o, 1) < 0) return "pwrite";
+  if (o->fd >= 0 && o->end < (off_t)o->tree.size && ftruncate(o->fd, o->tree.size) < 0) return "ftruncate";
+  tree_finish(&o->tree, digest);
+  digest_hex(digest, hex);
+  *stored = 0;
+  if (o->fd >= 0 && objects && (*stored = link_object(o->fd, objects, hex)) < 0) return "linkat";
+  return NULL;
+}
+
+/* [digestHex, size, stored] */
+static napi_value result(napi_env env, const char *hex, uint64_t size, int stored) {
+  napi_value r, v;
+  napi_create_array_with_length(env, 3, &r);
+  napi_create_string_latin1(env, hex, 2 * HASH, &v);
+  napi_set_element(env, r, 0, v);
+  napi_create_double(env, (double)size, &v);
+  napi_set_element(env, r, 1, v);
+  napi_get_boolean(env, stored == 1, &v);
+  napi_set_element(env, r, 2, v);
+  return r;
+}
+
+static int open_tmp(const char *dir) { return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0444); }
+
+/* storeFile(src, tmpDir: string | null, objectsDir: string | null) ->
+ * [digestHex, size, stored]: reads src once; without tmpDir and objectsDir,
+ * only its digest. */
+napi_value js_store_file(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  get_args(env, info, argv, 3);
+  napi_valuetype t1, t2;
+  CHECK(napi_typeof(env, argv[1], &t1));
+  CHECK(napi_typeof(env, argv[2], &t2));
+  bool store = t1 == napi_string && t2 == napi_string;
+  char *src = get_path(env, argv[0]);
+  if (!src) return NULL;
+  char *tmp = store ? get_string(env, argv[1]) : NULL;
+  char *objects = store ? get_string(env, argv[2]) : NULL;
+  const char *failed = NULL;
+  char hex[2 * HASH + 1];
+  int stored = 0, in = -1;
+  uint64_t size = 0;
+  struct object *o = object_new();
+  if (!o) { errno = ENOMEM; failed = "malloc"; goto done; }
+  if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0) { failed = "open"; goto done; }
+  if (store && (o->fd = open_tmp(tmp)) < 0) { failed = "open"; goto done; }
+  for (;;) {
+    ssize_t n = read(in, o->buf + o->fill, CHUNK - o->fill);
+    if (n < 0) { if (errno == EINTR) continue; failed = "read"; goto done; }
+    if (n == 0) break;
+    o->fill += n;
+    if (o->fill == CHUNK && object_flush(o, 0) < 0) { failed = "pwrite"; goto done; }
+  }
+  size = o->tree.size + o->fill;
+  failed = object_finish(o, objects, hex, &stored);
+done:;
+  int e = errno;
+  if (in >= 0) close(in);
+  object_free(o);
+  free(src); free(tmp); free(objects);
+  if (failed) return throw_errno(env, e, failed);
+  return result(env, hex, size, stored);
+}
+
+/* A streaming writer, as JS holds it: the object itself (1 MiB and more) is
+ * freed as soon as it is finished or aborted, not when the GC gets to the box. */
+struct box { struct object *o; };
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  struct box *b = data;
+  object_free(b->o); /* a writer dropped unfinished: its unnamed file goes */
+  free(b);
+}
+
+static struct box *get_box(napi_env env, napi_value v) {
+  struct box *b = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, (void **)&b) != napi_ok || !b || !b->o) {
+    napi_throw_error(env, NULL, "not an open object writer");
+    return NULL;
+  }
+  return b;
+}
+
+/* objectOpen(tmpDir) -> writer: an unnamed file to stream content into */
+napi_value js_object_open(napi_env env, napi_callback_info info) {
+  napi_value argv[1], ext;
+  get_args(env, info, argv, 1);
+  char *tmp = get_string(env, argv[0]);
+  if (!tmp) return NULL;
+  struct box *b = malloc(sizeof *b);
+  struct object *o = b ? object_new() : NULL;
+  int e = ENOMEM;
+  if (o && (o->fd = open_tmp(tmp)) < 0) e = errno;
+  free(tmp);
+  if (!o || o->fd < 0) { object_free(o); free(b); return throw_errno(env, e, o ? "open" : "malloc"); }
+  b->o = o;
+  if (napi_create_external(env, b, finalize, NULL, &ext) != napi_ok) { object_free(o); free(b); return NULL; }
+  return ext;
+}
+
+/* objectWrite(writer, data: Buffer): appends (copied) */
+napi_value js_object_write(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, argv, 2);
+  struct box *b = get_box(env, argv[0]);
+  if (!b) return NULL;
+  struct object *o = b->o;
+  unsigned char *data;
+  size_t len;
+  CHECK(napi_get_buffer_info(env, argv[1], (void **)&data, &len));
+  while (len > 0) {
+    size_t n = len < CHUNK - o->fill ? len : CHUNK - o->fill;
+    memcpy(o->buf + o->fill, data, n);
+    o->fill += n;
+    data += n;
+    len -= n;
+    if (o->fill == CHUNK && object_flush(o, 0) < 0) return throw_errno(env, errno, "pwrite");
+  }
+  return NULL;
+}
+
+/* objectFinish(writer, objectsDir) -> [digestHex, size, stored]; the writer is closed either way */
+napi_value js_object_finish(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, argv, 2);
+  struct box *b = get_box(env, argv[0]);
+  if (!b) return NULL;
+  char *objects = get_string(env, argv[1]);
+  if (!objects) return NULL;
+  char hex[2 * HASH + 1];
+  int stored;
+  uint64_t size = b->o->tree.size + b->o->fill;
+  const char *failed = object_finish(b->o, objects, hex, &stored);
+  int e = errno;
+  free(objects);
+  object_free(b->o);
+  b->o = NULL;
+  if (failed) return throw_errno(env, e, failed);
+  return result(env, hex, size, stored);
+}
+
+/* objectAbort(writer): drops the unnamed file (closing it is all it takes) */
+napi_value js_object_abort(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, argv, 1);
+  struct box *b = NULL;
+  if (napi_get_value_external(env, argv[0], (void **)&b) == napi_ok && b) {
+    object_free(b->o);
+    b->o = NULL;
+  }
+  return NULL;
+}

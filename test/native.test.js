@@ -1,0 +1,99 @@
+// The native store path (native/object.c, create.c): objects named by the
+// digest `fsverity digest` prints, written sparse, never replaced, whether a
+// file is copied whole or streamed in pieces; stubs made through one descriptor.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync} from 'node:fs'
+import {randomBytes} from 'node:crypto'
+import {join} from 'node:path'
+import {sys} from '../dist/src/sys/index.js'
+import {ObjectStore} from '../dist/src/store/objects.js'
+import {tmp} from './helpers.js'
+
+const B = 4096
+const fsverity = (f) => {
+  const r = spawnSync('fsverity', ['digest', '--compact', f], {encoding: 'utf8'})
+  assert.equal(r.status, 0, r.stderr)
+  return r.stdout.trim()
+}
+function store() {
+  const d = tmp('strata-native-')
+  mkdirSync(join(d, 'tmp'))
+  mkdirSync(join(d, 'objects'))
+  return {d, tmp: join(d, 'tmp'), objects: join(d, 'objects'), store: new ObjectStore(join(d, 'objects'), join(d, 'tmp'))}
+}
+// data with a hole in the middle and one at the end, where the size allows
+const content = (size) => (size > 3 * B ? Buffer.concat([randomBytes(B), Buffer.alloc(B), randomBytes(size - 3 * B), Buffer.alloc(B)]) : randomBytes(size))
+
+test('storeFile and streamed writers store what fsverity names, sparse, once', () => {
+  const s = store()
+  for (const size of [0, 1, B - 1, B, B + 1, 128 * B, 128 * B + 1, 128 * 128 * B + 1, 3 << 20]) {
+    const data = content(size)
+    const f = join(s.d, `f${size}`)
+    writeFileSync(f, data)
+    const want = fsverity(f)
+
+    const [digest, n, stored] = sys.storeFile(f, s.tmp, s.objects)
+    assert.deepEqual([digest, n, stored], [want, size, true], `size ${size}`)
+    const obj = s.store.path(digest)
+    assert.ok(readFileSync(obj).equals(data), `size ${size}: content`)
+    const st = lstatSync(obj)
+    assert.equal(st.mode & 0o777, 0o444)
+    // the hole at [4096, 8192) is block-aligned whatever the size
+    if (size > 3 * B) assert.ok(st.blocks * 512 <= Math.ceil(size / B) * B - B, `size ${size}: holes kept (${st.blocks * 512} bytes allocated)`)
+
+    // the same content again: named, not stored; hashing only: the same digest
+    assert.deepEqual(sys.storeFile(f, s.tmp, s.objects), [want, size, false])
+    assert.deepEqual(sys.storeFile(f, null, null), [want, size, false])
+
+    // streamed in odd pieces into a fresh store: the same object
+    const t = store()
+    const w = t.store.writer()
+    for (let off = 0; off < size; off += 7919) w.write(data.subarray(off, off + 7919))
+    assert.deepEqual(w.finish(), {digest: want, size, stored: true}, `size ${size}, streamed`)
+    assert.ok(readFileSync(t.store.path(want)).equals(data))
+  }
+  assert.deepEqual(readdirSync(s.tmp), [], 'unnamed files leave no names behind')
+})
+
+test('an aborted or finished writer stores nothing more and refuses more writes', () => {
+  const s = store()
+  const w = s.store.writer()
+  w.write(randomBytes(10000))
+  w.abort()
+  assert.deepEqual(readdirSync(s.objects), [])
+  assert.throws(() => w.write(Buffer.from('x')), /not an open object writer/)
+  const v = s.store.writer()
+  v.write(Buffer.from('hello'))
+  v.finish()
+  assert.throws(() => v.finish(), /not an open object writer/)
+})
+
+test('storeFile names a missing source like node does', () => {
+  const s = store()
+  assert.throws(() => sys.storeFile(join(s.d, 'absent'), s.tmp, s.objects), (e) => e.code === 'ENOENT' && e.syscall === 'open')
+})
+
+test('createFile makes a sized file with xattrs, mode and nanosecond times, never replacing nor following', () => {
+  const d = tmp('strata-native-')
+  const p = join(d, 'stub')
+  const {uid, gid} = lstatSync(d)
+  const squashed = sys.createFile(p, 123456, uid, gid, 0o4755, 1_000_000_001n, 1_700_000_000_123456789n, [
+    ['user.a', Buffer.from('one')],
+    ['user.b', Buffer.alloc(0)],
+  ])
+  assert.equal(squashed, false)
+  const st = lstatSync(p, {bigint: true})
+  assert.equal(st.size, 123456n)
+  assert.equal(st.blocks, 0n, 'sparse')
+  assert.equal(Number(st.mode) & 0o7777, 0o4755)
+  assert.equal(st.mtimeNs, 1_700_000_000_123456789n)
+  assert.equal(st.atimeNs, 1_000_000_001n)
+  assert.equal(sys.getxattr(p, 'user.a').toString(), 'one')
+  assert.equal(sys.getxattr(p, 'user.b').length, 0)
+  assert.throws(() => sys.createFile(p, 0, uid, gid, 0o644, 0n, 0n, []), (e) => e.code === 'EEXIST')
+  symlinkSync(join(d, 'elsewhere'), join(d, 'link'))
+  assert.throws(() => sys.createFile(join(d, 'link'), 0, uid, gid, 0o644, 0n, 0n, []), (e) => e.code === 'EEXIST')
+  assert.throws(() => lstatSync(join(d, 'elsewhere')), /ENOENT/)
+})
