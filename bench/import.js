@@ -5,7 +5,7 @@
 // (a tree of ≥150 MB and ≥5000 files is built in WORKDIR the first time)
 import {existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
-import {bin, time, median, ns, sh, paired, fmt} from './lib.js'
+import {bin, time, median, ns, sh, paired, fmt, quiet} from './lib.js'
 
 const work = process.argv[2] ?? join(process.env.HOME, 'strata-bench')
 const tree = join(work, 'tree')
@@ -21,29 +21,23 @@ const mb = Number(sh(['du', '-sm', '--apparent-size', tree]).split('\t')[0])
 console.log(`tree: ${tree}: ${files} files, ${mb} MB`)
 
 const rm = (p) => sh(ns(['rm', '-rf', p]))
-// a removal leaves the disk busy for a while: settle before timing anything
-const settle = () => sh(['sync'])
+// every run writes into a new directory here, removed only at the end (see quiet())
+const runs = join(work, `runs-${Date.now()}`)
+mkdirSync(runs)
 const strata = (args) => [process.execPath, bin, ...args]
 const env = (home) => ({env: {...process.env, STRATA_HOME: home}})
-const homeOf = (i) => join(work, `home-${i}`)
+const homeOf = (i) => join(runs, `home-${i}`)
+console.log(`file creation before timing: ${quiet(runs).toFixed(0)} ms per 1000`)
 
 if (parts.has('import') || parts.has('reimport') || parts.has('run')) {
   // 1. first import vs cp -a + sync, same mapping, both into the same filesystem
   const first = paired(
     pairs,
     (i) => {
-      const dest = join(work, `cp-${i}`)
-      rm(dest)
-      settle()
-      const t = time(ns(['sh', '-c', 'cp -a "$1" "$2" && sync -f "$2"', 'sh', tree, dest]))
-      rm(dest)
-      return t
+      const dest = join(runs, `cp-${i}`)
+      return time(ns(['sh', '-c', 'cp -a "$1" "$2" && sync -f "$2"', 'sh', tree, dest]))
     },
-    (i) => {
-      rm(homeOf(i))
-      settle()
-      return time(strata(['import', tree, '--name', 'bench']), env(homeOf(i)))
-    },
+    (i) => time(strata(['import', tree, '--name', 'bench']), env(homeOf(i))),
   )
   console.log(`import vs cp -a + sync: cp ${fmt(first.a)} s; import ${fmt(first.b)} s; ratios ${fmt(first.ratios)}; median ${first.median.toFixed(2)}×`)
 }
@@ -53,17 +47,10 @@ if (parts.has('reimport')) {
   const again = paired(
     pairs,
     (i) => {
-      const home = join(work, `fresh-${i}`)
-      rm(home)
-      settle()
-      const t = time(strata(['import', tree]), env(home))
-      rm(home)
-      return t
+      const home = join(runs, `fresh-${i}`)
+      return time(strata(['import', tree]), env(home))
     },
-    (i) => {
-      settle()
-      return time(strata(['import', tree]), env(homeOf(i)))
-    },
+    (i) => time(strata(['import', tree]), env(homeOf(i))),
   )
   console.log(`re-import vs first import: first ${fmt(again.a)} s; again ${fmt(again.b)} s; ratios ${fmt(again.ratios)}; median ${again.median.toFixed(2)}×`)
 }
@@ -80,7 +67,8 @@ if (parts.has('run')) {
   )
   console.log(`run -- true vs node -e 0: node median ${median(run.a).toFixed(3)} s; run median ${median(run.b).toFixed(3)} s; median ratio ${run.median.toFixed(2)}×`)
 }
-for (let i = 0; i < pairs; i++) rm(homeOf(i))
+console.log(`file creation after timing: ${quiet(runs, {timeoutS: 0}).toFixed(0)} ms per 1000`)
+rm(runs)
 
 if (parts.has('footprint')) {
   // 4. the layer tree's own footprint, by inline limit
@@ -88,7 +76,6 @@ if (parts.has('footprint')) {
   const treeKiB = Number(sh(['du', '-sk', tree]).split('\t')[0])
   for (const limit of [64, 1024, 4096]) {
     const h = join(work, `fp-${limit}`)
-    rm(h)
     const out = JSON.parse(sh(strata(['import', tree, '--inline-limit', String(limit), '--json']), env(h)))
     const layerKiB = Number(sh(ns(['du', '-sk', join(h, 'layers', out.layer.id, 'tree')])).split('\t')[0])
     const objKiB = Number(sh(ns(['du', '-sk', join(h, 'objects')])).split('\t')[0])

@@ -1,5 +1,6 @@
 // Shared by the benchmarks: timing of whole commands, paired A/B runs, medians.
 import {spawnSync} from 'node:child_process'
+import {closeSync, mkdirSync, openSync} from 'node:fs'
 import {join, dirname} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -43,3 +44,24 @@ export function paired(pairs, a, b) {
 }
 
 export const fmt = (xs) => xs.map((x) => x.toFixed(3)).join(' ')
+
+/**
+ * Waits until creating files is quick again; returns the last probe (ms per
+ * 1000 creates). This disk's ext4 has no journal, and then the inode
+ * allocator skips inodes deleted in the last half minute or so, checking
+ * each (perf: recently_deleted under ext4_create): for minutes after a large
+ * removal every create costs up to 10x more. So benchmarks never delete
+ * between timed runs: each run writes somewhere new, and all goes at the end.
+ */
+export function quiet(dir, {threshold = 60, timeoutS = 300} = {}) {
+  const start = Date.now()
+  for (let round = 0; ; round++) {
+    const d = join(dir, `probe-${round}`)
+    mkdirSync(d, {recursive: true})
+    const t = process.hrtime.bigint()
+    for (let i = 0; i < 1000; i++) closeSync(openSync(join(d, `f${i}`), 'w'))
+    const ms = Number(process.hrtime.bigint() - t) / 1e6
+    if (ms <= threshold || Date.now() - start > timeoutS * 1000) return ms
+    spawnSync('sleep', ['10'])
+  }
+}
