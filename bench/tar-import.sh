@@ -32,18 +32,30 @@ fi
 echo "tree: $(du -sb --apparent-size "$W/tree" | cut -f1) bytes, $(find "$W/tree" | wc -l) entries; tar: $(stat -c %s "$W/tree.tar") bytes"
 echo "big.tar: $(stat -c %s "$W/big.tar") bytes; small.tar: $(stat -c %s "$W/small.tar") bytes"
 
+# every import goes into a fresh store here, removed only at the end: no
+# deletions between timed runs (see quiet() in lib.js)
+RUNS="$W/runs-$(date +%s)"
+mkdir -p "$RUNS"
+n=0
 # one import into a fresh store: prints "seconds maxrss_kib"
 once() {
-  ns rm -rf "$W/home"
-  sync
-  STRATA_HOME="$W/home" /usr/bin/time -f '%e %M' $STRATA import "$1" 2>&1 >/dev/null | tail -1
+  n=$((n + 1))
+  STRATA_HOME="$RUNS/home-$n" /usr/bin/time -f '%e %M' $STRATA import "$1" 2>&1 >/dev/null | tail -1
 }
+quiet() { node --input-type=module -e "const {quiet} = await import('$(cd "$(dirname "$0")" && pwd)/lib.js'); console.log(quiet(process.argv[1], {timeoutS: Number(process.argv[2])}).toFixed(0))" "$RUNS" "$1"; }
+echo "file creation before timing: $(quiet 600) ms per 1000"
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 : > "$W/dir.t"; : > "$W/tar.t"; : > "$W/ratio.t"; : > "$W/small.m"; : > "$W/big.m"
 for r in $(seq 1 "$ROUNDS"); do
-  once "$W/tree" | awk '{print $1}' >> "$W/dir.t"
-  once "$W/tree.tar" | awk '{print $1}' >> "$W/tar.t"
+  # which goes first alternates: each round's pair sees the same conditions, in turn
+  if [ $((r % 2)) = 1 ]; then
+    once "$W/tree" | awk '{print $1}' >> "$W/dir.t"
+    once "$W/tree.tar" | awk '{print $1}' >> "$W/tar.t"
+  else
+    once "$W/tree.tar" | awk '{print $1}' >> "$W/tar.t"
+    once "$W/tree" | awk '{print $1}' >> "$W/dir.t"
+  fi
   once "$W/small.tar" | awk '{print $2}' >> "$W/small.m"
   once "$W/big.tar" | awk '{print $2}' >> "$W/big.m"
   awk "BEGIN {printf \"%.3f\\n\", $(tail -1 "$W/tar.t")/$(tail -1 "$W/dir.t")}" >> "$W/ratio.t"
@@ -52,4 +64,5 @@ done
 d=$(median < "$W/dir.t"); t=$(median < "$W/tar.t"); s=$(median < "$W/small.m"); b=$(median < "$W/big.m")
 echo "median: dir import ${d}s, tar import ${t}s; median of the rounds' ratios $(median < "$W/ratio.t") (target <= 1.2)"
 echo "median peak RSS: 100 MB tar ${s} KiB, 1 GB tar ${b} KiB, ratio $(awk "BEGIN {printf \"%.2f\", $b/$s}") (targets: <= 150 MB, <= 1.2)"
-ns rm -rf "$W/home"
+echo "file creation after timing: $(quiet 0) ms per 1000"
+ns rm -rf "$RUNS"

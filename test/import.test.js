@@ -1,10 +1,12 @@
 // Import details beyond fidelity: the digest cache never trusts a changed
-// file, names move between layers, and id prefixes resolve.
+// file, an unchanged tree is its layer again, names move between layers,
+// and id prefixes resolve.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {writeFileSync, utimesSync, statSync} from 'node:fs'
+import {chmodSync, mkdirSync, renameSync, symlinkSync, unlinkSync, writeFileSync, utimesSync, statSync} from 'node:fs'
+import {sys} from '../dist/src/sys/index.js'
 import {join} from 'node:path'
-import {strata, newHome, cleanHome, tmp} from './helpers.js'
+import {strata, newHome, cleanHome, tmp, listing} from './helpers.js'
 
 test('a file rewritten with the same size and mtime is seen as changed', async (t) => {
   const home = newHome()
@@ -43,4 +45,47 @@ test('names move between layers; ids resolve by unique prefix', async (t) => {
   const ia = strata(home, ['layer', 'inspect', la.id.slice(0, 8), '--json']).json
   assert.deepEqual(ia.names, [])
   assert.deepEqual(strata(home, ['layer', 'inspect', 'app', '--json']).json.id, lb.json.layer.id)
+})
+
+test('an unchanged tree imported again is its layer at once; any change makes the layer a fresh store makes', async (t) => {
+  const home = newHome()
+  t.after(() => cleanHome(home))
+  const src = tmp('strata-src-')
+  mkdirSync(join(src, 'd'))
+  writeFileSync(join(src, 'd', 'big'), 'x'.repeat(5000))
+  writeFileSync(join(src, 'small'), 'hi')
+  symlinkSync('d/big', join(src, 'link'))
+  const first = strata(home, ['import', src, '--json'])
+  assert.equal(first.status, 0, first.stderr)
+  const before = listing(home)
+
+  const again = strata(home, ['import', src, '--name', 'again', '--json'])
+  assert.equal(again.status, 0, again.stderr)
+  assert.equal(again.json.existing, true)
+  assert.equal(again.json.layer.id, first.json.layer.id)
+  assert.deepEqual(again.json.layer.names, ['again'])
+  const unnamed = (ls) => ls.filter((l) => !/\/layer\.json f \d+$/.test(l)) // where names are kept
+  assert.deepEqual(unnamed(listing(home)), unnamed(before), 'nothing written but the name')
+
+  // each change must be seen: the re-import's layer is the one a fresh store makes of the tree
+  const changes = [
+    ['an xattr', () => sys.setxattr(join(src, 'd', 'big'), 'user.note', Buffer.from('v'))],
+    ['a mode', () => chmodSync(join(src, 'small'), 0o600)],
+    ['a new file', () => writeFileSync(join(src, 'd', 'new'), 'new')],
+    ['a rename', () => renameSync(join(src, 'd', 'new'), join(src, 'd', 'renamed'))],
+    ['a symlink target', () => (unlinkSync(join(src, 'link')), symlinkSync('small', join(src, 'link')))],
+    ['a removal', () => unlinkSync(join(src, 'small'))],
+  ]
+  let prev = first.json.layer.id
+  for (const [what, change] of changes) {
+    change()
+    const r = strata(home, ['import', src, '--json'])
+    assert.equal(r.status, 0, r.stderr)
+    assert.notEqual(r.json.layer.id, prev, `${what}: a new layer`)
+    const fresh = newHome()
+    const want = strata(fresh, ['import', src, '--json'])
+    cleanHome(fresh)
+    assert.equal(r.json.layer.id, want.json.layer.id, `${what}: the layer a fresh store makes`)
+    prev = r.json.layer.id
+  }
 })

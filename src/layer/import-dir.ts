@@ -3,7 +3,7 @@
 import {constants as C, lstatSync, readdirSync, readFileSync, readlinkSync, accessSync, statSync, type BigIntStats} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {IngestPool} from '../store/ingest.js'
-import {DigestCache} from '../store/digest-cache.js'
+import {DigestCache, TreeFingerprint} from '../store/digest-cache.js'
 import {ObjectStore} from '../store/objects.js'
 import {METACOPY, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
 import {sys} from '../sys/index.js'
@@ -11,7 +11,7 @@ import {notFound, usage} from '../cli/errors.js'
 import {removeTree} from '../store/fsutil.js'
 import {joinPath, displayPath} from './entry.js'
 import {type Meta, TreeWriter} from './writer.js'
-import {publishStaged, type ImportResult, type Tally, newTally} from './publish.js'
+import {publishStaged, publishedAlready, type ImportResult, type Tally, newTally} from './publish.js'
 import {stagingDir} from '../store/fsutil.js'
 import {join, resolve} from 'node:path'
 
@@ -30,12 +30,21 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   checkSource(source)
   home.ensure()
   const inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT
+  const cache = new DigestCache(home.digests, source)
+  // a tree imported before and unchanged since (by lstat, as git's index
+  // tells) is that layer again: nothing to read, nothing to write
+  const settings = `v1 inline-limit=${inlineLimit}`
+  const last = cache.lastTree
+  if (!opts.acceptStubs && last?.settings === settings) {
+    const again = publishedAlready(home, last.layer, opts.name)
+    if (again && fingerprintOf(source) === last.fingerprint) return again()
+  }
   const staging = stagingDir(home.tmp, 'import')
   const writer = new TreeWriter(join(staging, 'tree'), {record: true})
   const tally = newTally()
   const pool = new IngestPool(home.objects, home.tmp)
   const objects = new ObjectStore(home.objects, home.tmp)
-  const cache = new DigestCache(home.digests, source)
+  const fingerprint = new TreeFingerprint()
   const pending: Promise<void>[] = []
   const links: [Buffer, Buffer][] = []
   const seen = new Map<string, Buffer>() // dev:ino → first path, for hardlink groups
@@ -52,6 +61,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
     }
     const p = absSrc(rel)
     const st = lstatSync(p, {bigint: true})
+    if (!opts.acceptStubs) fingerprint.add(rel, st)
     const fmt = Number(st.mode) & C.S_IFMT
     if (fmt === C.S_IFDIR) {
       writer.dir(rel, metaOf(p, st, true))
@@ -122,6 +132,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
     for (const [rel, first] of links) writer.hardlink(rel, first)
     writer.finish()
     const result = publishStaged(home, staging, writer, tally, {kind: 'dir', path: source}, inlineLimit, opts.name)
+    if (!opts.acceptStubs) cache.setTree({layer: result.layer.id, fingerprint: fingerprint.digest(), settings})
     cache.save()
     return result
   } catch (e) {
@@ -130,6 +141,24 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   } finally {
     await pool.close()
   }
+}
+
+/** The fingerprint of the tree at source, walked as importDir walks it; null when it can't be walked. */
+function fingerprintOf(source: string): string | null {
+  const f = new TreeFingerprint()
+  const src = Buffer.from(source)
+  const visit = (rel: Buffer) => {
+    const p = rel.length ? Buffer.concat([src, Buffer.from('/'), rel]) : src
+    const st = lstatSync(p, {bigint: true})
+    f.add(rel, st)
+    if (st.isDirectory()) for (const n of readdirSync(p, {encoding: 'buffer'})) visit(joinPath(rel, n))
+  }
+  try {
+    visit(Buffer.alloc(0))
+  } catch {
+    return null // the import proper will say what is wrong
+  }
+  return f.digest()
 }
 
 function metaOf(p: Buffer, st: BigIntStats, xattrs: boolean): Meta {

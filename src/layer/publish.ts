@@ -63,3 +63,18 @@ export function publishStaged(
   return {layer: store.get(id), existing, nameMovedFrom}
 }
 
+
+/**
+ * A layer the store has, as an import's result (named as asked), or null
+ * when the store doesn't have it. Returned as a function: the caller decides
+ * whether to take it (naming it changes the store).
+ */
+export function publishedAlready(home: Home, id: string, name?: string): (() => ImportResult) | null {
+  if (name) checkLayerName(name)
+  const store = new LayerStore(home)
+  if (!store.has(id)) return null
+  return () => {
+    const nameMovedFrom = (name ? store.addName(id, name) : undefined) ?? null
+    return {layer: store.get(id), existing: true, nameMovedFrom}
+  }
+}
