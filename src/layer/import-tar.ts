@@ -46,6 +46,8 @@ export const shown = (p: Buffer) => {
 
 /** An archive name as a path relative to the layer's root; refuses what would leave it. */
 export function normalizeName(name: Buffer, what = 'entry'): Buffer {
+  const plain = plainName(name)
+  if (plain) return plain
   if (name[0] === SLASH) throw usage(`refusing ${what} '${shown(name)}': absolute name`, 'a layer archive holds relative names only; recreate it with relative paths')
   const parts: Buffer[] = []
   let start = 0
@@ -62,6 +64,26 @@ export function normalizeName(name: Buffer, what = 'entry'): Buffer {
   const rel = Buffer.concat(parts.flatMap((p, i) => (i ? [Buffer.from('/'), p] : [p])))
   if (rel.length >= PATH_MAX) throw usage(`refusing ${what} '${shown(name)}': a name of ${rel.length} bytes is over PATH_MAX (${PATH_MAX})`, 'shorten the path')
   return rel
+}
+
+/**
+ * The common case at once: a name without empty, '.' or '..' components
+ * (after a leading './') and within the limits is itself, less a trailing
+ * slash; anything else (null) takes the careful way.
+ */
+function plainName(name: Buffer): Buffer | null {
+  let start = name.length >= 2 && name[0] === 0x2e && name[1] === SLASH ? 2 : 0
+  let end = name.length
+  if (end > start && name[end - 1] === SLASH) end--
+  if (end - start >= PATH_MAX || name[start] === SLASH) return null
+  let comp = start
+  for (let i = start; i <= end; i++) {
+    if (i < end && name[i] !== SLASH) continue
+    const len = i - comp
+    if (len === 0 || len > NAME_MAX || (name[comp] === 0x2e && (len === 1 || (len === 2 && name[comp + 1] === 0x2e)))) return null
+    comp = i + 1
+  }
+  return name.subarray(start, end)
 }
 
 const parentOf = (rel: Buffer) => {

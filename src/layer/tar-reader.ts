@@ -34,6 +34,10 @@ export class TarFormatError extends Error {
 }
 
 const BLOCK = 512
+const ZERO_BLOCK = Buffer.alloc(BLOCK)
+const NO_PAX = new Map<string, Buffer>()
+const USTAR = Buffer.from('ustar')
+const GNU_MAGIC = Buffer.from('ustar  \0')
 
 /** Pulls exact byte counts out of a chunked async source. */
 export class ByteSource {
@@ -118,22 +122,32 @@ function num(b: Buffer, field: string): number {
     for (let i = 1; i < b.length; i++) v = (v << 8n) | BigInt(b[i])
     return Number(v)
   }
-  const s = str(b).toString('latin1').trim()
-  if (s === '') return 0
-  if (!/^[0-7]+$/.test(s)) throw new TarFormatError(`bad number in the ${field} field of a header`)
-  return parseInt(s, 8)
+  // octal digits up to the first NUL, blanks trimmed (by hand: every header has eight of these)
+  let end = b.indexOf(0)
+  if (end < 0) end = b.length
+  let i = 0
+  while (i < end && b[i] <= 0x20) i++
+  while (end > i && b[end - 1] <= 0x20) end--
+  let v = 0
+  for (; i < end; i++) {
+    const c = b[i]
+    if (c < 0x30 || c > 0x37) throw new TarFormatError(`bad number in the ${field} field of a header`)
+    v = v * 8 + (c - 0x30)
+  }
+  return v
 }
 
 function checksumOk(h: Buffer): boolean {
   const want = num(h.subarray(148, 156), 'checksum')
-  let unsigned = 0
-  let signed = 0
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 32 : h[i]
-    unsigned += b
-    signed += b > 127 ? b - 256 : b
-  }
-  return want === unsigned || want === signed
+  // the checksum field counts as eight spaces
+  let unsigned = 8 * 32
+  for (let i = 0; i < 148; i++) unsigned += h[i]
+  for (let i = 156; i < BLOCK; i++) unsigned += h[i]
+  if (want === unsigned) return true
+  // some old tars summed signed bytes
+  let signed = 8 * 32
+  for (let i = 0; i < BLOCK; i++) if (i < 148 || i >= 156) signed += h[i] > 127 ? h[i] - 256 : h[i]
+  return want === signed
 }
 
 /** PAX records: "LEN key=value\n", values kept as bytes. */
@@ -179,7 +193,7 @@ export async function readTar(src: ByteSource, onEntry: (e: TarEntry, data: Data
   for (;;) {
     const h = await src.read(BLOCK)
     if (h === null) return // no end-of-archive blocks: GNU tar accepts this too
-    if (h.every((b) => b === 0)) {
+    if (h.equals(ZERO_BLOCK)) {
       await src.drain() // the end: whatever follows is padding
       return
     }
@@ -198,10 +212,10 @@ export async function readTar(src: ByteSource, onEntry: (e: TarEntry, data: Data
       else longLink = Buffer.from(str(data))
       continue
     }
-    const p = new Map([...globalPax, ...(pax ?? [])])
+    const p = pax || globalPax.size ? new Map([...globalPax, ...(pax ?? [])]) : NO_PAX
     pax = null
-    const ustar = h.subarray(257, 262).toString('latin1') === 'ustar'
-    const gnu = h.subarray(257, 265).toString('latin1') === 'ustar  \0'
+    const ustar = h.subarray(257, 262).equals(USTAR)
+    const gnu = h.subarray(257, 265).equals(GNU_MAGIC)
     let name: Buffer = longName ?? Buffer.from(str(h.subarray(0, 100)))
     if (!longName && ustar && !gnu && h[345]) name = Buffer.concat([str(h.subarray(345, 500)), Buffer.from('/'), name])
     let linkname: Buffer = longLink ?? Buffer.from(str(h.subarray(157, 257)))
