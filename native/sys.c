@@ -52,26 +52,34 @@ static napi_value js_listxattr(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   get_args(env, info, argv, 1);
   char *path = get_path(env, argv[0]); if (!path) return NULL;
-  napi_value result = NULL;
-  for (;;) {
+  /* most files have few xattrs or none: one call into a small buffer, and
+   * only when that is too small, ask the size */
+  char small[1024];
+  char *names = small;
+  ssize_t got = llistxattr(path, small, sizeof small);
+  while (got < 0 && errno == ERANGE) {
     ssize_t size = llistxattr(path, NULL, 0);
-    if (size < 0) { throw_errno(env, errno, "llistxattr"); break; }
-    char *names = malloc(size ? size : 1);
-    ssize_t got = llistxattr(path, names, size);
-    if (got < 0) { int e = errno; free(names); if (e == ERANGE) continue; throw_errno(env, e, "llistxattr"); break; }
+    if (size < 0) break;
+    if (names != small) free(names);
+    names = malloc(size ? size : 1);
+    got = llistxattr(path, names, size);
+  }
+  int e = errno;
+  free(path);
+  napi_value result = NULL;
+  if (got < 0) throw_errno(env, e, "llistxattr");
+  else {
     napi_create_array(env, &result);
     uint32_t i = 0;
-    for (ssize_t off = 0; off < got; ) {
-      size_t n = strlen(names + off);
+    for (ssize_t off = 0; off < got;) {
+      size_t n = strnlen(names + off, got - off);
       napi_value s;
       napi_create_string_utf8(env, names + off, n, &s);
       napi_set_element(env, result, i++, s);
       off += n + 1;
     }
-    free(names);
-    break;
   }
-  free(path);
+  if (names != small) free(names);
   return result;
 }
 

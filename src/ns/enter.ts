@@ -22,13 +22,15 @@ export interface EnterOptions {
 
 interface Started {child: ChildProcess; exit: Promise<number | string>; mapping: Mapping; stdin: boolean}
 let early: Started | undefined
+/** What an early namespace loads while it waits for its op (see inner.ts). */
+export type Preload = 'import'
 
-function start(mapping: Mapping, stdin: boolean, launcher = ['unshare', ...unshareArgs(mapping), '--']): Started {
+function start(mapping: Mapping, stdin: boolean, launcher = ['unshare', ...unshareArgs(mapping), '--'], preload?: Preload): Started {
   const argv = [...launcher.slice(1), process.execPath, new URL('./inner.js', import.meta.url).pathname]
   trace('%s %o', launcher[0], argv)
   const child = spawn(launcher[0], argv, {
     stdio: [stdin ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe'],
-    env: {...process.env, STRATA_IN_NS: '1'},
+    env: {...process.env, STRATA_IN_NS: '1', ...(preload ? {STRATA_PRELOAD: preload} : {})},
   })
   const exit = new Promise<number | string>((resolve) => {
     child.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'))
@@ -41,9 +43,9 @@ function start(mapping: Mapping, stdin: boolean, launcher = ['unshare', ...unsha
  * Starts a namespace now, for an op given later. Unused, it ends by itself
  * when this process exits (its pipe closes).
  */
-export function prestart(mapping: Mapping, stdin: boolean) {
+export function prestart(mapping: Mapping, stdin: boolean, preload?: Preload) {
   if (process.env.STRATA_IN_NS === '1' || early) return
-  early = start(mapping, stdin)
+  early = start(mapping, stdin, undefined, preload)
   early.child.unref()
   ;(early.child.stdio[3] as Writable & {unref?: () => void}).unref?.()
 }

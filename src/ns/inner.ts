@@ -1,7 +1,12 @@
 // The process strata starts inside `unshare`: reads one op from fd 3, runs
 // it, and leaves its result (or error) as JSON in the file the op names. A
-// plan (`run`) loads only plan.js: everything else is loaded per op.
+// plan (`run`) loads only plan.js: everything else is loaded per op, or
+// before the op arrives when an early start says what it will be.
 import {readFileSync, writeFileSync} from 'node:fs'
+
+// started early, while the outer process loads oclif: load what the op will need meanwhile
+if (process.env.STRATA_PRELOAD === 'import') await import('../layer/import-archive.js')
+delete process.env.STRATA_PRELOAD
 
 let input: string
 try {
