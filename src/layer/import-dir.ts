@@ -32,12 +32,14 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   const inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT
   const cache = new DigestCache(home.digests, source)
   // a tree imported before and unchanged since (by lstat, as git's index
-  // tells) is that layer again: nothing to read, nothing to write
+  // tells) is that layer again: nothing to read, nothing to write, unless
+  // an object of it went missing (then the import proper restores it)
   const settings = `v1 inline-limit=${inlineLimit}`
   const last = cache.lastTree
   if (!opts.acceptStubs && last?.settings === settings) {
     const again = publishedAlready(home, last.layer, opts.name)
-    if (again && fingerprintOf(source) === last.fingerprint) return again()
+    const store = new ObjectStore(home.objects, home.tmp)
+    if (again && fingerprintOf(source) === last.fingerprint && cache.lastDigests().every((d) => store.has(d))) return again()
   }
   const staging = stagingDir(home.tmp, 'import')
   const writer = new TreeWriter(join(staging, 'tree'), {record: true})

@@ -33,6 +33,11 @@ export class DigestCache {
     }
   }
 
+  /** The digests of the files the last import saw. */
+  lastDigests(): string[] {
+    return Object.values(this.old).map((row) => row[3])
+  }
+
   /** Records the layer this import made of the tree, saved with the digests. */
   setTree(t: TreeRecord) { this.tree = t }
 
