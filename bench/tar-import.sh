@@ -36,11 +36,9 @@ echo "big.tar: $(stat -c %s "$W/big.tar") bytes; small.tar: $(stat -c %s "$W/sma
 # deletions between timed runs (see quiet() in lib.js)
 RUNS="$W/runs-$(date +%s)"
 mkdir -p "$RUNS"
-n=0
-# one import into a fresh store: prints "seconds maxrss_kib"
+# one import into a fresh store named $1 (callers pipe it: a subshell, so no counters): prints "seconds maxrss_kib"
 once() {
-  n=$((n + 1))
-  STRATA_HOME="$RUNS/home-$n" /usr/bin/time -f '%e %M' $STRATA import "$1" 2>&1 >/dev/null | tail -1
+  STRATA_HOME="$RUNS/$1" /usr/bin/time -f '%e %M' $STRATA import "$2" 2>&1 >/dev/null | tail -1
 }
 quiet() { node --input-type=module -e "const {quiet} = await import('$(cd "$(dirname "$0")" && pwd)/lib.js'); console.log(quiet(process.argv[1], {timeoutS: Number(process.argv[2])}).toFixed(0))" "$RUNS" "$1"; }
 echo "file creation before timing: $(quiet 600) ms per 1000"
@@ -50,14 +48,14 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 for r in $(seq 1 "$ROUNDS"); do
   # which goes first alternates: each round's pair sees the same conditions, in turn
   if [ $((r % 2)) = 1 ]; then
-    once "$W/tree" | awk '{print $1}' >> "$W/dir.t"
-    once "$W/tree.tar" | awk '{print $1}' >> "$W/tar.t"
+    once "dir-$r" "$W/tree" | awk '{print $1}' >> "$W/dir.t"
+    once "tar-$r" "$W/tree.tar" | awk '{print $1}' >> "$W/tar.t"
   else
-    once "$W/tree.tar" | awk '{print $1}' >> "$W/tar.t"
-    once "$W/tree" | awk '{print $1}' >> "$W/dir.t"
+    once "tar-$r" "$W/tree.tar" | awk '{print $1}' >> "$W/tar.t"
+    once "dir-$r" "$W/tree" | awk '{print $1}' >> "$W/dir.t"
   fi
-  once "$W/small.tar" | awk '{print $2}' >> "$W/small.m"
-  once "$W/big.tar" | awk '{print $2}' >> "$W/big.m"
+  once "small-$r" "$W/small.tar" | awk '{print $2}' >> "$W/small.m"
+  once "big-$r" "$W/big.tar" | awk '{print $2}' >> "$W/big.m"
   awk "BEGIN {printf \"%.3f\\n\", $(tail -1 "$W/tar.t")/$(tail -1 "$W/dir.t")}" >> "$W/ratio.t"
   echo "round $r: dir $(tail -1 "$W/dir.t")s tar $(tail -1 "$W/tar.t")s ratio $(tail -1 "$W/ratio.t"); rss 100MB $(tail -1 "$W/small.m")KiB 1GB $(tail -1 "$W/big.m")KiB"
 done

@@ -3,8 +3,12 @@
  * linked at its digest as objects/ab/cdef…, or dropped when the store has
  * that content. Zero blocks are seeked over: sparse files stay sparse. Not
  * synced: the caller syncs the filesystem once, before publishing what
- * refers to the objects. storeFile copies a file; objectOpen/Write/Finish
- * take content in pieces (a tar's entries). */
+ * refers to the objects. Content that fits the 1 MiB buffer (most files)
+ * is named before anything is written: when the store has it, no file is
+ * made at all (a file made and dropped costs a create and a delete, and
+ * ext4 without a journal then slows every create for minutes). storeFile
+ * copies a file; objectOpen/Write/Finish take content in pieces (a tar's
+ * entries). */
 #define _GNU_SOURCE
 #include "util.h"
 #include "verity.h"
@@ -21,24 +25,33 @@
 
 struct object {
   struct tree tree;
-  int fd;      /* the unnamed file; -1: only hashing */
+  char *tmp;   /* where the unnamed file goes, made when first needed; NULL: only hashing */
+  int fd;      /* the unnamed file, or -1 */
   off_t end;   /* where the last write ended: a file ending in a hole needs its size set */
   size_t fill; /* bytes in buf, which starts block-aligned at tree.size in the file */
   unsigned char buf[CHUNK];
 };
 
-static struct object *object_new(void) {
+/* tmp: the directory for the unnamed file (copied), or NULL to only hash */
+static struct object *object_new(const char *tmp) {
   struct object *o = malloc(sizeof *o);
   if (!o) return NULL;
   memset(o, 0, offsetof(struct object, buf));
   o->fd = -1;
+  if (tmp && !(o->tmp = strdup(tmp))) { free(o); return NULL; }
   return o;
 }
 
 static void object_free(struct object *o) {
   if (!o) return;
   if (o->fd >= 0) close(o->fd);
+  free(o->tmp);
   free(o);
+}
+
+static int open_tmp(struct object *o) {
+  if (o->fd < 0) o->fd = open(o->tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0444);
+  return o->fd;
 }
 
 /* Writes data at pos (block-aligned), seeking over whole zero blocks. */
@@ -62,9 +75,9 @@ static int write_sparse(int fd, const unsigned char *data, size_t len, off_t pos
   return 0;
 }
 
-/* Hashes and writes what buf holds; last: the content ends there, so a
- * partial block is hashed zero-padded. */
-static int object_flush(struct object *o, int last) {
+/* Hashes what buf holds; last: the content ends there, so a partial block
+ * is hashed zero-padded. */
+static void hash_buf(struct object *o, int last) {
   size_t whole = o->fill / BLOCK * BLOCK;
   unsigned char h[HASH];
   for (size_t off = 0; off < whole; off += BLOCK) {
@@ -77,7 +90,19 @@ static int object_flush(struct object *o, int last) {
     hash_block(padded, h);
     tree_push(&o->tree, 0, h);
   }
-  if (o->fd >= 0 && write_sparse(o->fd, o->buf, o->fill, o->tree.size, &o->end) < 0) return -1;
+}
+
+/* Writes what buf holds into the unnamed file (made now if need be). */
+static int write_buf(struct object *o) {
+  if (!o->tmp) return 0;
+  if (open_tmp(o) < 0) return -1;
+  return write_sparse(o->fd, o->buf, o->fill, o->tree.size, &o->end);
+}
+
+/* Hashes and writes a full buffer: the content goes on. */
+static int object_flush(struct object *o) {
+  hash_buf(o, 0);
+  if (write_buf(o) < 0) return -1;
   o->tree.size += o->fill;
   o->fill = 0;
   return 0;
@@ -105,12 +130,30 @@ static int link_object(int fd, const char *objects, const char *hex) {
  * NULL on success, else the failed call (errno says why). */
 static const char *object_finish(struct object *o, const char *objects, char *hex, int *stored) {
   unsigned char digest[HASH];
-  if (object_flush(o, 1) < 0) return "pwrite";
-  if (o->fd >= 0 && o->end < (off_t)o->tree.size && ftruncate(o->fd, o->tree.size) < 0) return "ftruncate";
+  /* all of it still in buf (nothing written yet): name it first */
+  int unwritten = o->fd < 0;
+  hash_buf(o, 1);
+  size_t fill = o->fill;
+  if (!unwritten && write_buf(o) < 0) return "pwrite";
+  o->tree.size += fill;
+  o->fill = 0;
   tree_finish(&o->tree, digest);
   digest_hex(digest, hex);
   *stored = 0;
-  if (o->fd >= 0 && objects && (*stored = link_object(o->fd, objects, hex)) < 0) return "linkat";
+  if (!o->tmp || !objects) return NULL;
+  if (unwritten) {
+    char path[PATH_MAX];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%.2s/%s", objects, hex, hex + 2);
+    if (lstat(path, &st) == 0) return NULL; /* the store has it: nothing to write */
+    o->fill = fill;
+    o->tree.size -= fill; /* write_buf writes buf at tree.size */
+    if (write_buf(o) < 0) return "pwrite";
+    o->tree.size += fill;
+    o->fill = 0;
+  }
+  if (o->end < (off_t)o->tree.size && ftruncate(o->fd, o->tree.size) < 0) return "ftruncate";
+  if ((*stored = link_object(o->fd, objects, hex)) < 0) return "linkat";
   return NULL;
 }
 
@@ -127,7 +170,6 @@ static napi_value result(napi_env env, const char *hex, uint64_t size, int store
   return r;
 }
 
-static int open_tmp(const char *dir) { return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0444); }
 
 /* storeFile(src, tmpDir: string | null, objectsDir: string | null) ->
  * [digestHex, size, stored]: reads src once; without tmpDir and objectsDir,
@@ -147,16 +189,15 @@ napi_value js_store_file(napi_env env, napi_callback_info info) {
   char hex[2 * HASH + 1];
   int stored = 0, in = -1;
   uint64_t size = 0;
-  struct object *o = object_new();
+  struct object *o = object_new(tmp);
   if (!o) { errno = ENOMEM; failed = "malloc"; goto done; }
   if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0) { failed = "open"; goto done; }
-  if (store && (o->fd = open_tmp(tmp)) < 0) { failed = "open"; goto done; }
   for (;;) {
     ssize_t n = read(in, o->buf + o->fill, CHUNK - o->fill);
     if (n < 0) { if (errno == EINTR) continue; failed = "read"; goto done; }
     if (n == 0) break;
     o->fill += n;
-    if (o->fill == CHUNK && object_flush(o, 0) < 0) { failed = "pwrite"; goto done; }
+    if (o->fill == CHUNK && object_flush(o) < 0) { failed = "pwrite"; goto done; }
   }
   size = o->tree.size + o->fill;
   failed = object_finish(o, objects, hex, &stored);
@@ -197,11 +238,9 @@ napi_value js_object_open(napi_env env, napi_callback_info info) {
   char *tmp = get_string(env, argv[0]);
   if (!tmp) return NULL;
   struct box *b = malloc(sizeof *b);
-  struct object *o = b ? object_new() : NULL;
-  int e = ENOMEM;
-  if (o && (o->fd = open_tmp(tmp)) < 0) e = errno;
+  struct object *o = b ? object_new(tmp) : NULL;
   free(tmp);
-  if (!o || o->fd < 0) { object_free(o); free(b); return throw_errno(env, e, o ? "open" : "malloc"); }
+  if (!o) { free(b); return throw_errno(env, ENOMEM, "malloc"); }
   b->o = o;
   if (napi_create_external(env, b, finalize, NULL, &ext) != napi_ok) { object_free(o); free(b); return NULL; }
   return ext;
@@ -223,7 +262,7 @@ napi_value js_object_write(napi_env env, napi_callback_info info) {
     o->fill += n;
     data += n;
     len -= n;
-    if (o->fill == CHUNK && object_flush(o, 0) < 0) return throw_errno(env, errno, "pwrite");
+    if (o->fill == CHUNK && object_flush(o) < 0) return throw_errno(env, errno, "pwrite");
   }
   return NULL;
 }
