@@ -24,7 +24,7 @@ export class IngestPool {
   private workers: Slot[] = []
   private flushing = false
 
-  constructor(objectsDir: string, tmpDir: string, size = Number(process.env.STRATA_WORKERS) || Math.max(1, Math.min(availableParallelism(), 4))) {
+  constructor(objectsDir: string, tmpDir: string, size = Math.max(1, Math.min(availableParallelism(), 4))) {
     for (let i = 0; i < size; i++) {
       const w = new Worker(new URL('./ingest-worker.js', import.meta.url), {workerData: {objectsDir, tmpDir}})
       const slot: Slot = {w, tasks: [], outbox: []}
