@@ -23,6 +23,18 @@ napi_value throw_errno(napi_env env, int err, const char *syscall) {
   return NULL;
 }
 
+/* A string's UTF-8 bytes, NUL-terminated; free() it. NULL: thrown (what). */
+static char *utf8(napi_env env, napi_value v, const char *what) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, what);
+    return NULL;
+  }
+  char *s = malloc(len + 1);
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
 /* A path from a Buffer (any bytes) or a string, NUL-terminated; free() it. */
 char *get_path(napi_env env, napi_value v) {
   bool is_buffer = false;
@@ -34,26 +46,10 @@ char *get_path(napi_env env, napi_value v) {
     memcpy(p, data, len); p[len] = 0;
     return p;
   }
-  size_t len;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "path must be a Buffer or a string");
-    return NULL;
-  }
-  char *p = malloc(len + 1);
-  napi_get_value_string_utf8(env, v, p, len + 1, &len);
-  return p;
+  return utf8(env, v, "path must be a Buffer or a string");
 }
 
-char *get_string(napi_env env, napi_value v) {
-  size_t len;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "expected a string");
-    return NULL;
-  }
-  char *s = malloc(len + 1);
-  napi_get_value_string_utf8(env, v, s, len + 1, &len);
-  return s;
-}
+char *get_string(napi_env env, napi_value v) { return utf8(env, v, "expected a string"); }
 
 size_t get_args(napi_env env, napi_callback_info info, napi_value *argv, size_t want) {
   size_t argc = want;
