@@ -93,3 +93,18 @@ test('gc removes only what nothing uses, and waits for no one', async (t) => {
   assert.equal(strata(home, ['check']).status, 0)
   assert.equal(strata(home, ['run', 'k', '--', 'cat', 'shared']).stdout, big('s'))
 })
+
+test('a layer damaged from outside is named when an import would publish it again, not reported as a bug', async (t) => {
+  const home = newHome()
+  t.after(() => cleanHome(home))
+  const src = tmp('strata-src-')
+  writeFileSync(join(src, 'f'), 'x'.repeat(500))
+  const l = strata(home, ['import', src, '--json']).json.layer
+  inNs(['rm', join(home, 'layers', l.id, 'layer.json')])
+  const r = strata(home, ['import', src])
+  assert.equal(r.status, 6, r.stderr)
+  const lines = r.stderr.trim().split('\n')
+  assert.equal(lines.length, 1, r.stderr)
+  assert.match(lines[0], new RegExp(`layer ${l.id.slice(0, 12)} is in the store but damaged .* — run \`strata check\``))
+  assert.equal(strata(home, ['check']).status, 6, 'check names the damage too')
+})

@@ -4,7 +4,7 @@ import {existsSync, readdirSync, readFileSync, renameSync, writeFileSync} from '
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
-import {conflict, notFound, usage} from '../cli/errors.js'
+import {conflict, integrity, notFound, usage} from '../cli/errors.js'
 import {removeTree} from '../store/fsutil.js'
 
 export interface LayerInfo {
@@ -96,6 +96,9 @@ export class LayerStore {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       if ((code === 'ENOTEMPTY' || code === 'EEXIST') && this.has(id)) return false
+      // a directory under the id without its layer.json: damaged from outside
+      if (code === 'ENOTEMPTY' || code === 'EEXIST')
+        throw integrity(`layer ${id.slice(0, 12)} is in the store but damaged (layers/${id} has no layer.json)`, 'run `strata check` to see it, remove that directory, then import again')
       throw e
     }
   }
