@@ -31,6 +31,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   home.ensure()
   const inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT
   const cache = new DigestCache(home.digests, source)
+  const objects = new ObjectStore(home.objects, home.tmp)
   // a tree imported before and unchanged since (by lstat, as git's index
   // tells) is that layer again: nothing to read, nothing to write, unless
   // an object of it went missing (then the import proper restores it)
@@ -38,14 +39,12 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   const last = cache.lastTree
   if (!opts.acceptStubs && last?.settings === settings) {
     const again = publishedAlready(home, last.layer, opts.name)
-    const store = new ObjectStore(home.objects, home.tmp)
-    if (again && fingerprintOf(source) === last.fingerprint && cache.lastDigests().every((d) => store.has(d))) return again()
+    if (again && fingerprintOf(source) === last.fingerprint && cache.lastDigests().every((d) => objects.has(d))) return again()
   }
   const staging = stagingDir(home.tmp, 'import')
   const writer = new TreeWriter(join(staging, 'tree'), {record: true})
   const tally = newTally()
   const pool = new IngestPool(home.objects, home.tmp)
-  const objects = new ObjectStore(home.objects, home.tmp)
   const fingerprint = new TreeFingerprint()
   const pending: Promise<void>[] = []
   const links: [Buffer, Buffer][] = []

@@ -63,7 +63,6 @@ export function publishStaged(
   return {layer: store.get(id), existing, nameMovedFrom}
 }
 
-
 /**
  * A layer the store has, as an import's result (named as asked), or null
  * when the store doesn't have it. Returned as a function: the caller decides
