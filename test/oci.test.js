@@ -98,6 +98,14 @@ test('an umoci-built image imports layer by layer and merges exactly as umoci un
   assert.deepEqual(v2.json.layers.map((l) => l.layer.id), ids.slice(1))
   assert.ok(v2.json.layers.every((l) => l.existing))
 
+  // layers whose objects went missing are imported again (not taken as known), which restores them
+  inNs(['sh', '-c', 'rm -rf "$1"/*', 'sh', join(home, 'objects')])
+  assert.equal(strata(home, ['check', '--quick']).status, 6)
+  const again = strata(home, ['import', `${img}:v3`, '--json'])
+  assert.equal(again.status, 0, again.stderr)
+  assert.deepEqual(again.json.layers.map((l) => l.layer.id), ids)
+  assert.equal(strata(home, ['check', '--quick']).status, 0, 'importing the image again restored its objects')
+
   run('umoci', ['unpack', '--rootless', '--image', `${img}:v3`, join(work, 'unpacked')])
   const want = umociView(join(work, 'unpacked', 'rootfs'))
   const merged = strata(home, ['run', 'img', '--', process.execPath, scan, '.'])

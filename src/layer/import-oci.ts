@@ -3,7 +3,7 @@
 // store), every blob's digest and every layer's diff id checked while it
 // streams. OCI whiteouts become overlay whiteouts and opaque directories in
 // the tar reader; composition applies them to the layers below.
-import {createReadStream, existsSync, readFileSync} from 'node:fs'
+import {createReadStream, existsSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {createHash} from 'node:crypto'
 import type {Home} from '../store/home.js'
@@ -14,6 +14,7 @@ import {type Compression, openArchive} from './archive.js'
 import {type Undo, importTarStream, failed} from './import-tar.js'
 import type {ImportResult, Tally} from './publish.js'
 import {LayerStore} from './layers.js'
+import {DEFAULT_INLINE_LIMIT} from './import-dir.js'
 import {StackStore, checkStackName, type StackInfo} from '../stack/stacks.js'
 import type {Mapping} from '../ns/idmap.js'
 
@@ -153,9 +154,17 @@ export async function importOci(home: Home, dir: string, opts: OciImportOptions)
   const undo: Undo = {objects: [], layers: []}
   const results: ImportResult[] = []
   const layers = new LayerStore(home)
+  const objects = new ObjectStore(home.objects, home.tmp)
   try {
     for (const [i, l] of manifest.layers.entries()) {
       const p = blobPath(dir, l.digest)
+      // a blob the store made a layer of before, as podman skips a blob it has: not read again
+      // (sized as the manifest says; a layer missing objects is imported again, which restores them)
+      const known = (typeof l.size !== 'number' || statSync(p).size === l.size) && layers.fromBlob(l.digest, opts.inlineLimit ?? DEFAULT_INLINE_LIMIT, objects)
+      if (known) {
+        results.push({layer: layers.get(known), existing: true, nameMovedFrom: null})
+        continue
+      }
       const s = openArchive(p, compressionOfMediaType(dir, l.mediaType))
       const what = `layer ${i + 1} of ${manifest.layers.length} (${l.digest})`
       try {
@@ -196,7 +205,7 @@ export async function importOci(home: Home, dir: string, opts: OciImportOptions)
     // (unless another command is adding to the store: it may share them; gc will tell)
     if (StoreLock.mayUndo(home)) {
       for (const id of undo.layers) if (layers.has(id)) layers.remove(id, [])
-      new ObjectStore(home.objects, home.tmp).rollback(undo.objects, home)
+      objects.rollback(undo.objects, home)
     }
     throw e
   }

@@ -6,6 +6,8 @@ import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
 import {conflict, integrity, notFound, usage} from '../cli/errors.js'
 import {removeTree} from '../store/fsutil.js'
+import type {ObjectStore} from '../store/objects.js'
+import {scanTree} from './scan.js'
 
 export interface LayerInfo {
   id: string
@@ -45,6 +47,16 @@ export class LayerStore {
   }
 
   has(id: string) { return existsSync(this.infoFile(id)) }
+
+  /**
+   * The layer made from the OCI blob with this digest at this inline limit,
+   * if the store has it whole (every object its stubs name): what importing
+   * that blob again would make.
+   */
+  fromBlob(digest: string, inlineLimit: number, objects: ObjectStore): string | undefined {
+    const l = this.list().find((i) => i.source.kind === 'oci' && i.source.path.endsWith('@' + digest) && i.inlineLimit === inlineLimit)
+    if (l && scanTree(this.tree(l.id)).every((e) => !e.digest || objects.has(e.digest))) return l.id
+  }
 
   /** A name, a full id or a unique id prefix → the layer's id. */
   resolve(ref: string): string {
