@@ -48,7 +48,7 @@ test('hostile and damaged archives are refused, naming the entry, and the store 
   // a store with something in it first
   writeFileSync(join(work, 'good.tar'), tarOf([{name: 'ok', data: big('g')}]))
   assert.equal(strata(home, ['import', join(work, 'good.tar')]).status, 0)
-  const before = listing(home)
+  let before = listing(home)
 
   const longName = Array.from({length: 20}, (_, i) => String(i).padStart(3, '0') + 'x'.repeat(240)).join('/')
   const good = tarOf([{name: 'a', data: big('a')}, {name: 'b', data: big('b')}])
@@ -83,7 +83,10 @@ test('hostile and damaged archives are refused, naming the entry, and the store 
       assert.deepEqual(inNs(['ls', '-A', outside]).stdout.toString(), '', `${label}: nothing written outside`)
       const id = strata(home, ['layer', 'list', '--json']).json.layers.find((l) => l.source.path === file).id
       assert.equal(strata(home, ['layer', 'rm', id]).status, 0)
-      assert.deepEqual(listing(home), before)
+      // all but the digest cache's note of what the archive became (a cache: a removed layer is ignored)
+      const uncached = (ls) => ls.filter((l) => !l.startsWith('cache/digests/'))
+      assert.deepEqual(uncached(listing(home)), uncached(before))
+      before = listing(home)
       continue
     }
     assert.equal(r.status, exit, `${label}: exit ${r.status}: ${r.stderr}`)

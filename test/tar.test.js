@@ -4,7 +4,7 @@
 // parents, OCI whiteouts, device nodes skipped and counted) hold.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {writeFileSync, renameSync} from 'node:fs'
+import {writeFileSync, renameSync, statSync, utimesSync} from 'node:fs'
 import {join} from 'node:path'
 import {strata, newHome, cleanHome, inNs, tmp, root, scratch} from './helpers.js'
 import {tarOf} from './fixtures/tar.js'
@@ -135,4 +135,38 @@ test('tar semantics: later duplicates win, hardlinks, implicit parents, whiteout
   const cat = strata(home, ['run', 'sem', '--', 'sh', '-c', 'cat a; echo; cat link-to-f | wc -c; cat o/kept; echo; tr -d D < link-to-b | wc -c; wc -c < b'])
   assert.equal(cat.status, 0, cat.stderr)
   assert.equal(cat.stdout, 'second version of a, which wins\n5000\nkept\n0\n4000\n')
+})
+
+test('an archive unchanged since its import is its layer at once; a rewritten one, or a layer missing objects, is read again', async (t) => {
+  const home = newHome()
+  t.after(() => cleanHome(home))
+  const work = tmp('strata-tar-')
+  const entries = [{name: 'big', data: Buffer.alloc(5000, 'a')}, {name: 'small', data: Buffer.from('hi')}]
+  const file = join(work, 'a.tar')
+  writeFileSync(file, tarOf(entries))
+  const first = strata(home, ['import', file, '--json'])
+  assert.equal(first.status, 0, first.stderr)
+  const again = strata(home, ['import', file, '--name', 'again', '--json'])
+  assert.equal(again.status, 0, again.stderr)
+  assert.equal(again.json.existing, true)
+  assert.equal(again.json.layer.id, first.json.layer.id)
+  assert.deepEqual(again.json.layer.names, ['again'])
+
+  // the same size and mtime, other content: its ctime tells
+  const {atime, mtime} = statSync(file)
+  writeFileSync(file, tarOf([{name: 'big', data: Buffer.alloc(5000, 'b')}, entries[1]]))
+  utimesSync(file, atime, mtime)
+  const changed = strata(home, ['import', file, '--json'])
+  assert.equal(changed.status, 0, changed.stderr)
+  assert.notEqual(changed.json.layer.id, first.json.layer.id)
+  assert.equal(changed.json.layer.bytes.objectsAdded, 1)
+
+  // its object gone: imported again, which restores it
+  inNs(['sh', '-c', 'rm -rf "$1"/*', 'sh', join(home, 'objects')])
+  const restored = strata(home, ['import', file, '--json'])
+  assert.equal(restored.status, 0, restored.stderr)
+  assert.equal(restored.json.layer.id, changed.json.layer.id)
+  assert.equal(strata(home, ['check', '--quick']).status, 6, 'the first layer still misses its object')
+  assert.equal(strata(home, ['layer', 'rm', first.json.layer.id]).status, 0)
+  assert.equal(strata(home, ['check', '--quick']).status, 0, 'the re-imported layer is whole')
 })

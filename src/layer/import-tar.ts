@@ -4,8 +4,8 @@
 // that is published like a directory import. Hostile
 // names ("..", absolute, written through a symlink, links to what isn't
 // there) are refused with the entry's name; nothing is published then.
-import {lstatSync} from 'node:fs'
-import {join} from 'node:path'
+import {lstatSync, statSync} from 'node:fs'
+import {join, resolve} from 'node:path'
 import type {Home} from '../store/home.js'
 import {ObjectStore} from '../store/objects.js'
 import {ObjectSink} from '../store/object-sink.js'
@@ -13,10 +13,11 @@ import {removeTree, stagingDir} from '../store/fsutil.js'
 import {StrataError, usage} from '../cli/errors.js'
 import {displayPath} from './entry.js'
 import {type Meta, TreeWriter} from './writer.js'
-import {publishStaged, type ImportResult, type Tally, newTally} from './publish.js'
+import {publishStaged, publishedAlready, type ImportResult, type Tally, newTally} from './publish.js'
+import {DigestCache, TreeFingerprint} from '../store/digest-cache.js'
 import {ByteSource, type DataReader, type TarEntry, TarFormatError, readTar} from './tar-reader.js'
 import {DEFAULT_INLINE_LIMIT} from './import-dir.js'
-import type {LayerInfo} from './layers.js'
+import {LayerStore, type LayerInfo} from './layers.js'
 import {type Compression, openArchive} from './archive.js'
 
 export interface TarImportOptions {
@@ -305,13 +306,28 @@ export async function importTarFile(
   compression: Compression,
   opts: Omit<TarImportOptions, 'source' | 'beforePublish'> & {kind: string},
 ): Promise<ImportResult> {
+  // an archive unchanged since its last import (by lstat, as for directories) is that layer again, if the store has it whole
+  const cache = new DigestCache(home.digests, resolve(path))
+  const fp = new TreeFingerprint()
+  fp.add(Buffer.alloc(0), statSync(path, {bigint: true}))
+  const fingerprint = fp.digest()
+  const settings = `v1 ${opts.kind} inline-limit=${opts.inlineLimit ?? DEFAULT_INLINE_LIMIT}`
+  const last = cache.lastTree
+  if (last?.settings === settings && last.fingerprint === fingerprint) {
+    const again = publishedAlready(home, last.layer, opts.name)
+    if (again && new LayerStore(home).whole(last.layer, new ObjectStore(home.objects, home.tmp))) return again()
+  }
   const undo: Undo = {objects: [], layers: []}
   const s = openArchive(path, compression, {digests: false})
+  let r: ImportResult
   try {
-    return await importTarStream(home, s.stream, {...opts, source: {kind: opts.kind, path}, beforePublish: s.close}, undo)
+    r = await importTarStream(home, s.stream, {...opts, source: {kind: opts.kind, path}, beforePublish: s.close}, undo)
   } catch (e) {
     throw await failed(e, s, home, undo)
   }
+  cache.setTree({layer: r.layer.id, fingerprint, settings})
+  cache.save()
+  return r
 }
 
 /** After a failure: stop the decompressor, prefer its own complaint, undo what was stored. */

@@ -55,7 +55,12 @@ export class LayerStore {
    */
   fromBlob(digest: string, inlineLimit: number, objects: ObjectStore): string | undefined {
     const l = this.list().find((i) => i.source.kind === 'oci' && i.source.path.endsWith('@' + digest) && i.inlineLimit === inlineLimit)
-    if (l && scanTree(this.tree(l.id)).every((e) => !e.digest || objects.has(e.digest))) return l.id
+    if (l && this.whole(l.id, objects)) return l.id
+  }
+
+  /** The store has the layer and every object its stubs name. */
+  whole(id: string, objects: ObjectStore): boolean {
+    return this.has(id) && scanTree(this.tree(id)).every((e) => !e.digest || objects.has(e.digest))
   }
 
   /** A name, a full id or a unique id prefix → the layer's id. */

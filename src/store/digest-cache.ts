@@ -1,7 +1,8 @@
 // Remembers the digests of a source tree's files by inode, size, mtime and
 // ctime (as git's index does), so importing an unchanged tree again reads
-// no file data; and the layer the whole tree became, with a fingerprint of
-// every entry's lstat, so that importing it unchanged writes nothing at all.
+// no file data; and the layer the whole tree (or an archive) became, with a
+// fingerprint of every entry's lstat (the archive's), so that importing it
+// unchanged writes nothing at all.
 // ctime can't be set by anyone: a file whose content, owner, mode or xattrs
 // changed has a new ctime. Kept per source path under cache/, rewritten whole.
 import {createHash, randomBytes} from 'node:crypto'
