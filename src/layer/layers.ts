@@ -7,7 +7,8 @@ import type {Home} from '../store/home.js'
 import {conflict, integrity, notFound, usage} from '../cli/errors.js'
 import {removeTree} from '../store/fsutil.js'
 import type {ObjectStore} from '../store/objects.js'
-import {scanTree} from './scan.js'
+import {sys} from '../sys/index.js'
+import {METACOPY, decodeMetacopy} from '../overlay/xattrs.js'
 
 export interface LayerInfo {
   id: string
@@ -58,9 +59,23 @@ export class LayerStore {
     if (l && this.whole(l.id, objects)) return l.id
   }
 
-  /** The store has the layer and every object its stubs name. */
+  /** The store has the layer and every object its stubs name (read from their metacopy xattrs only: this is a fast path). */
   whole(id: string, objects: ObjectStore): boolean {
-    return this.has(id) && scanTree(this.tree(id)).every((e) => !e.digest || objects.has(e.digest))
+    if (!this.has(id)) return false
+    const walk = (dir: Buffer): boolean => {
+      for (const d of readdirSync(dir, {withFileTypes: true, encoding: 'buffer'})) {
+        const p = Buffer.concat([dir, Buffer.from('/'), d.name as unknown as Buffer])
+        if (d.isDirectory()) {
+          if (!walk(p)) return false
+        } else if (d.isFile()) {
+          const m = sys.getxattr(p, METACOPY)
+          const digest = m ? decodeMetacopy(m) : null
+          if (digest && !objects.has(digest)) return false
+        }
+      }
+      return true
+    }
+    return walk(Buffer.from(this.tree(id)))
   }
 
   /** A name, a full id or a unique id prefix → the layer's id. */
