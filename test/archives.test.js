@@ -4,8 +4,9 @@
 // fails as an integrity error and leaves the store as it was.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {openSync, readSync, writeSync, closeSync, copyFileSync, mkdirSync, writeFileSync, readdirSync, existsSync} from 'node:fs'
+import {openSync, readSync, writeSync, closeSync, copyFileSync, mkdirSync, writeFileSync, readdirSync, readFileSync, existsSync} from 'node:fs'
 import {join} from 'node:path'
+import {createHash} from 'node:crypto'
 import {strata, newHome, cleanHome, inNs, tmp, root, listing} from './helpers.js'
 
 const scan = join(root, 'test', 'fixtures', 'scan.js')
@@ -126,5 +127,40 @@ test('a damaged docker-archive layer fails with exit 6 and publishes nothing', a
   assert.equal(r.status, 6, r.stderr)
   assert.match(r.stderr, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: layer 3 of 3 .*does not match`))
   assert.deepEqual(listing(home), before, 'the store is as it was')
+  assert.equal(existsSync(join(home, 'stacks', 'img')), false)
+})
+
+test('a docker-archive layer that is a good tar but not the one its config names fails with exit 6 and publishes nothing', async (t) => {
+  const work = tmp('strata-archives-diffid-')
+  const home = newHome()
+  t.after(() => cleanHome(home))
+  inNs(['bash', join(root, 'test', 'fixtures', 'make-image.sh'), work])
+  const good = join(work, 'good.tar')
+  inNs(['skopeo', '--insecure-policy', 'copy', '-q', `oci:${join(work, 'img')}:v3`, `docker-archive:${good}:img:v3`])
+  // unpacked, the config's last diff id changed (the config renamed by its new digest), packed again as `tar -C DIR .` does
+  const dir = join(work, 'unpacked')
+  mkdirSync(dir)
+  inNs(['tar', '-xf', good, '-C', dir])
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'))
+  const config = JSON.parse(readFileSync(join(dir, manifest[0].Config), 'utf8'))
+  const wrong = 'sha256:' + '0'.repeat(64)
+  config.rootfs.diff_ids[2] = wrong
+  const edited = Buffer.from(JSON.stringify(config))
+  const name = createHash('sha256').update(edited).digest('hex') + '.json'
+  inNs(['sh', '-c', 'cat > "$1"', 'sh', join(dir, name)], {input: edited, stdio: ['pipe', 'pipe', 'pipe']})
+  manifest[0].Config = name
+  inNs(['sh', '-c', 'cat > "$1"', 'sh', join(dir, 'manifest.json')], {input: JSON.stringify(manifest), stdio: ['pipe', 'pipe', 'pipe']})
+  const bad = join(work, 'bad.tar')
+  inNs(['tar', '-cf', bad, '-C', dir, '.'])
+
+  const tree = join(work, 'tree')
+  mkdirSync(tree)
+  writeFileSync(join(tree, 'f'), 'x'.repeat(100))
+  assert.equal(strata(home, ['import', tree, '--name', 'base']).status, 0)
+  const before = listing(home)
+  const r = strata(home, ['import', bad, '--stack', 'img'])
+  assert.equal(r.status, 6, r.stderr)
+  assert.match(r.stderr, new RegExp(`layer 3 of 3 .*does not match the config's diff id ${wrong}`))
+  assert.deepEqual(listing(home), before, 'the store is as it was: the two layers below went too')
   assert.equal(existsSync(join(home, 'stacks', 'img')), false)
 })

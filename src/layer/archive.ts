@@ -51,8 +51,9 @@ export function sniffFormat(path: string): Format {
 }
 
 // Names an image archive holds (OCI layout, `docker save`, skopeo's docker-archive);
-// a layer tar's first entry is almost never one, so the scan stops there.
-const IMAGE_ENTRY = /^(\.\/)?(oci-layout|index\.json|manifest\.json|repositories|blobs\/?|blobs\/sha(256|512)\/?|blobs\/sha(256|512)\/[0-9a-f]{64,128}|[0-9a-f]{64}(\.json|\.tar)|[0-9a-f]{64}\/?|[0-9a-f]{64}\/(layer\.tar|json|VERSION))$/
+// a layer tar's first entry is almost never one, so the scan stops there. The
+// root itself ('./', as `tar -C DIR .` writes it) may be there too.
+const IMAGE_ENTRY = /^\.\/?$|^(\.\/)?(oci-layout|index\.json|manifest\.json|repositories|blobs\/?|blobs\/sha(256|512)\/?|blobs\/sha(256|512)\/[0-9a-f]{64,128}|[0-9a-f]{64}(\.json|\.tar)|[0-9a-f]{64}\/?|[0-9a-f]{64}\/(layer\.tar|json|VERSION))$/
 const SCAN_LIMIT = 10000
 
 /** 'oci-archive' or 'docker-archive' if every entry name is one an image archive has and the telling ones are there; reads headers only (a plain tar's data is seeked over). */
