@@ -92,17 +92,17 @@ static void hash_buf(struct object *o, int last) {
   }
 }
 
-/* Writes what buf holds into the unnamed file (made now if need be). */
-static int write_buf(struct object *o) {
+/* Writes what buf holds at pos into the unnamed file (made now if need be). */
+static int write_buf(struct object *o, off_t pos) {
   if (!o->tmp) return 0;
   if (open_tmp(o) < 0) return -1;
-  return write_sparse(o->fd, o->buf, o->fill, o->tree.size, &o->end);
+  return write_sparse(o->fd, o->buf, o->fill, pos, &o->end);
 }
 
 /* Hashes and writes a full buffer: the content goes on. */
 static int object_flush(struct object *o) {
   hash_buf(o, 0);
-  if (write_buf(o) < 0) return -1;
+  if (write_buf(o, o->tree.size) < 0) return -1;
   o->tree.size += o->fill;
   o->fill = 0;
   return 0;
@@ -126,17 +126,15 @@ static int link_object(int fd, const char *objects, const char *hex) {
   return -1;
 }
 
-/* Ends the content: its digest, and (with objects) its name in the store.
- * NULL on success, else the failed call (errno says why). */
+/* Ends the content: its digest (and tree.size its size), and (with
+ * objects) its name in the store. NULL on success, else the failed call
+ * (errno says why). */
 static const char *object_finish(struct object *o, const char *objects, char *hex, int *stored) {
   unsigned char digest[HASH];
-  /* all of it still in buf (nothing written yet): name it first */
-  int unwritten = o->fd < 0;
+  int unwritten = o->fd < 0; /* all of it still in buf: it can be named before it is written */
+  off_t pos = o->tree.size;  /* where buf's last piece goes in the file */
   hash_buf(o, 1);
-  size_t fill = o->fill;
-  if (!unwritten && write_buf(o) < 0) return "pwrite";
-  o->tree.size += fill;
-  o->fill = 0;
+  o->tree.size += o->fill;
   tree_finish(&o->tree, digest);
   digest_hex(digest, hex);
   *stored = 0;
@@ -146,12 +144,8 @@ static const char *object_finish(struct object *o, const char *objects, char *he
     struct stat st;
     snprintf(path, sizeof path, "%s/%.2s/%s", objects, hex, hex + 2);
     if (lstat(path, &st) == 0) return NULL; /* the store has it: nothing to write */
-    o->fill = fill;
-    o->tree.size -= fill; /* write_buf writes buf at tree.size */
-    if (write_buf(o) < 0) return "pwrite";
-    o->tree.size += fill;
-    o->fill = 0;
   }
+  if (write_buf(o, pos) < 0) return "pwrite";
   if (o->end < (off_t)o->tree.size && ftruncate(o->fd, o->tree.size) < 0) return "ftruncate";
   if ((*stored = link_object(o->fd, objects, hex)) < 0) return "linkat";
   return NULL;
@@ -199,8 +193,8 @@ napi_value js_store_file(napi_env env, napi_callback_info info) {
     o->fill += n;
     if (o->fill == CHUNK && object_flush(o) < 0) { failed = "pwrite"; goto done; }
   }
-  size = o->tree.size + o->fill;
   failed = object_finish(o, objects, hex, &stored);
+  size = o->tree.size;
 done:;
   int e = errno;
   if (in >= 0) close(in);
@@ -277,8 +271,8 @@ napi_value js_object_finish(napi_env env, napi_callback_info info) {
   if (!objects) return NULL;
   char hex[2 * HASH + 1];
   int stored;
-  uint64_t size = b->o->tree.size + b->o->fill;
   const char *failed = object_finish(b->o, objects, hex, &stored);
+  uint64_t size = b->o->tree.size;
   int e = errno;
   free(objects);
   object_free(b->o);
