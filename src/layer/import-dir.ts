@@ -11,7 +11,7 @@ import {notFound, usage} from '../cli/errors.js'
 import {removeTree} from '../store/fsutil.js'
 import {joinPath, displayPath} from './entry.js'
 import {type Meta, TreeWriter} from './writer.js'
-import {publishStaged, publishedAlready, type ImportResult, type Tally, newTally} from './publish.js'
+import {publishStaged, unchangedSince, type ImportResult, type Tally, newTally} from './publish.js'
 import {stagingDir} from '../store/fsutil.js'
 import {join, resolve} from 'node:path'
 
@@ -32,15 +32,12 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   const inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT
   const cache = new DigestCache(home.digests, source)
   const objects = new ObjectStore(home.objects, home.tmp)
-  // a tree imported before and unchanged since (by lstat, as git's index
-  // tells) is that layer again: nothing to read, nothing to write, unless
-  // an object of it went missing (then the import proper restores it)
+  // a tree unchanged since its last import (by lstat, as git's index tells) is that
+  // layer again; the digest cache names its objects (a stat each, not a read of its stubs)
   const settings = `v1 inline-limit=${inlineLimit}`
-  const last = cache.lastTree
-  if (!opts.acceptStubs && last?.settings === settings) {
-    const again = publishedAlready(home, last.layer, opts.name)
-    if (again && fingerprintOf(source) === last.fingerprint && cache.lastDigests().every((d) => objects.has(d))) return again()
-  }
+  const whole = () => cache.lastDigests().every((d) => objects.has(d))
+  const again = opts.acceptStubs ? null : unchangedSince(home, cache.lastTree, settings, () => fingerprintOf(source), opts.name, whole)
+  if (again) return again
   const staging = stagingDir(home.tmp, 'import')
   const writer = new TreeWriter(join(staging, 'tree'), {record: true})
   const tally = newTally()

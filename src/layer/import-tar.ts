@@ -13,11 +13,11 @@ import {removeTree, stagingDir} from '../store/fsutil.js'
 import {StrataError, usage} from '../cli/errors.js'
 import {displayPath} from './entry.js'
 import {type Meta, TreeWriter} from './writer.js'
-import {publishStaged, publishedAlready, type ImportResult, type Tally, newTally} from './publish.js'
+import {publishStaged, unchangedSince, type ImportResult, type Tally, newTally} from './publish.js'
 import {DigestCache, TreeFingerprint} from '../store/digest-cache.js'
 import {ByteSource, type DataReader, type TarEntry, TarFormatError, readTar} from './tar-reader.js'
 import {DEFAULT_INLINE_LIMIT} from './import-dir.js'
-import {LayerStore, type LayerInfo} from './layers.js'
+import type {LayerInfo} from './layers.js'
 import {type Compression, openArchive} from './archive.js'
 
 export interface TarImportOptions {
@@ -312,11 +312,8 @@ export async function importTarFile(
   fp.add(Buffer.alloc(0), statSync(path, {bigint: true}))
   const fingerprint = fp.digest()
   const settings = `v1 ${opts.kind} inline-limit=${opts.inlineLimit ?? DEFAULT_INLINE_LIMIT}`
-  const last = cache.lastTree
-  if (last?.settings === settings && last.fingerprint === fingerprint) {
-    const again = publishedAlready(home, last.layer, opts.name)
-    if (again && new LayerStore(home).whole(last.layer, new ObjectStore(home.objects, home.tmp))) return again()
-  }
+  const again = unchangedSince(home, cache.lastTree, settings, () => fingerprint, opts.name)
+  if (again) return again
   const undo: Undo = {objects: [], layers: []}
   const s = openArchive(path, compression, {digests: false})
   let r: ImportResult

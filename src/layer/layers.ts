@@ -49,14 +49,12 @@ export class LayerStore {
 
   has(id: string) { return existsSync(this.infoFile(id)) }
 
-  /**
-   * The layer made from the OCI blob with this digest at this inline limit,
-   * if the store has it whole (every object its stubs name): what importing
-   * that blob again would make.
-   */
-  fromBlob(digest: string, inlineLimit: number, objects: ObjectStore): string | undefined {
-    const l = this.list().find((i) => i.source.kind === 'oci' && i.source.path.endsWith('@' + digest) && i.inlineLimit === inlineLimit)
-    if (l && this.whole(l.id, objects)) return l.id
+  /** Layers made from OCI blobs at this inline limit, by blob digest: what importing that blob again would make (if whole). */
+  byBlob(inlineLimit: number): Map<string, string> {
+    const out = new Map<string, string>()
+    for (const l of this.list())
+      if (l.source.kind === 'oci' && l.inlineLimit === inlineLimit) out.set(l.source.path.slice(l.source.path.lastIndexOf('@') + 1), l.id)
+    return out
   }
 
   /** The store has the layer and every object its stubs name (read from their metacopy xattrs only: this is a fast path). */

@@ -7,6 +7,8 @@ import {scanTree} from './scan.js'
 import {treeId} from './entry.js'
 import {type LayerInfo, LayerStore, checkLayerName} from './layers.js'
 import type {TreeWriter} from './writer.js'
+import {ObjectStore} from '../store/objects.js'
+import type {TreeRecord} from '../store/digest-cache.js'
 
 export interface Tally {
   entries: number
@@ -64,16 +66,25 @@ export function publishStaged(
 }
 
 /**
- * A layer the store has, as an import's result (named as asked), or null
- * when the store doesn't have it. Returned as a function: the caller decides
- * whether to take it (naming it changes the store).
+ * The layer a source became at its last import, as this import's result
+ * (named as asked), when nothing changed since: the same settings, the same
+ * fingerprint (computed only then: it may walk a whole tree), and the store
+ * has the layer whole (by default read from its stubs; a caller that knows
+ * the layer's digests asks the cheaper way). Null otherwise: the import
+ * proper runs, and restores whatever is missing.
  */
-export function publishedAlready(home: Home, id: string, name?: string): (() => ImportResult) | null {
+export function unchangedSince(
+  home: Home,
+  last: TreeRecord | undefined,
+  settings: string,
+  fingerprint: () => string | null,
+  name?: string,
+  whole = (id: string) => new LayerStore(home).whole(id, new ObjectStore(home.objects, home.tmp)),
+): ImportResult | null {
+  if (last?.settings !== settings) return null
   if (name) checkLayerName(name)
   const store = new LayerStore(home)
-  if (!store.has(id)) return null
-  return () => {
-    const nameMovedFrom = (name ? store.addName(id, name) : undefined) ?? null
-    return {layer: store.get(id), existing: true, nameMovedFrom}
-  }
+  if (!store.has(last.layer) || fingerprint() !== last.fingerprint || !whole(last.layer)) return null
+  const nameMovedFrom = (name ? store.addName(last.layer, name) : undefined) ?? null
+  return {layer: store.get(last.layer), existing: true, nameMovedFrom}
 }

@@ -34,7 +34,7 @@ export class DigestCache {
     }
   }
 
-  /** The digests of the files the last import saw. */
+  /** The digests of the files the last import saw: every object of the layer it made. */
   lastDigests(): string[] {
     return Object.values(this.old).map((row) => row[3])
   }
