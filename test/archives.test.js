@@ -99,13 +99,23 @@ test('oci-archive and docker-archive import to the layers and merged view of the
   assert.equal(lt.json.layer.id, ids[0])
 })
 
-test('a damaged docker-archive layer fails with exit 6 and publishes nothing', async (t) => {
-  const work = tmp('strata-archives-bad-')
+/** For the damaged-archive tests: skopeo's docker-archive of the fixture image, and a store holding one other layer. */
+function dockerArchiveAndStore(t, prefix) {
+  const work = tmp(prefix)
   const home = newHome()
   t.after(() => cleanHome(home))
   inNs(['bash', join(root, 'test', 'fixtures', 'make-image.sh'), work])
   const good = join(work, 'good.tar')
   inNs(['skopeo', '--insecure-policy', 'copy', '-q', `oci:${join(work, 'img')}:v3`, `docker-archive:${good}:img:v3`])
+  const tree = join(work, 'tree')
+  mkdirSync(tree)
+  writeFileSync(join(tree, 'f'), 'x'.repeat(100))
+  assert.equal(strata(home, ['import', tree, '--name', 'base']).status, 0)
+  return {work, home, good}
+}
+
+test('a damaged docker-archive layer fails with exit 6 and publishes nothing', async (t) => {
+  const {work, home, good} = dockerArchiveAndStore(t, 'strata-archives-bad-')
   const manifest = JSON.parse(inNs(['tar', '-xOf', good, 'manifest.json']).stdout.toString())
   const bad = join(work, 'bad.tar')
   copyFileSync(good, bad)
@@ -118,10 +128,6 @@ test('a damaged docker-archive layer fails with exit 6 and publishes nothing', a
   writeSync(fd, Buffer.from([b[0] ^ 0xff]), 0, 1, at)
   closeSync(fd)
 
-  const tree = join(work, 'tree')
-  mkdirSync(tree)
-  writeFileSync(join(tree, 'f'), 'x'.repeat(100))
-  assert.equal(strata(home, ['import', tree, '--name', 'base']).status, 0)
   const before = listing(home)
   const r = strata(home, ['import', bad, '--stack', 'img', '--name', 'top'])
   assert.equal(r.status, 6, r.stderr)
@@ -131,12 +137,7 @@ test('a damaged docker-archive layer fails with exit 6 and publishes nothing', a
 })
 
 test('a docker-archive layer that is a good tar but not the one its config names fails with exit 6 and publishes nothing', async (t) => {
-  const work = tmp('strata-archives-diffid-')
-  const home = newHome()
-  t.after(() => cleanHome(home))
-  inNs(['bash', join(root, 'test', 'fixtures', 'make-image.sh'), work])
-  const good = join(work, 'good.tar')
-  inNs(['skopeo', '--insecure-policy', 'copy', '-q', `oci:${join(work, 'img')}:v3`, `docker-archive:${good}:img:v3`])
+  const {work, home, good} = dockerArchiveAndStore(t, 'strata-archives-diffid-')
   // unpacked, the config's last diff id changed (the config renamed by its new digest), packed again as `tar -C DIR .` does
   const dir = join(work, 'unpacked')
   mkdirSync(dir)
@@ -153,10 +154,6 @@ test('a docker-archive layer that is a good tar but not the one its config names
   const bad = join(work, 'bad.tar')
   inNs(['tar', '-cf', bad, '-C', dir, '.'])
 
-  const tree = join(work, 'tree')
-  mkdirSync(tree)
-  writeFileSync(join(tree, 'f'), 'x'.repeat(100))
-  assert.equal(strata(home, ['import', tree, '--name', 'base']).status, 0)
   const before = listing(home)
   const r = strata(home, ['import', bad, '--stack', 'img'])
   assert.equal(r.status, 6, r.stderr)

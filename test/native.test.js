@@ -53,7 +53,7 @@ test('storeFile and streamed writers store what fsverity names, sparse, once', (
     for (let off = 0; off < size; off += 7919) w.write(data.subarray(off, off + 7919))
     assert.deepEqual(w.finish(), {digest: want, size, stored: true}, `size ${size}, streamed`)
     assert.ok(readFileSync(t.store.path(want)).equals(data))
-    // streamed into the store that has it: named, not stored (small content: no file made at all)
+    // streamed into the store that has it: named, not stored
     const again = s.store.writer()
     again.write(data)
     assert.deepEqual(again.finish(), {digest: want, size, stored: false})
