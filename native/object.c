@@ -8,7 +8,7 @@
  * made at all (a file made and dropped costs a create and a delete, and
  * ext4 without a journal then slows every create for minutes). storeFile
  * copies a file; objectOpen/Write/Finish take content in pieces (a tar's
- * entries). */
+ * entries); copySparse copies an object out, as sparse. */
 #define _GNU_SOURCE
 #include "util.h"
 #include "verity.h"
@@ -290,5 +290,39 @@ napi_value js_object_abort(napi_env env, napi_callback_info info) {
     object_free(b->o);
     b->o = NULL;
   }
+  return NULL;
+}
+
+/* copySparse(src, dst): copies src's content into a new file dst (0600,
+ * never replacing), whole zero blocks left as holes: an object materialized
+ * stays as sparse as it is in the store. */
+napi_value js_copy_sparse(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, argv, 2);
+  char *src = get_path(env, argv[0]);
+  if (!src) return NULL;
+  char *dst = get_path(env, argv[1]);
+  if (!dst) { free(src); return NULL; }
+  const char *failed = NULL;
+  int in = -1, out = -1;
+  off_t pos = 0, end = 0;
+  unsigned char *buf = malloc(CHUNK);
+  if (!buf) { errno = ENOMEM; failed = "malloc"; goto done; }
+  if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0) { failed = "open"; goto done; }
+  if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) { failed = "open"; goto done; }
+  for (;;) {
+    ssize_t n = read(in, buf, CHUNK);
+    if (n < 0) { if (errno == EINTR) continue; failed = "read"; goto done; }
+    if (n == 0) break;
+    if (write_sparse(out, buf, n, pos, &end) < 0) { failed = "pwrite"; goto done; }
+    pos += n;
+  }
+  if (end < pos && ftruncate(out, pos) < 0) failed = "ftruncate";
+done:;
+  int e = errno;
+  if (in >= 0) close(in);
+  if (out >= 0) close(out);
+  free(buf); free(src); free(dst);
+  if (failed) return throw_errno(env, e, failed);
   return NULL;
 }

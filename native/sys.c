@@ -4,7 +4,7 @@
  * namespace's pid 1 (node has no waitpid(-1)). Synchronous: each is one
  * syscall. Errors are thrown like node's own: code, errno, syscall. Also
  * exported here: hashBlocks (verity.c), storeFile and objectOpen/Write/
- * Finish/Abort (object.c), createFile (create.c). */
+ * Finish/Abort and copySparse (object.c), createFile (create.c). */
 #define _GNU_SOURCE
 #include "util.h"
 #include <errno.h>
@@ -205,6 +205,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"objectWrite", NULL, js_object_write, NULL, NULL, NULL, napi_enumerable, NULL},
     {"objectFinish", NULL, js_object_finish, NULL, NULL, NULL, napi_enumerable, NULL},
     {"objectAbort", NULL, js_object_abort, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"copySparse", NULL, js_copy_sparse, NULL, NULL, NULL, napi_enumerable, NULL},
     {"createFile", NULL, js_create_file, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -101,3 +101,16 @@ test('createFile makes a sized file with xattrs, mode and nanosecond times, neve
   assert.throws(() => sys.createFile(join(d, 'link'), 0, uid, gid, 0o644, 0n, 0n, []), (e) => e.code === 'EEXIST')
   assert.throws(() => lstatSync(join(d, 'elsewhere')), /ENOENT/)
 })
+
+test('copySparse copies content exactly, holes kept, never replacing', () => {
+  const d = tmp('strata-native-')
+  const data = Buffer.concat([randomBytes(B), Buffer.alloc(8 * B), randomBytes(100), Buffer.alloc(4 * B)])
+  writeFileSync(join(d, 'src'), data)
+  sys.copySparse(join(d, 'src'), join(d, 'dst'))
+  assert.ok(readFileSync(join(d, 'dst')).equals(data))
+  const st = lstatSync(join(d, 'dst'))
+  assert.equal(st.size, data.length)
+  assert.ok(st.blocks * 512 <= 3 * B, `holes kept (${st.blocks * 512} bytes allocated)`)
+  assert.equal(st.mode & 0o777, 0o600)
+  assert.throws(() => sys.copySparse(join(d, 'src'), join(d, 'dst')), (e) => e.code === 'EEXIST')
+})

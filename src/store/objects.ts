@@ -1,14 +1,11 @@
 // The object store: one read-only file per distinct content, named by its
 // fs-verity digest as objects/ab/cdef…, written once (see native/object.c).
-import {chmodSync, copyFileSync, constants as fsConstants, closeSync, existsSync, rmdirSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {chmodSync, copyFileSync, constants as fsConstants, existsSync, rmdirSync, mkdirSync, renameSync, statSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import {sys} from '../sys/index.js'
 import {StoreLock} from './lock.js'
 import type {Home} from './home.js'
 
-const CHUNK = 1 << 20
-const BLOCK = 4096
-const ZERO = Buffer.alloc(BLOCK)
 
 export class ObjectStore {
   constructor(readonly dir: string, readonly tmpDir: string) {}
@@ -88,39 +85,13 @@ export class ObjectStore {
   size(digestHex: string) { return statSync(this.path(digestHex)).size }
 }
 
-function writeSkippingZeros(fd: number, data: Buffer, pos: number) {
-  // chunks start block-aligned, so blocks line up with the file's; runs of
-  // non-zero blocks go out in one write
-  let start = -1
-  for (let off = 0; off <= data.length; off += BLOCK) {
-    const end = Math.min(off + BLOCK, data.length)
-    const zero = off >= data.length || (end - off === BLOCK && data.subarray(off, end).equals(ZERO))
-    if (!zero && start < 0) start = off
-    if (zero && start >= 0) {
-      writeSync(fd, data, start, off - start, pos + start)
-      start = -1
-    }
-  }
-  if (start >= 0) writeSync(fd, data, start, data.length - start, pos + start)
-}
-
-/** Copies a file's content, reflinked where the filesystem can, else block by block with zero blocks left as holes. */
+/** Copies a file's content, reflinked where the filesystem can, else with zero blocks left as holes (natively). */
 export function copySparse(src: string | Buffer, dst: string | Buffer) {
   try {
     copyFileSync(src, dst, fsConstants.COPYFILE_FICLONE_FORCE)
     return
   } catch {}
-  const inp = openSync(src, 'r')
-  const out = openSync(dst, 'wx', 0o600)
-  const buf = Buffer.allocUnsafe(CHUNK)
-  try {
-    let pos = 0
-    for (let n; (n = readSync(inp, buf, 0, buf.length, null)) > 0; pos += n) writeSkippingZeros(out, buf.subarray(0, n), pos)
-    ftruncateSync(out, pos)
-  } finally {
-    closeSync(inp)
-    closeSync(out)
-  }
+  sys.copySparse(src, dst)
 }
 
 const fchmodPath = (p: string | Buffer, mode: number) => chmodSync(p, mode)

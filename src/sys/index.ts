@@ -29,6 +29,8 @@ interface Sys {
   /** names the content in objectsDir (never replacing), closing the writer */
   objectFinish(writer: object, objectsDir: string): [digest: string, size: number, stored: boolean]
   objectAbort(writer: object): void
+  /** copies src into a new file dst (0600, never replacing), whole zero blocks left as holes */
+  copySparse(src: BytePath, dst: BytePath): void
   /** a new file (never replacing, never following a symlink) with size, xattrs, owner, mode and times, through one descriptor; true when the owner was outside the mapping and squashed to 0:0 */
   createFile(path: BytePath, size: number, uid: number, gid: number, mode: number, atimeNs: bigint, mtimeNs: bigint, xattrs: [string, Buffer][]): boolean
 }
