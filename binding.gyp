@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "strata_sys",
-      "sources": ["native/sys.c", "native/util.c", "native/verity.c", "native/object.c", "native/create.c"],
+      "sources": ["native/sys.c", "native/util.c", "native/verity.c", "native/object.c", "native/create.c", "native/scan.c"],
       "cflags": ["-O2", "-Wall"]
     }
   ]

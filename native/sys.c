@@ -4,7 +4,8 @@
  * namespace's pid 1 (node has no waitpid(-1)). Synchronous: each is one
  * syscall. Errors are thrown like node's own: code, errno, syscall. Also
  * exported here: hashBlocks (verity.c), storeFile and objectOpen/Write/
- * Finish/Abort and copySparse (object.c), createFile (create.c). */
+ * Finish/Abort and copySparse (object.c), createFile (create.c), scanDir
+ * (scan.c). */
 #define _GNU_SOURCE
 #include "util.h"
 #include <errno.h>
@@ -52,18 +53,8 @@ static napi_value js_listxattr(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   get_args(env, info, argv, 1);
   char *path = get_path(env, argv[0]); if (!path) return NULL;
-  /* most files have few xattrs or none: one call into a small buffer, and
-   * only when that is too small, ask the size */
-  char small[1024];
-  char *names = small;
-  ssize_t got = llistxattr(path, small, sizeof small);
-  while (got < 0 && errno == ERANGE) {
-    ssize_t size = llistxattr(path, NULL, 0);
-    if (size < 0) break;
-    if (names != small) free(names);
-    names = malloc(size ? size : 1);
-    got = llistxattr(path, names, size);
-  }
+  char small[1024], *names;
+  ssize_t got = list_xattr_names(path, small, sizeof small, &names);
   int e = errno;
   free(path);
   napi_value result = NULL;
@@ -207,6 +198,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"objectAbort", NULL, js_object_abort, NULL, NULL, NULL, napi_enumerable, NULL},
     {"copySparse", NULL, js_copy_sparse, NULL, NULL, NULL, napi_enumerable, NULL},
     {"createFile", NULL, js_create_file, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"scanDir", NULL, js_scan_dir, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -6,21 +6,51 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 
-napi_value throw_errno(napi_env env, int err, const char *syscall) {
+napi_value throw_errno(napi_env env, int err, const char *syscall) { return throw_errno_path(env, err, syscall, NULL); }
+
+/* As node's own: "ENOENT: no such file or directory, lstat '/a/b'", and path as a Buffer (any bytes). */
+napi_value throw_errno_path(napi_env env, int err, const char *syscall, const char *path) {
   const char *name = strerrorname_np(err);
-  char msg[256];
-  snprintf(msg, sizeof msg, "%s: %s", name ? name : "EUNKNOWN", strerror(err));
-  napi_value code, message, error, num, sys;
+  char msg[512];
+  int n = snprintf(msg, sizeof msg, "%s: %s", name ? name : "EUNKNOWN", strerror(err));
+  if (path && n < (int)sizeof msg) snprintf(msg + n, sizeof msg - n, ", %s '%s'", syscall, path);
+  napi_value code, message, error, num, sys, p;
   napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_string_latin1(env, msg, NAPI_AUTO_LENGTH, &message);
   napi_create_error(env, code, message, &error);
   napi_create_int32(env, -err, &num);
   napi_set_named_property(env, error, "errno", num);
   napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys);
   napi_set_named_property(env, error, "syscall", sys);
+  if (path) {
+    napi_create_buffer_copy(env, strlen(path), path, NULL, &p);
+    napi_set_named_property(env, error, "path", p);
+  }
   napi_throw(env, error);
   return NULL;
+}
+
+ssize_t list_xattr_names(const char *path, char *small, size_t smallsize, char **names) {
+  /* most files have few xattrs or none: one call into a small buffer, and
+   * only when that is too small, ask the size */
+  *names = small;
+  ssize_t got = llistxattr(path, small, smallsize);
+  while (got < 0 && errno == ERANGE) {
+    ssize_t size = llistxattr(path, NULL, 0);
+    if (size < 0) break;
+    if (*names != small) free(*names);
+    if (!(*names = malloc(size ? size : 1))) { *names = small; errno = ENOMEM; return -1; }
+    got = llistxattr(path, *names, size);
+  }
+  if (got < 0 && *names != small) {
+    int e = errno;
+    free(*names);
+    *names = small;
+    errno = e;
+  }
+  return got;
 }
 
 /* A string's UTF-8 bytes, NUL-terminated; free() it. NULL: thrown (what). */

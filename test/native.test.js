@@ -1,14 +1,16 @@
 // The native store path (native/object.c, create.c): objects named by the
 // digest `fsverity digest` prints, written sparse, never replaced, whether a
-// file is copied whole or streamed in pieces; stubs made through one descriptor.
+// file is copied whole or streamed in pieces; stubs made through one descriptor;
+// an import's walk, a directory per call (scan.c).
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync} from 'node:fs'
+import {linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync} from 'node:fs'
 import {randomBytes} from 'node:crypto'
 import {join} from 'node:path'
 import {sys} from '../dist/src/sys/index.js'
 import {ObjectStore} from '../dist/src/store/objects.js'
+import {identOf, inodeOf} from '../dist/src/store/digest-cache.js'
 import {tmp} from './helpers.js'
 
 const B = 4096
@@ -113,4 +115,36 @@ test('copySparse copies content exactly, holes kept, never replacing', () => {
   assert.ok(st.blocks * 512 <= 3 * B, `holes kept (${st.blocks * 512} bytes allocated)`)
   assert.equal(st.mode & 0o777, 0o600)
   assert.throws(() => sys.copySparse(join(d, 'src'), join(d, 'dst')), (e) => e.code === 'EEXIST')
+})
+
+test('scanDir gives each entry as lstat sees it, its user.* xattrs and a symlink target, in one call', () => {
+  const d = tmp('strata-native-')
+  const odd = Buffer.from([0x6e, 0xff, 0x0a, 0x3a]) // not UTF-8, a newline and a colon
+  writeFileSync(join(d, 'file'), 'content')
+  sys.setxattr(join(d, 'file'), 'user.b', Buffer.from('two'))
+  sys.setxattr(join(d, 'file'), 'user.a', Buffer.alloc(0))
+  linkSync(join(d, 'file'), join(d, 'hard'))
+  mkdirSync(join(d, 'dir'))
+  sys.setxattr(join(d, 'dir'), 'user.d', Buffer.from('dir'))
+  symlinkSync('../somewhere/else', join(d, 'link'))
+  sys.mknod(join(d, 'fifo'), 0o10644, 0, 0)
+  writeFileSync(Buffer.concat([Buffer.from(d + '/'), odd]), '')
+
+  const entries = sys.scanDir(d)
+  const byName = new Map(entries.map((e) => [e[0].toString('hex'), e]))
+  assert.deepEqual([...byName.keys()].sort(), ['dir', 'fifo', 'file', 'hard', 'link', odd].map((n) => Buffer.from(n).toString('hex')).sort())
+  for (const [hex, [name, mode, uid, gid, size, nlink, rdev, atimeNs, mtimeNs, ident, xattrs, target]] of byName) {
+    const st = lstatSync(Buffer.concat([Buffer.from(d + '/'), Buffer.from(hex, 'hex')]), {bigint: true})
+    assert.equal(name.toString('hex'), hex)
+    assert.deepEqual([mode, uid, gid, size, nlink, rdev, mtimeNs], [Number(st.mode), Number(st.uid), Number(st.gid), Number(st.size), Number(st.nlink), Number(st.rdev), st.mtimeNs])
+    assert.ok(atimeNs <= st.atimeNs)
+    assert.equal(ident, identOf(st))
+    assert.equal(inodeOf(ident), `${st.dev}:${st.ino}`)
+    assert.equal(target?.toString() ?? null, st.isSymbolicLink() ? '../somewhere/else' : null)
+    const own = xattrs?.map(([n, v]) => `${n}=${v}`).sort() ?? null
+    const want = {file: ['user.a=', 'user.b=two'], hard: ['user.a=', 'user.b=two'], dir: ['user.d=dir']}[Buffer.from(hex, 'hex').toString()] ?? null
+    assert.deepEqual(own, want, Buffer.from(hex, 'hex').toString())
+  }
+  assert.throws(() => sys.scanDir(join(d, 'missing')), (e) => e.code === 'ENOENT' && e.syscall === 'scandir' && e.path.toString() === join(d, 'missing') && e.message.includes(join(d, 'missing')))
+  assert.throws(() => sys.scanDir(join(d, 'file')), (e) => e.code === 'ENOTDIR')
 })

@@ -1,12 +1,12 @@
 // Imports a directory tree as a layer: data into the object store (on worker
 // threads), metadata into a staged tree, published by rename once synced.
-import {constants as C, lstatSync, readdirSync, readFileSync, readlinkSync, accessSync, statSync, type BigIntStats} from 'node:fs'
+import {constants as C, lstatSync, readFileSync, accessSync, statSync} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {IngestPool} from '../store/ingest.js'
-import {DigestCache, TreeFingerprint} from '../store/digest-cache.js'
+import {DigestCache, TreeFingerprint, identOf, inodeOf} from '../store/digest-cache.js'
 import {ObjectStore} from '../store/objects.js'
 import {METACOPY, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
-import {sys} from '../sys/index.js'
+import {type ScannedEntry, sys} from '../sys/index.js'
 import {notFound, usage} from '../cli/errors.js'
 import {removeTree} from '../store/fsutil.js'
 import {joinPath, displayPath} from './entry.js'
@@ -47,33 +47,33 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   const links: [Buffer, Buffer][] = []
   const seen = new Map<string, Buffer>() // dev:ino → first path, for hardlink groups
   const src = Buffer.from(source)
-  const absSrc = (rel: Buffer) => (rel.length ? Buffer.concat([src, Buffer.from('/'), rel]) : src)
+  const absSrc = (rel: Buffer) => (rel.length ? Buffer.concat([src, SLASH, rel]) : src)
   let failure: unknown
 
   let sinceYield = 0
-  const visit = async (rel: Buffer): Promise<void> => {
+  const visit = async (rel: Buffer, e: ScannedEntry): Promise<void> => {
     // let workers' results in now and then: stubs get written as we go, and progress moves
     if (++sinceYield >= 256) {
       sinceYield = 0
       await new Promise((r) => setImmediate(r))
     }
-    const p = absSrc(rel)
-    const st = lstatSync(p, {bigint: true})
-    if (!opts.acceptStubs) fingerprint.add(rel, st)
-    const fmt = Number(st.mode) & C.S_IFMT
+    const [, mode, uid, gid, size, nlink, rdev, atimeNs, mtimeNs, ident, xattrs, target] = e
+    if (!opts.acceptStubs) fingerprint.add(rel, ident)
+    const fmt = mode & C.S_IFMT
+    const meta: Meta = {mode: mode & 0o7777, uid, gid, mtimeNs, atimeNs, xattrs: xattrs ? xattrs.sort(byName) : []}
     if (fmt === C.S_IFDIR) {
-      writer.dir(rel, metaOf(p, st, true))
-      for (const n of readdirSync(p, {encoding: 'buffer'})) await visit(joinPath(rel, n))
+      writer.dir(rel, meta)
+      for (const child of scan(absSrc(rel))) await visit(joinPath(rel, child[0]), child)
       return
     }
-    if (fmt === C.S_IFSOCK || fmt === C.S_IFBLK || (fmt === C.S_IFCHR && st.rdev !== 0n)) {
+    if (fmt === C.S_IFSOCK || fmt === C.S_IFBLK || (fmt === C.S_IFCHR && rdev !== 0)) {
       if (fmt === C.S_IFSOCK) tally.sockets++
       else tally.devices++
       if (tally.skippedPaths.length < 100) tally.skippedPaths.push(displayPath(rel))
       return
     }
-    if (st.nlink > 1n) {
-      const key = `${st.dev}:${st.ino}`
+    if (nlink > 1) {
+      const key = inodeOf(ident)
       const first = seen.get(key)
       if (first) {
         links.push([rel, first])
@@ -83,29 +83,28 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
     }
     tally.entries++
     if (fmt === C.S_IFREG) {
-      tally.contentBytes += Number(st.size)
-      if (st.size <= BigInt(inlineLimit)) {
-        writer.file(rel, metaOf(p, st, true), readFileSync(p))
+      tally.contentBytes += size
+      if (size <= inlineLimit) {
+        writer.file(rel, meta, readFileSync(absSrc(rel)))
         opts.onProgress?.(tally)
         return
       }
-      const meta = metaOf(p, st, true)
       // `import --move`: a tree stamped into the store already names its objects
-      const stubbed = opts.acceptStubs ? sys.getxattr(p, METACOPY) : null
-      const known = stubbed ? decodeMetacopy(stubbed) : cache.get(st)
+      const stubbed = opts.acceptStubs ? xattrs?.find(([n]) => n === METACOPY)?.[1] : undefined
+      const known = stubbed ? decodeMetacopy(stubbed) : cache.get(ident)
       if (known && objects.has(known)) {
         if (stubbed) meta.xattrs = meta.xattrs!.filter(([n]) => !isStructural(n)).map(([n, v]) => [n.replace(/^user\.overlay\.overlay\./, 'user.overlay.'), v])
-        else cache.set(st, known)
-        writer.stub(rel, meta, known, Number(st.size))
-        tally.bytesDone += Number(st.size)
+        else cache.set(ident, known)
+        writer.stub(rel, meta, known, size)
+        tally.bytesDone += size
         opts.onProgress?.(tally)
         return
       }
       pending.push(
-        pool.put(p, {path: writer.path(rel), meta}).then(
+        pool.put(absSrc(rel), {path: writer.path(rel), meta}).then(
           (r) => {
             writer.stubWritten(rel, meta, r.digest, r.size, r.stub!)
-            cache.set(st, r.digest)
+            cache.set(ident, r.digest)
             if (r.stored) {
               tally.objectsAdded++
               tally.objectBytesAdded += r.size
@@ -118,13 +117,13 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
           },
         ),
       )
-    } else if (fmt === C.S_IFLNK) writer.symlink(rel, metaOf(p, st, false), readlinkSync(p, {encoding: 'buffer'}))
-    else if (fmt === C.S_IFIFO) writer.fifo(rel, metaOf(p, st, false))
-    else writer.whiteout(rel, metaOf(p, st, false)) // a 0/0 char device: an overlay upper's whiteout
+    } else if (fmt === C.S_IFLNK) writer.symlink(rel, meta, target!)
+    else if (fmt === C.S_IFIFO) writer.fifo(rel, meta)
+    else writer.whiteout(rel, meta) // a 0/0 char device: an overlay upper's whiteout
   }
 
   try {
-    await visit(Buffer.alloc(0))
+    await visit(Buffer.alloc(0), rootEntry(source))
     await Promise.all(pending)
     if (failure) throw failure
     for (const [rel, first] of links) writer.hardlink(rel, first)
@@ -145,32 +144,34 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
 function fingerprintOf(source: string): string | null {
   const f = new TreeFingerprint()
   const src = Buffer.from(source)
-  const visit = (rel: Buffer) => {
-    const p = rel.length ? Buffer.concat([src, Buffer.from('/'), rel]) : src
-    const st = lstatSync(p, {bigint: true})
-    f.add(rel, st)
-    if (st.isDirectory()) for (const n of readdirSync(p, {encoding: 'buffer'})) visit(joinPath(rel, n))
+  const visit = (rel: Buffer, e: ScannedEntry) => {
+    f.add(rel, e[9])
+    if ((e[1] & C.S_IFMT) === C.S_IFDIR) for (const child of sys.scanDir(rel.length ? Buffer.concat([src, SLASH, rel]) : src)) visit(joinPath(rel, child[0]), child)
   }
   try {
-    visit(Buffer.alloc(0))
+    visit(Buffer.alloc(0), rootEntry(source))
   } catch {
     return null // the import proper will say what is wrong
   }
   return f.digest()
 }
 
-function metaOf(p: Buffer, st: BigIntStats, xattrs: boolean): Meta {
-  const meta: Meta = {mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs, atimeNs: st.atimeNs}
-  if (xattrs) {
-    const list: [string, Buffer][] = []
-    for (const name of sys.listxattr(p).sort()) {
-      if (!name.startsWith('user.')) continue
-      const v = sys.getxattr(p, name)
-      if (v !== null) list.push([name, v])
-    }
-    meta.xattrs = list
+const SLASH = Buffer.from('/')
+const byName = (a: [string, Buffer], b: [string, Buffer]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+
+/** The source directory itself, as sys.scanDir would give it as an entry of its parent. */
+function rootEntry(source: string): ScannedEntry {
+  const st = lstatSync(source, {bigint: true})
+  const xattrs: [string, Buffer][] = []
+  for (const name of sys.listxattr(source)) {
+    const v = name.startsWith('user.') ? sys.getxattr(source, name) : null
+    if (v !== null) xattrs.push([name, v])
   }
-  return meta
+  return [Buffer.from(source), Number(st.mode), Number(st.uid), Number(st.gid), 0, Number(st.nlink), 0, st.atimeNs, st.mtimeNs, identOf(st), xattrs.length ? xattrs : null, null]
+}
+
+function scan(dir: Buffer): ScannedEntry[] {
+  return sys.scanDir(dir)
 }
 
 function checkSource(source: string) {

@@ -1,5 +1,5 @@
-// Remembers the digests of a source tree's files by inode, size, mtime and
-// ctime (as git's index does), so importing an unchanged tree again reads
+// Remembers the digests of a source tree's files by what lstat says of them
+// (inode, size, mtime and ctime among it, as git's index does), so importing an unchanged tree again reads
 // no file data; and the layer the whole tree (or an archive) became, with a
 // fingerprint of every entry's lstat (the archive's), so that importing it
 // unchanged writes nothing at all.
@@ -10,7 +10,8 @@ import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {BigIntStats} from 'node:fs'
 
-type Row = [size: string, mtimeNs: string, ctimeNs: string, digest: string]
+/** What lstat said of the file (see identOf) and its content's digest. */
+type Row = [ident: string, digest: string]
 /** The layer a tree became, and how: its entries' fingerprint (see TreeFingerprint) and the import's settings. */
 export interface TreeRecord {layer: string; fingerprint: string; settings: string}
 interface Saved {files: Record<string, Row>; tree?: TreeRecord}
@@ -36,21 +37,20 @@ export class DigestCache {
 
   /** The digests of the files the last import saw: every object of the layer it made. */
   lastDigests(): string[] {
-    return Object.values(this.old).map((row) => row[3])
+    return Object.values(this.old).map((row) => row[1])
   }
 
   /** Records the layer this import made of the tree, saved with the digests. */
   setTree(t: TreeRecord) { this.tree = t }
 
-  private key = (st: BigIntStats) => `${st.dev}:${st.ino}`
-
-  get(st: BigIntStats): string | undefined {
-    const row = this.old[this.key(st)]
-    if (row && row[0] === String(st.size) && row[1] === String(st.mtimeNs) && row[2] === String(st.ctimeNs)) return row[3]
+  /** The digest of the file lstat describes as ident, if it was seen so before. */
+  get(ident: string): string | undefined {
+    const row = this.old[inodeOf(ident)]
+    if (row && row[0] === ident) return row[1]
   }
 
-  set(st: BigIntStats, digest: string) {
-    this.seen[this.key(st)] = [String(st.size), String(st.mtimeNs), String(st.ctimeNs), digest]
+  set(ident: string, digest: string) {
+    this.seen[inodeOf(ident)] = [ident, digest]
   }
 
   save() {
@@ -61,17 +61,23 @@ export class DigestCache {
   }
 }
 
+/** What lstat says of an entry, as text: "dev:ino mode uid:gid size nlink rdev mtimeNs ctimeNs" (as sys.scanDir gives it). */
+export const identOf = (st: BigIntStats) => `${st.dev}:${st.ino} ${st.mode} ${st.uid}:${st.gid} ${st.size} ${st.nlink} ${st.rdev} ${st.mtimeNs} ${st.ctimeNs}`
+
+/** The inode an ident names ("dev:ino"): hardlinks share it. */
+export const inodeOf = (ident: string) => ident.slice(0, ident.indexOf(' '))
+
 /**
  * What a tree's entries look like to lstat, independent of walk order: each
- * entry's path, inode, type and mode, owner, size, link count, mtime and
- * ctime. Equal fingerprints mean an equal tree, as far as git's index would
- * tell: anything that changes content, metadata or xattrs moves a ctime.
+ * entry's path and ident (inode, type and mode, owner, size, link count,
+ * mtime and ctime). Equal fingerprints mean an equal tree, as far as git's
+ * index would tell: anything that changes content, metadata or xattrs moves a ctime.
  */
 export class TreeFingerprint {
   private lines: string[] = []
 
-  add(rel: Buffer, st: BigIntStats) {
-    this.lines.push(`${rel.toString('hex')} ${st.dev}:${st.ino} ${st.mode} ${st.uid}:${st.gid} ${st.size} ${st.nlink} ${st.rdev} ${st.mtimeNs} ${st.ctimeNs}`)
+  add(rel: Buffer, ident: string) {
+    this.lines.push(`${rel.toString('hex')} ${ident}`)
   }
 
   digest(): string {

@@ -1,11 +1,33 @@
 // Syscalls node's fs lacks (native/sys.c): byte paths, no symlink following,
 // nanosecond times, mknod, syncfs, flock, and reap (for a namespace's pid 1);
-// fs-verity's block hashing and the stubs' one-descriptor creation.
+// fs-verity's block hashing, the stubs' one-descriptor creation, and an
+// import's walk, a directory per call.
 import {createRequire} from 'node:module'
 import {join} from 'node:path'
 import {packageRoot} from '../root.js'
 
 export type BytePath = Buffer | string
+
+/**
+ * One entry of a directory, as sys.scanDir reads it: its lstat, its user.*
+ * xattrs (files and directories only; null when none) and a symlink's
+ * target. ident is what lstat says as text, "dev:ino mode uid:gid size nlink
+ * rdev mtimeNs ctimeNs" (see identOf); its first word names the inode.
+ */
+export type ScannedEntry = [
+  name: Buffer,
+  mode: number,
+  uid: number,
+  gid: number,
+  size: number,
+  nlink: number,
+  rdev: number,
+  atimeNs: bigint,
+  mtimeNs: bigint,
+  ident: string,
+  xattrs: [string, Buffer][] | null,
+  target: Buffer | null,
+]
 
 interface Sys {
   getxattr(path: BytePath, name: string): Buffer | null
@@ -33,6 +55,8 @@ interface Sys {
   copySparse(src: BytePath, dst: BytePath): void
   /** a new file (never replacing, never following a symlink) with size, xattrs, owner, mode and times, through one descriptor; true when the owner was outside the mapping and squashed to 0:0 */
   createFile(path: BytePath, size: number, uid: number, gid: number, mode: number, atimeNs: bigint, mtimeNs: bigint, xattrs: [string, Buffer][]): boolean
+  /** a directory's entries (not . and ..) in its own order, one call for all: see ScannedEntry. Errors name the path in path. */
+  scanDir(dir: BytePath): ScannedEntry[]
 }
 
 
