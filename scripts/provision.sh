@@ -31,3 +31,14 @@ if [ ! -c "$devtree/null" ]; then
   echo "a file beside a device node" > "$devtree/file"
   chmod -R a+rX /var/lib/strata-test
 fi
+
+# trees holding what only root can read (a directory, a file stored as an
+# object, a file stored inline): imports must name it, not fail as a bug
+private=/var/lib/strata-test/unreadable
+if [ ! -e "$private/small/secret" ]; then
+  for t in dir file small; do mkdir -p "$private/$t" && echo ok > "$private/$t/readable"; done
+  mkdir -p "$private/dir/locked" && echo s > "$private/dir/locked/f" && chmod 0700 "$private/dir/locked"
+  head -c 1000 /dev/urandom > "$private/file/secret" && chmod 0600 "$private/file/secret"
+  echo tiny > "$private/small/secret" && chmod 0600 "$private/small/secret"
+  chmod a+rx /var/lib/strata-test "$private" "$private"/*
+fi

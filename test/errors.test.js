@@ -6,6 +6,8 @@ import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {strata, newHome, cleanHome, listing, tmp, expectOneLineError} from './helpers.js'
 
+const unreadable = '/var/lib/strata-test/unreadable'
+
 test('bad input fails clearly, with its exit code, and leaves the store untouched', async (t) => {
   const home = newHome()
   t.after(() => cleanHome(home))
@@ -21,6 +23,10 @@ test('bad input fails clearly, with its exit code, and leaves the store untouche
     {args: ['import', join(src, 'missing')], exit: 3, says: /no such file or directory: .*missing/},
     {args: ['import', '/root'], exit: 2, says: /cannot read \/root/},
     {args: ['import', join(src, 'file')], exit: 2, says: /cannot tell what .*file is: not a tar, gzip or zstd file, nor a directory/},
+    // what only root can read, inside a readable tree (scripts/provision.sh): a directory, a file stored as an object, one stored inline
+    {args: ['import', `${unreadable}/dir`], exit: 2, says: /cannot read \/var\/lib\/strata-test\/unreadable\/dir\/locked: permission denied/},
+    {args: ['import', `${unreadable}/file`], exit: 2, says: /cannot read \/var\/lib\/strata-test\/unreadable\/file\/secret: permission denied/},
+    {args: ['import', `${unreadable}/small`], exit: 2, says: /cannot read \/var\/lib\/strata-test\/unreadable\/small\/secret: permission denied/},
     {args: ['import', src, '--name', 'bad/name'], exit: 2, says: /invalid layer name 'bad\/name'/},
     {args: ['stack', 'create', 'a/b', 'base'], exit: 2, says: /invalid stack name 'a\/b'/},
     {args: ['stack', 'create', '..', 'base'], exit: 2, says: /invalid stack name '\.\.'/},

@@ -85,7 +85,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
     if (fmt === C.S_IFREG) {
       tally.contentBytes += size
       if (size <= inlineLimit) {
-        writer.file(rel, meta, readFileSync(absSrc(rel)))
+        writer.file(rel, meta, read(absSrc(rel)))
         opts.onProgress?.(tally)
         return
       }
@@ -113,7 +113,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
             opts.onProgress?.(tally)
           },
           (e) => {
-            failure ??= e
+            failure ??= unreadable(e, absSrc(rel))
           },
         ),
       )
@@ -170,8 +170,28 @@ function rootEntry(source: string): ScannedEntry {
   return [Buffer.from(source), Number(st.mode), Number(st.uid), Number(st.gid), 0, Number(st.nlink), 0, st.atimeNs, st.mtimeNs, identOf(st), xattrs.length ? xattrs : null, null]
 }
 
+// What the source holds that this user can't read (another user's, not open
+// to others: even root in the namespace has no rights over it) is named, with
+// the fix, rather than reported as a bug in strata.
+function unreadable(e: unknown, p: Buffer): unknown {
+  if ((e as NodeJS.ErrnoException).code !== 'EACCES') return e
+  return usage(`cannot read ${p.toString()}: permission denied`, 'it belongs to another user: make it readable to you, or leave it out of the tree')
+}
+
 function scan(dir: Buffer): ScannedEntry[] {
-  return sys.scanDir(dir)
+  try {
+    return sys.scanDir(dir)
+  } catch (e) {
+    throw unreadable(e, dir)
+  }
+}
+
+function read(file: Buffer): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (e) {
+    throw unreadable(e, file)
+  }
 }
 
 function checkSource(source: string) {
