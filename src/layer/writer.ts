@@ -4,7 +4,8 @@
 import {closeSync, constants as C, linkSync, lchownSync, chmodSync, mkdirSync, openSync, symlinkSync, unlinkSync, writeSync} from 'node:fs'
 import {removeTree} from '../store/fsutil.js'
 import {sys} from '../sys/index.js'
-import {IMPLICIT, OPAQUE, METACOPY, REDIRECT, encodeMetacopy, encodeRedirect, escapeName} from '../overlay/xattrs.js'
+import {IMPLICIT, OPAQUE, escapeName} from '../overlay/xattrs.js'
+import {writeStub} from './stub.js'
 import {abs} from './scan.js'
 import {createHash} from 'node:crypto'
 import type {Entry} from './entry.js'
@@ -234,14 +235,6 @@ export function applyMeta(p: Buffer, meta: Meta, chmod: boolean): Applied {
   for (const [name, value] of meta.xattrs ?? []) sys.setxattr(p, escapeName(name), value)
   sys.utimens(p, meta.atimeNs ?? meta.mtimeNs, meta.mtimeNs)
   return r
-}
-
-/** A sparse stub of size bytes redirecting to the object named digest, with meta applied (one descriptor: see sys.createFile). */
-export function writeStub(p: Buffer, meta: Meta, digest: string, size: number): Applied {
-  const xattrs: [string, Buffer][] = [[METACOPY, encodeMetacopy(digest)], [REDIRECT, encodeRedirect(digest)]]
-  for (const [name, value] of meta.xattrs ?? []) xattrs.push([escapeName(name), value])
-  const squashed = sys.createFile(p, size, meta.uid, meta.gid, meta.mode, meta.atimeNs ?? meta.mtimeNs, meta.mtimeNs, xattrs)
-  return {ids: squashed ? [0, 0] : [meta.uid, meta.gid], squashed}
 }
 
 /** The order scanTree walks a tree in: depth first, each directory's names in byte order. */

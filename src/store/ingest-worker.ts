@@ -1,24 +1,39 @@
+// The worker side of IngestPool: stores each task's file and, given a stub's
+// path, writes the stub for it. Tasks and answers travel as flat arrays of
+// plain values (see ingest.ts), and this loads little besides the native calls.
 import {parentPort, workerData} from 'node:worker_threads'
-import {ObjectStore} from './objects.js'
-import {type Meta, writeStub} from '../layer/writer.js'
+import {sys} from '../sys/index.js'
+import {writeStub} from '../layer/stub.js'
+import {TASK} from './ingest.js'
 
-const store = new ObjectStore(workerData.objectsDir, workerData.tmpDir)
-const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+const {objectsDir, tmpDir} = workerData as {objectsDir: string; tmpDir: string}
+const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 
-function one(task: {src: Uint8Array; stub?: {path: Uint8Array; meta: Meta}}) {
-  try {
-    const result = store.put(asBuffer(task.src))
-    let stub
-    if (task.stub) {
-      const meta = {...task.stub.meta, xattrs: task.stub.meta.xattrs?.map(([n, v]): [string, Buffer] => [n, asBuffer(v)])}
-      stub = writeStub(asBuffer(task.stub.path), meta, result.digest, result.size)
+parentPort!.on('message', (t: unknown[] | {syncfs: string}) => {
+  if (!Array.isArray(t)) {
+    try {
+      sys.syncfs(t.syncfs)
+    } catch {
+      // the caller's own sync, before it publishes, says what is wrong
     }
-    return {ok: true, result: {...result, stub}}
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException
-    return {ok: false, error: {message: err.message, code: err.code}}
+    parentPort!.postMessage('synced')
+    return
   }
-}
-
-// tasks come in batches, and their answers go back the same way, in order
-parentPort!.on('message', (tasks: Parameters<typeof one>[0][]) => parentPort!.postMessage(tasks.map(one)))
+  const answers: unknown[] = []
+  for (let i = 0; i < t.length; i += TASK) {
+    try {
+      const [digest, size, stored] = sys.storeFile(buf(t[i] as Uint8Array), tmpDir, objectsDir)
+      let squashed = null
+      if (t[i + 1]) {
+        const xattrs = (t[i + 7] as [string, Uint8Array][] | null)?.map(([n, v]): [string, Buffer] => [n, buf(v)])
+        const meta = {uid: t[i + 2] as number, gid: t[i + 3] as number, mode: t[i + 4] as number, atimeNs: t[i + 5] as bigint, mtimeNs: t[i + 6] as bigint, xattrs}
+        squashed = writeStub(buf(t[i + 1] as Uint8Array), meta, digest, size).squashed
+      }
+      answers.push(digest, size, stored, squashed)
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException
+      answers.push(null, err.message, err.code ?? null, null)
+    }
+  }
+  parentPort!.postMessage(answers)
+})

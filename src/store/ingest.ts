@@ -7,12 +7,18 @@ import type {Applied, Meta} from '../layer/writer.js'
 
 export interface Ingested {digest: string; size: number; stored: boolean; stub?: Applied}
 
-interface Task {resolve: (r: Ingested) => void; reject: (e: Error) => void}
-interface Message {src: Buffer; stub?: {path: Buffer; meta: Meta}}
-type Answer = {ok: true; result: Ingested} | {ok: false; error: {message: string; code?: string}}
-interface Slot {w: Worker; tasks: Task[]; outbox: Message[]}
+interface Task {resolve: (r: Ingested) => void; reject: (e: Error) => void; meta?: Meta}
+interface Slot {w: Worker; tasks: Task[]; outbox: unknown[]}
 
-const BATCH = 32
+/**
+ * A task is TASK slots of a flat array: [src, stubPath | null, uid, gid,
+ * mode, atimeNs, mtimeNs, xattrs | null]; its answer ANSWER slots: [digest,
+ * size, stored, squashed | null], or [null, message, code, null]. Plain
+ * values clone between threads far quicker than an object each.
+ */
+export const TASK = 8
+const ANSWER = 4
+const BATCH = 128
 
 /**
  * Tasks go to the least busy worker as soon as they are given, not when one
@@ -23,19 +29,27 @@ const BATCH = 32
 export class IngestPool {
   private workers: Slot[] = []
   private flushing = false
+  private synced?: () => void
 
   constructor(objectsDir: string, tmpDir: string, size = Math.max(1, Math.min(availableParallelism(), 4))) {
     for (let i = 0; i < size; i++) {
       const w = new Worker(new URL('./ingest-worker.js', import.meta.url), {workerData: {objectsDir, tmpDir}})
       const slot: Slot = {w, tasks: [], outbox: []}
-      w.on('message', (answers: Answer[]) => {
-        for (const m of answers) {
+      w.on('message', (a: unknown[] | 'synced') => {
+        if (a === 'synced') return this.synced?.()
+        for (let i = 0; i < a.length; i += ANSWER) {
           const t = slot.tasks.shift()!
-          if (m.ok) t.resolve(m.result)
-          else t.reject(Object.assign(new Error(m.error.message), {code: m.error.code}))
+          const [digest, sizeOrMessage, storedOrCode, squashed] = a.slice(i, i + ANSWER) as [string | null, number | string, boolean | string | null, boolean | null]
+          if (digest === null) t.reject(Object.assign(new Error(sizeOrMessage as string), {code: storedOrCode ?? undefined}))
+          else {
+            // as writeStub says it: an owner outside the mapping was squashed to 0:0
+            const stub: Applied | undefined = t.meta && {ids: squashed ? [0, 0] : [t.meta.uid, t.meta.gid], squashed: !!squashed}
+            t.resolve({digest, size: sizeOrMessage as number, stored: storedOrCode as boolean, stub})
+          }
         }
       })
       w.on('error', (e) => {
+        this.synced?.() // nothing more to wait for from this one
         for (const t of slot.tasks.splice(0)) t.reject(e)
       })
       this.workers.push(slot)
@@ -50,9 +64,10 @@ export class IngestPool {
   put(src: Buffer, stub?: {path: Buffer; meta: Meta}): Promise<Ingested> {
     const slot = this.workers.reduce((a, b) => (b.tasks.length < a.tasks.length ? b : a))
     return new Promise((resolve, reject) => {
-      slot.tasks.push({resolve, reject})
-      slot.outbox.push({src, stub})
-      if (slot.outbox.length >= BATCH) this.send(slot)
+      const m = stub?.meta
+      slot.tasks.push({resolve, reject, meta: m})
+      slot.outbox.push(src, stub?.path ?? null, m?.uid ?? 0, m?.gid ?? 0, m?.mode ?? 0, m?.atimeNs ?? m?.mtimeNs ?? 0n, m?.mtimeNs ?? 0n, m?.xattrs?.length ? m.xattrs : null)
+      if (slot.outbox.length >= BATCH * TASK) this.send(slot)
       else if (!this.flushing) {
         // whatever is left goes out as soon as the caller yields
         this.flushing = true
@@ -61,6 +76,21 @@ export class IngestPool {
           for (const s of this.workers) this.send(s)
         })
       }
+    })
+  }
+
+  /**
+   * Starts the filesystem's writeback of what the workers stored (syncfs,
+   * on a worker, once its queue is done), while the caller finishes the
+   * tree's metadata: the caller's own sync before publishing has little
+   * left to wait for then.
+   */
+  startSync(path: string): Promise<void> {
+    const slot = this.workers[0]
+    this.send(slot)
+    return new Promise((resolve) => {
+      this.synced = resolve
+      slot.w.postMessage({syncfs: path})
     })
   }
 
