@@ -126,9 +126,11 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
     await visit(Buffer.alloc(0), rootEntry(source))
     await Promise.all(pending)
     if (failure) throw failure
+    const synced = pool.startSync(home.root)
     for (const [rel, first] of links) writer.hardlink(rel, first)
     writer.finish()
     const result = publishStaged(home, staging, writer, tally, {kind: 'dir', path: source}, inlineLimit, opts.name)
+    await synced
     if (!opts.acceptStubs) cache.setTree({layer: result.layer.id, fingerprint: fingerprint.digest(), settings})
     cache.save()
     return result
