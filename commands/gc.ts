@@ -5,7 +5,7 @@ import {bytes} from '../src/cli/progress.js'
 
 export default class Gc extends StrataCommand {
   static summary = 'Remove objects and caches nothing uses'
-  static description = 'Removes objects no layer refers to, composed trees no stack uses, and what interrupted commands left under tmp/. Refused (exit 4) while another command is adding to the store.'
+  static description = 'Removes objects no layer refers to, composed and materialized trees no stack uses, digest caches of sources whose layer is gone, and what interrupted commands left under tmp/. Refused (exit 4) while another command is adding to the store.'
   static examples = ['<%= config.bin %> gc', '<%= config.bin %> gc --dry-run --json']
   static flags = {'dry-run': Flags.boolean({description: 'say what would be removed, remove nothing'})}
 
@@ -13,7 +13,10 @@ export default class Gc extends StrataCommand {
     const {flags} = await this.parse(Gc)
     const r = await this.inNamespace<GcResult>('gc', {dryRun: flags['dry-run']})
     const verb = r.dryRun ? 'would remove' : 'removed'
-    this.out(`${verb} ${r.objects.removed} objects (${bytes(r.objects.bytes)}), ${r.composed.removed} composed trees, ${r.leftovers.removed} leftovers; kept ${r.objects.kept} objects`)
+    this.out(
+      `${verb} ${r.objects.removed} objects (${bytes(r.objects.bytes)}), ${r.composed.removed} composed trees, ${r.flat.removed} materialized trees, ` +
+        `${r.digests.removed} digest caches, ${r.leftovers.removed} leftovers; kept ${r.objects.kept} objects`,
+    )
     return r
   }
 }

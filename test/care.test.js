@@ -3,7 +3,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {writeFileSync, mkdirSync} from 'node:fs'
+import {writeFileSync, mkdirSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {strata, newHome, cleanHome, inNs, tmp} from './helpers.js'
 
@@ -66,7 +66,10 @@ test('gc removes only what nothing uses, and waits for no one', async (t) => {
   assert.equal(strata(home, ['import', keep, '--name', 'keep']).status, 0)
   assert.equal(strata(home, ['import', drop, '--name', 'drop']).status, 0)
   assert.equal(strata(home, ['stack', 'create', 'k', 'keep']).status, 0)
-  assert.equal(strata(home, ['stack', 'create', 'd', 'drop']).status, 0)
+  // a stack on the kernel-flat backend: its run materializes a full copy of the chain
+  assert.equal(strata(home, ['stack', 'create', 'd', 'drop', '--backend', 'kernel-flat']).status, 0)
+  assert.equal(strata(home, ['run', 'd', '--', 'true']).status, 0)
+  assert.equal(readdirSync(join(home, 'cache', 'flat')).length, 1)
   assert.equal(strata(home, ['stack', 'rm', 'd']).status, 0)
   assert.equal(strata(home, ['layer', 'rm', 'drop']).status, 0)
 
@@ -74,6 +77,8 @@ test('gc removes only what nothing uses, and waits for no one', async (t) => {
   assert.equal(r.status, 0)
   assert.equal(r.json.objects.removed, 1)
   assert.equal(r.json.composed.removed, 1)
+  assert.deepEqual(r.json.flat, {removed: 1, kept: 0}, 'the removed stack\'s materialized tree')
+  assert.deepEqual(r.json.digests, {removed: 1, kept: 1}, 'the digests of the source whose layer is gone')
   assert.equal(strata(home, ['gc', '--dry-run', '--json']).json.objects.removed, 1, 'a dry run removes nothing')
 
   // beside a command holding the store's lock shared (as an import does), gc refuses
@@ -90,7 +95,12 @@ test('gc removes only what nothing uses, and waits for no one', async (t) => {
   assert.equal(r.status, 0, r.stdout)
   assert.equal(r.json.objects.removed, 1)
   assert.equal(r.json.objects.kept, 1)
+  assert.deepEqual(readdirSync(join(home, 'cache', 'flat')), [])
+  assert.equal(readdirSync(join(home, 'cache', 'digests')).length, 1)
   assert.equal(strata(home, ['check']).status, 0)
+  // the source whose digests were kept imports again at once, as the same layer
+  const again = strata(home, ['import', keep, '--json'])
+  assert.equal(again.json.existing, true)
   assert.equal(strata(home, ['run', 'k', '--', 'cat', 'shared']).stdout, big('s'))
 })
 

@@ -61,6 +61,15 @@ export class DigestCache {
   }
 }
 
+/** The layer a digest cache file says its source's last import made; undefined when it says none, or can't be read. */
+export function recordedLayer(file: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as Saved).tree?.layer
+  } catch {
+    return undefined
+  }
+}
+
 /** What lstat says of an entry, as text: "dev:ino mode uid:gid size nlink rdev mtimeNs ctimeNs" (as sys.scanDir gives it). */
 export const identOf = (st: BigIntStats) => `${st.dev}:${st.ino} ${st.mode} ${st.uid}:${st.gid} ${st.size} ${st.nlink} ${st.rdev} ${st.mtimeNs} ${st.ctimeNs}`
 

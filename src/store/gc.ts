@@ -1,6 +1,7 @@
 // `strata gc`: removes what nothing refers to — objects no layer's stub
-// redirects to, composed trees of layer chains no stack uses, staging left
-// by interrupted commands — under the store's exclusive lock.
+// redirects to, composed and materialized trees of layer chains no stack
+// uses, digest caches of imports whose layer is gone, staging left by
+// interrupted commands — under the store's exclusive lock.
 import {existsSync, readdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from './home.js'
@@ -10,11 +11,14 @@ import {LayerStore} from '../layer/layers.js'
 import {scanTree} from '../layer/scan.js'
 import {StackStore} from '../stack/stacks.js'
 import {chainId} from '../compose/compose.js'
+import {recordedLayer} from './digest-cache.js'
 
 export interface GcResult {
   dryRun: boolean
   objects: {removed: number; bytes: number; kept: number}
   composed: {removed: number; kept: number}
+  flat: {removed: number; kept: number}
+  digests: {removed: number; kept: number}
   leftovers: {removed: number}
 }
 
@@ -25,7 +29,17 @@ export function collectGarbage(home: Home, opts: {dryRun?: boolean} = {}): GcRes
     const used = new Set<string>()
     for (const id of layers.ids()) for (const e of scanTree(layers.tree(id))) if (e.digest) used.add(e.digest)
 
-    const r: GcResult = {dryRun: !!opts.dryRun, objects: {removed: 0, bytes: 0, kept: 0}, composed: {removed: 0, kept: 0}, leftovers: {removed: 0}}
+    const none = () => ({removed: 0, kept: 0})
+    const r: GcResult = {dryRun: !!opts.dryRun, objects: {removed: 0, bytes: 0, kept: 0}, composed: none(), flat: none(), digests: none(), leftovers: {removed: 0}}
+    const sweep = (dir: string, keep: (name: string) => boolean, tally: {removed: number; kept: number}) => {
+      for (const n of existsSync(dir) ? readdirSync(dir) : []) {
+        if (keep(n)) tally.kept++
+        else {
+          tally.removed++
+          if (!opts.dryRun) removeTree(join(dir, n))
+        }
+      }
+    }
     for (const pre of existsSync(home.objects) ? readdirSync(home.objects) : []) {
       for (const rest of readdirSync(join(home.objects, pre))) {
         if (used.has(pre + rest)) {
@@ -40,13 +54,13 @@ export function collectGarbage(home: Home, opts: {dryRun?: boolean} = {}): GcRes
     }
 
     const chains = new Set(new StackStore(home).list().map((s) => chainId(s.layers)))
-    for (const c of existsSync(home.composed) ? readdirSync(home.composed) : []) {
-      if (chains.has(c)) r.composed.kept++
-      else {
-        r.composed.removed++
-        if (!opts.dryRun) removeTree(join(home.composed, c))
-      }
-    }
+    sweep(home.composed, (c) => chains.has(c), r.composed)
+    sweep(home.flat, (c) => chains.has(c), r.flat)
+    // a source's digests are worth keeping while the layer its last import made is
+    sweep(home.digests, (f) => {
+      const layer = recordedLayer(join(home.digests, f))
+      return !!layer && layers.has(layer)
+    }, r.digests)
 
     // holding the lock exclusively, no other command is staging anything that matters
     for (const n of existsSync(home.tmp) ? readdirSync(home.tmp) : []) {
