@@ -1,11 +1,12 @@
 // Issue 2's benchmarks, as the unprivileged user: import against `cp -a` +
 // `sync` of the same tree under the same mapping, re-import against import,
 // `strata run S -- true` against `node -e 0`, and the layer tree's footprint.
-// Usage: [PAIRS=n] [PARTS=import,reimport,run,footprint] node bench/import.js [WORKDIR]
+// Usage: [PAIRS=n] [PARTS=import,reimport,run,footprint[,bound]] node bench/import.js [WORKDIR]
+// (bound: also time bench/lower-bound.c beside each cp; needs gcc and libssl-dev)
 // (a tree of ≥150 MB and ≥5000 files is built in WORKDIR the first time)
 import {existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
-import {bin, time, median, ns, sh, paired, fmt, quiet} from './lib.js'
+import {bin, root, time, median, ns, sh, paired, fmt, quiet} from './lib.js'
 
 const work = process.argv[2] ?? join(process.env.HOME, 'strata-bench')
 const tree = join(work, 'tree')
@@ -30,16 +31,26 @@ const homeOf = (i) => join(runs, `home-${i}`)
 console.log(`file creation before timing: ${quiet(runs).toFixed(0)} ms per 1000`)
 
 if (parts.has('import') || parts.has('reimport') || parts.has('run')) {
-  // 1. first import vs cp -a + sync, same mapping, both into the same filesystem
+  // 1. first import vs cp -a + sync, same mapping, both into the same filesystem; with
+  // PARTS=...,bound also bench/lower-bound.c (strata's on-disk work in C) in each round
+  const bound = parts.has('bound') ? join(runs, 'lower-bound') : null
+  if (bound) sh(['gcc', '-O2', '-o', bound, join(root, 'bench', 'lower-bound.c'), '-lcrypto', '-lpthread'])
+  const lb = []
   const first = paired(
     pairs,
     (i) => {
       const dest = join(runs, `cp-${i}`)
-      return time(ns(['sh', '-c', 'cp -a "$1" "$2" && sync -f "$2"', 'sh', tree, dest]))
+      const t = time(ns(['sh', '-c', 'cp -a "$1" "$2" && sync -f "$2"', 'sh', tree, dest]))
+      if (bound) lb.push(time(ns([bound, tree, join(runs, `lb-${i}`), '2'])))
+      return t
     },
     (i) => time(strata(['import', tree, '--name', 'bench']), env(homeOf(i))),
   )
   console.log(`import vs cp -a + sync: cp ${fmt(first.a)} s; import ${fmt(first.b)} s; ratios ${fmt(first.ratios)}; median ${first.median.toFixed(2)}×`)
+  if (bound) {
+    const ratios = lb.map((t, i) => t / first.a[i])
+    console.log(`lower bound vs cp -a + sync: lower bound ${fmt(lb)} s; ratios ${fmt(ratios)}; median ${median(ratios).toFixed(2)}×`)
+  }
 }
 
 if (parts.has('reimport')) {
