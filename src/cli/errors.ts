@@ -17,7 +17,6 @@ export type ErrorCode =
   | 'conflict'
   | 'environment'
   | 'integrity'
-  | 'external'
   | 'unexpected'
 
 const exitOf: Record<ErrorCode, number> = {
@@ -26,7 +25,6 @@ const exitOf: Record<ErrorCode, number> = {
   conflict: Exit.conflict,
   environment: Exit.environment,
   integrity: Exit.integrity,
-  external: Exit.unexpected,
   unexpected: Exit.unexpected,
 }
 
