@@ -18,7 +18,7 @@ napi_value throw_errno_path(napi_env env, int err, const char *syscall, const ch
   if (path && n < (int)sizeof msg) snprintf(msg + n, sizeof msg - n, ", %s '%s'", syscall, path);
   napi_value code, message, error, num, sys, p;
   napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_latin1(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
   napi_create_error(env, code, message, &error);
   napi_create_int32(env, -err, &num);
   napi_set_named_property(env, error, "errno", num);

@@ -146,9 +146,9 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
 function fingerprintOf(source: string): string | null {
   const f = new TreeFingerprint()
   const src = Buffer.from(source)
-  const visit = (rel: Buffer, e: ScannedEntry) => {
-    f.add(rel, e[9])
-    if ((e[1] & C.S_IFMT) === C.S_IFDIR) for (const child of sys.scanDir(rel.length ? Buffer.concat([src, SLASH, rel]) : src)) visit(joinPath(rel, child[0]), child)
+  const visit = (rel: Buffer, {1: mode, 9: ident}: ScannedEntry) => {
+    f.add(rel, ident)
+    if ((mode & C.S_IFMT) === C.S_IFDIR) for (const child of sys.scanDir(rel.length ? Buffer.concat([src, SLASH, rel]) : src)) visit(joinPath(rel, child[0]), child)
   }
   try {
     visit(Buffer.alloc(0), rootEntry(source))

@@ -1,8 +1,8 @@
 // Remembers the digests of a source tree's files by what lstat says of them
-// (inode, size, mtime and ctime among it, as git's index does), so importing an unchanged tree again reads
-// no file data; and the layer the whole tree (or an archive) became, with a
-// fingerprint of every entry's lstat (the archive's), so that importing it
-// unchanged writes nothing at all.
+// (inode, size, mtime and ctime among it, as git's index does), so importing
+// an unchanged tree again reads no file data; and the layer the whole tree
+// (or an archive) became, with a fingerprint of every entry's lstat (the
+// archive's), so that importing it unchanged writes nothing at all.
 // ctime can't be set by anyone: a file whose content, owner, mode or xattrs
 // changed has a new ctime. Kept per source path under cache/, rewritten whole.
 import {createHash, randomBytes} from 'node:crypto'
@@ -80,7 +80,8 @@ export const inodeOf = (ident: string) => ident.slice(0, ident.indexOf(' '))
  * What a tree's entries look like to lstat, independent of walk order: each
  * entry's path and ident (inode, type and mode, owner, size, link count,
  * mtime and ctime). Equal fingerprints mean an equal tree, as far as git's
- * index would tell: anything that changes content, metadata or xattrs moves a ctime.
+ * index would tell: anything that changes content, metadata or xattrs moves
+ * a ctime.
  */
 export class TreeFingerprint {
   private lines: string[] = []
