@@ -54,15 +54,21 @@ failed:;
   return throw_errno(env, e, "lgetxattr");
 }
 
-/* A symlink's target as a Buffer. NULL: thrown. */
+/* A symlink's target as a Buffer (size: what lstat said its length is).
+ * NULL: thrown. */
 static napi_value link_target(napi_env env, int dirfd, const char *name, size_t size) {
-  char *buf = malloc(size + 1);
-  ssize_t n = buf ? readlinkat(dirfd, name, buf, size + 1) : -1;
-  if (n < 0) { int e = buf ? errno : ENOMEM; free(buf); return throw_errno(env, e, "readlink"); }
-  napi_value v;
-  napi_create_buffer_copy(env, n, buf, NULL, &v);
-  free(buf);
-  return v;
+  for (size_t cap = size + 1;; cap *= 2) {
+    char *buf = malloc(cap);
+    ssize_t n = buf ? readlinkat(dirfd, name, buf, cap) : -1;
+    if (n < 0) { int e = buf ? errno : ENOMEM; free(buf); return throw_errno(env, e, "readlink"); }
+    if ((size_t)n < cap) { /* else cut short: it was retargeted since, longer */
+      napi_value v;
+      napi_create_buffer_copy(env, n, buf, NULL, &v);
+      free(buf);
+      return v;
+    }
+    free(buf);
+  }
 }
 
 enum { NAME, MODE, UID, GID, SIZE, NLINK, RDEV, ATIME, MTIME, IDENT, XATTRS, TARGET, FIELDS };
