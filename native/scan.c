@@ -73,6 +73,37 @@ static napi_value link_target(napi_env env, int dirfd, const char *name, size_t 
 
 enum { NAME, MODE, UID, GID, SIZE, NLINK, RDEV, ATIME, MTIME, IDENT, XATTRS, TARGET, FIELDS };
 
+/* One entry as scanDir gives it: name (the entry's name in dirfd), path
+ * (the same, whole, for the xattr calls, which have no *at form before Linux
+ * 6.13). NULL: thrown. */
+static napi_value entry(napi_env env, int dirfd, const char *name, const char *path) {
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return throw_errno_path(env, errno, "lstat", path);
+  napi_value e, v[FIELDS];
+  napi_create_buffer_copy(env, strlen(name), name, NULL, &v[NAME]);
+  napi_create_uint32(env, st.st_mode, &v[MODE]);
+  napi_create_uint32(env, st.st_uid, &v[UID]);
+  napi_create_uint32(env, st.st_gid, &v[GID]);
+  napi_create_double(env, (double)st.st_size, &v[SIZE]);
+  napi_create_double(env, (double)st.st_nlink, &v[NLINK]);
+  napi_create_double(env, (double)st.st_rdev, &v[RDEV]);
+  napi_create_bigint_int64(env, ns_of(st.st_atim), &v[ATIME]);
+  napi_create_bigint_int64(env, ns_of(st.st_mtim), &v[MTIME]);
+  char ident[256];
+  int len = snprintf(ident, sizeof ident, "%" PRIu64 ":%" PRIu64 " %u %u:%u %" PRId64 " %" PRIu64 " %" PRIu64 " %" PRId64 " %" PRId64,
+                     (uint64_t)st.st_dev, (uint64_t)st.st_ino, st.st_mode, st.st_uid, st.st_gid, (int64_t)st.st_size,
+                     (uint64_t)st.st_nlink, (uint64_t)st.st_rdev, ns_of(st.st_mtim), ns_of(st.st_ctim));
+  napi_create_string_latin1(env, ident, len, &v[IDENT]);
+  /* user.* xattrs are only allowed on files and directories */
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) napi_get_null(env, &v[XATTRS]);
+  else if (!(v[XATTRS] = user_xattrs(env, path))) return NULL;
+  if (!S_ISLNK(st.st_mode)) napi_get_null(env, &v[TARGET]);
+  else if (!(v[TARGET] = link_target(env, dirfd, name, st.st_size))) return NULL;
+  napi_create_array_with_length(env, FIELDS, &e);
+  for (int i = 0; i < FIELDS; i++) napi_set_element(env, e, i, v[i]);
+  return e;
+}
+
 /* scanDir(dir) -> [name: Buffer, mode, uid, gid, size, nlink, rdev,
  * atimeNs: bigint, mtimeNs: bigint, ident: string, xattrs: [name, Buffer][]
  * | null, target: Buffer | null][], in the directory's own order, without
@@ -89,11 +120,10 @@ napi_value js_scan_dir(napi_env env, napi_callback_info info) {
   size_t dirlen = strlen(dir);
   DIR *d = opendir(dir);
   if (!d) { int e = errno; napi_value r = throw_errno_path(env, e, "scandir", dir); free(dir); return r; }
-  int fd = dirfd(d);
   napi_value entries;
   napi_create_array(env, &entries);
   uint32_t count = 0;
-  char *path = NULL; /* dir/name, for the xattr calls, which have no *at form before Linux 6.13 */
+  char *path = NULL; /* dir/name */
   size_t pathcap = 0;
   for (;;) {
     errno = 0;
@@ -114,31 +144,8 @@ napi_value js_scan_dir(napi_env env, napi_callback_info info) {
     memcpy(path, dir, dirlen);
     path[dirlen] = '/';
     memcpy(path + dirlen + 1, name, namelen + 1);
-
-    struct stat st;
-    if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) { throw_errno_path(env, errno, "lstat", path); break; }
-    napi_value e, v[FIELDS];
-    napi_create_buffer_copy(env, namelen, name, NULL, &v[NAME]);
-    napi_create_uint32(env, st.st_mode, &v[MODE]);
-    napi_create_uint32(env, st.st_uid, &v[UID]);
-    napi_create_uint32(env, st.st_gid, &v[GID]);
-    napi_create_double(env, (double)st.st_size, &v[SIZE]);
-    napi_create_double(env, (double)st.st_nlink, &v[NLINK]);
-    napi_create_double(env, (double)st.st_rdev, &v[RDEV]);
-    napi_create_bigint_int64(env, ns_of(st.st_atim), &v[ATIME]);
-    napi_create_bigint_int64(env, ns_of(st.st_mtim), &v[MTIME]);
-    char ident[256];
-    int len = snprintf(ident, sizeof ident, "%" PRIu64 ":%" PRIu64 " %u %u:%u %" PRId64 " %" PRIu64 " %" PRIu64 " %" PRId64 " %" PRId64,
-                       (uint64_t)st.st_dev, (uint64_t)st.st_ino, st.st_mode, st.st_uid, st.st_gid, (int64_t)st.st_size,
-                       (uint64_t)st.st_nlink, (uint64_t)st.st_rdev, ns_of(st.st_mtim), ns_of(st.st_ctim));
-    napi_create_string_latin1(env, ident, len, &v[IDENT]);
-    /* user.* xattrs are only allowed on files and directories */
-    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) napi_get_null(env, &v[XATTRS]);
-    else if (!(v[XATTRS] = user_xattrs(env, path))) break;
-    if (!S_ISLNK(st.st_mode)) napi_get_null(env, &v[TARGET]);
-    else if (!(v[TARGET] = link_target(env, fd, name, st.st_size))) break;
-    napi_create_array_with_length(env, FIELDS, &e);
-    for (int i = 0; i < FIELDS; i++) napi_set_element(env, e, i, v[i]);
+    napi_value e = entry(env, dirfd(d), name, path);
+    if (!e) break;
     napi_set_element(env, entries, count++, e);
   }
   bool pending = false;
@@ -147,4 +154,16 @@ napi_value js_scan_dir(napi_env env, napi_callback_info info) {
   free(path);
   free(dir);
   return pending ? NULL : entries;
+}
+
+/* scanEntry(path) -> the entry at path itself, as scanDir gives its
+ * directory's entries (name: path, as given): the root of a walk. */
+napi_value js_scan_entry(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  get_args(env, info, argv, 1);
+  char *path = get_path(env, argv[0]);
+  if (!path) return NULL;
+  napi_value e = entry(env, AT_FDCWD, path, path);
+  free(path);
+  return e;
 }

@@ -5,7 +5,7 @@
  * syscall. Errors are thrown like node's own: code, errno, syscall. Also
  * exported here: hashBlocks (verity.c), storeFile and objectOpen/Write/
  * Finish/Abort and copySparse (object.c), createFile (create.c), scanDir
- * (scan.c). */
+ * and scanEntry (scan.c). */
 #define _GNU_SOURCE
 #include "util.h"
 #include <errno.h>
@@ -199,6 +199,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"copySparse", NULL, js_copy_sparse, NULL, NULL, NULL, napi_enumerable, NULL},
     {"createFile", NULL, js_create_file, NULL, NULL, NULL, napi_enumerable, NULL},
     {"scanDir", NULL, js_scan_dir, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"scanEntry", NULL, js_scan_entry, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -34,5 +34,6 @@ napi_value js_object_abort(napi_env env, napi_callback_info info);
 napi_value js_copy_sparse(napi_env env, napi_callback_info info);
 napi_value js_create_file(napi_env env, napi_callback_info info);
 napi_value js_scan_dir(napi_env env, napi_callback_info info);
+napi_value js_scan_entry(napi_env env, napi_callback_info info);
 
 #endif

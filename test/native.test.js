@@ -117,7 +117,7 @@ test('copySparse copies content exactly, holes kept, never replacing', () => {
   assert.throws(() => sys.copySparse(join(d, 'src'), join(d, 'dst')), (e) => e.code === 'EEXIST')
 })
 
-test('scanDir gives each entry as lstat sees it, its user.* xattrs and a symlink target, in one call', () => {
+test('scanDir (and scanEntry) give each entry as lstat sees it, its user.* xattrs and a symlink target, in one call', () => {
   const d = tmp('strata-native-')
   const odd = Buffer.from([0x6e, 0xff, 0x0a, 0x3a]) // not UTF-8, a newline and a colon
   writeFileSync(join(d, 'file'), 'content')
@@ -145,6 +145,11 @@ test('scanDir gives each entry as lstat sees it, its user.* xattrs and a symlink
     const want = {file: ['user.a=', 'user.b=two'], hard: ['user.a=', 'user.b=two'], dir: ['user.d=dir']}[Buffer.from(hex, 'hex').toString()] ?? null
     assert.deepEqual(own, want, Buffer.from(hex, 'hex').toString())
   }
+  // a walk's root: the same fields for a path itself
+  const [name, ...rest] = sys.scanEntry(join(d, 'dir'))
+  assert.equal(name.toString(), join(d, 'dir'))
+  assert.deepEqual(rest, byName.get(Buffer.from('dir').toString('hex')).slice(1))
+  assert.throws(() => sys.scanEntry(join(d, 'missing')), (e) => e.code === 'ENOENT' && e.syscall === 'lstat' && e.path.toString() === join(d, 'missing'))
   assert.throws(() => sys.scanDir(join(d, 'missing')), (e) => e.code === 'ENOENT' && e.syscall === 'scandir' && e.path.toString() === join(d, 'missing') && e.message.includes(join(d, 'missing')))
   assert.throws(() => sys.scanDir(join(d, 'file')), (e) => e.code === 'ENOTDIR')
 })

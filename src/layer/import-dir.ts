@@ -1,9 +1,9 @@
 // Imports a directory tree as a layer: data into the object store (on worker
 // threads), metadata into a staged tree, published by rename once synced.
-import {constants as C, lstatSync, readFileSync, accessSync, statSync} from 'node:fs'
+import {constants as C, readFileSync, accessSync, statSync} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {IngestPool} from '../store/ingest.js'
-import {DigestCache, TreeFingerprint, identOf, inodeOf} from '../store/digest-cache.js'
+import {DigestCache, TreeFingerprint, inodeOf} from '../store/digest-cache.js'
 import {ObjectStore} from '../store/objects.js'
 import {METACOPY, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
 import {type ScannedEntry, sys} from '../sys/index.js'
@@ -123,7 +123,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   }
 
   try {
-    await visit(Buffer.alloc(0), rootEntry(source))
+    await visit(Buffer.alloc(0), sys.scanEntry(source))
     await Promise.all(pending)
     if (failure) throw failure
     const synced = pool.startSync(home.root)
@@ -151,7 +151,7 @@ function fingerprintOf(source: string): string | null {
     if ((mode & C.S_IFMT) === C.S_IFDIR) for (const child of sys.scanDir(rel.length ? Buffer.concat([src, SLASH, rel]) : src)) visit(joinPath(rel, child[0]), child)
   }
   try {
-    visit(Buffer.alloc(0), rootEntry(source))
+    visit(Buffer.alloc(0), sys.scanEntry(source))
   } catch {
     return null // the import proper will say what is wrong
   }
@@ -160,17 +160,6 @@ function fingerprintOf(source: string): string | null {
 
 const SLASH = Buffer.from('/')
 const byName = (a: [string, Buffer], b: [string, Buffer]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
-
-/** The source directory itself, as sys.scanDir would give it as an entry of its parent. */
-function rootEntry(source: string): ScannedEntry {
-  const st = lstatSync(source, {bigint: true})
-  const xattrs: [string, Buffer][] = []
-  for (const name of sys.listxattr(source)) {
-    const v = name.startsWith('user.') ? sys.getxattr(source, name) : null
-    if (v !== null) xattrs.push([name, v])
-  }
-  return [Buffer.from(source), Number(st.mode), Number(st.uid), Number(st.gid), 0, Number(st.nlink), 0, st.atimeNs, st.mtimeNs, identOf(st), xattrs.length ? xattrs : null, null]
-}
 
 // What the source holds that this user can't read (another user's, not open
 // to others: even root in the namespace has no rights over it) is named, with

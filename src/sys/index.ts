@@ -57,6 +57,8 @@ interface Sys {
   createFile(path: BytePath, size: number, uid: number, gid: number, mode: number, atimeNs: bigint, mtimeNs: bigint, xattrs: [string, Buffer][]): boolean
   /** a directory's entries (not . and ..) in its own order, one call for all: see ScannedEntry. Errors name the path in path. */
   scanDir(dir: BytePath): ScannedEntry[]
+  /** the entry at path itself, as scanDir gives entries (its name: path as given): a walk's root */
+  scanEntry(path: BytePath): ScannedEntry
 }
 
 
