@@ -101,7 +101,7 @@ export function inMntNs(mntns) {
   })
 }
 
-/** A real terminal (a private tmux server) running command: type with keys(), read with screen(), await a pattern with waitFor(). */
+/** A real terminal (a private tmux server) running command: type with keys(), read with screen(), await a pattern with waitFor(), Ctrl-C with interrupt(). */
 export function terminal(t, command) {
   const sock = `strata-${randomBytes(4).toString('hex')}`
   const tmux = (...a) => spawnSync('tmux', ['-L', sock, ...a], {encoding: 'utf8'})
@@ -118,5 +118,10 @@ export function terminal(t, command) {
     assert.fail(`the terminal never showed ${re}:\n${screen()}`)
   }
   const keys = (...k) => tmux('send-keys', ...k)
-  return {waitFor, keys, screen}
+  // Ctrl-C, then wait for the shell's next prompt (tmux trims its trailing blanks): keys typed before it are echoed beside it, not on a line of their own
+  const interrupt = async (prompt) => {
+    keys('C-c')
+    await waitFor(new RegExp(`\\^C\\s*\\n${prompt.trimEnd().replace(/[$^.*+?()[\]{}|\\]/g, '\\$&')}\\s*$`, 'm'))
+  }
+  return {waitFor, keys, screen, interrupt}
 }

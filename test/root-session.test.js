@@ -229,7 +229,7 @@ test('shell on a root session under a pseudo-terminal: inside the sandbox, inter
   term.keys('echo from-shell > /tmp/shell-note', 'Enter')
   term.keys('sleep 100', 'Enter')
   await sleep(500)
-  term.keys('C-c')
+  await term.interrupt('box$ ')
   term.keys('echo "slept-$?"', 'Enter')
   await term.waitFor(/^slept-130$/m)
   term.keys('exit 3', 'Enter')

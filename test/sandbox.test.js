@@ -137,7 +137,7 @@ for (const kind of ['shell --root', 'shell']) {
     await term.waitFor(/^on-a-terminal$/m)
     term.keys('sleep 100', 'Enter')
     await new Promise((r) => setTimeout(r, 500))
-    term.keys('C-c')
+    await term.interrupt('box$ ')
     term.keys('echo "slept-$?"', 'Enter')
     await term.waitFor(/^slept-130$/m) // sleep died of SIGINT; the shell lives on
     term.keys('echo still-here', 'Enter')
