@@ -2,9 +2,9 @@
 // `sync` of the same tree under the same mapping, re-import against import,
 // `strata run S -- true` against `node -e 0`, and the layer tree's footprint.
 // Usage: [PAIRS=n] [PARTS=import,reimport,run,footprint[,bound]] node bench/import.js [WORKDIR]
-// (bound: also time bench/lower-bound.c beside each cp; needs gcc and libssl-dev)
+// (bound: also time bench/lower-bound.c and a one-file import beside each cp; needs gcc and libssl-dev)
 // (a tree of ≥150 MB and ≥5000 files is built in WORKDIR the first time)
-import {existsSync, mkdirSync} from 'node:fs'
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {bin, root, time, median, ns, sh, paired, fmt, quiet} from './lib.js'
 
@@ -33,15 +33,25 @@ console.log(`file creation before timing: ${quiet(runs).toFixed(0)} ms per 1000`
 if (parts.has('import') || parts.has('reimport') || parts.has('run')) {
   // 1. first import vs cp -a + sync, same mapping, both into the same filesystem; with
   // PARTS=...,bound also bench/lower-bound.c (strata's on-disk work in C) in each round
+  // and strata's fixed cost: the import of a one-file tree (start-up, namespace, workers, sync, publish)
   const bound = parts.has('bound') ? join(runs, 'lower-bound') : null
-  if (bound) sh(['gcc', '-O2', '-o', bound, join(root, 'bench', 'lower-bound.c'), '-lcrypto', '-lpthread'])
+  const one = join(runs, 'one-file')
+  if (bound) {
+    sh(['gcc', '-O2', '-o', bound, join(root, 'bench', 'lower-bound.c'), '-lcrypto', '-lpthread'])
+    mkdirSync(one)
+    writeFileSync(join(one, 'file'), 'x'.repeat(4096))
+  }
   const lb = []
+  const fixed = []
   const first = paired(
     pairs,
     (i) => {
       const dest = join(runs, `cp-${i}`)
       const t = time(ns(['sh', '-c', 'cp -a "$1" "$2" && sync -f "$2"', 'sh', tree, dest]))
-      if (bound) lb.push(time(ns([bound, tree, join(runs, `lb-${i}`), '2'])))
+      if (bound) {
+        lb.push(time(ns([bound, tree, join(runs, `lb-${i}`), '2'])))
+        fixed.push(time(strata(['import', one]), env(join(runs, `one-${i}`))))
+      }
       return t
     },
     (i) => time(strata(['import', tree, '--name', 'bench']), env(homeOf(i))),
@@ -50,6 +60,8 @@ if (parts.has('import') || parts.has('reimport') || parts.has('run')) {
   if (bound) {
     const ratios = lb.map((t, i) => t / first.a[i])
     console.log(`lower bound vs cp -a + sync: lower bound ${fmt(lb)} s; ratios ${fmt(ratios)}; median ${median(ratios).toFixed(2)}×`)
+    const floor = lb.map((t, i) => (t + fixed[i]) / first.a[i])
+    console.log(`fixed cost (one-file import) ${fmt(fixed)} s; lower bound + fixed cost vs cp: ratios ${fmt(floor)}; median ${median(floor).toFixed(2)}×`)
   }
 }
 
