@@ -21,7 +21,7 @@ static int64_t ns_of(struct timespec t) { return (int64_t)t.tv_sec * 1000000000L
 static napi_value user_xattrs(napi_env env, const char *path) {
   char small[1024], *names = NULL;
   ssize_t got = list_xattr_names(path, small, sizeof small, &names);
-  if (got < 0) return throw_errno(env, errno, "llistxattr");
+  if (got < 0) return throw_errno_path(env, errno, "llistxattr", path);
   napi_value list = NULL;
   uint32_t n = 0;
   for (ssize_t off = 0; off < got; off += strlen(names + off) + 1) {
@@ -51,16 +51,16 @@ static napi_value user_xattrs(napi_env env, const char *path) {
 failed:;
   int e = errno;
   if (names != small) free(names);
-  return throw_errno(env, e, "lgetxattr");
+  return throw_errno_path(env, e, "lgetxattr", path);
 }
 
-/* A symlink's target as a Buffer (size: what lstat said its length is).
+/* A symlink's target as a Buffer (size: what lstat said its length is; path: for errors).
  * NULL: thrown. */
-static napi_value link_target(napi_env env, int dirfd, const char *name, size_t size) {
+static napi_value link_target(napi_env env, int dirfd, const char *name, const char *path, size_t size) {
   for (size_t cap = size + 1;; cap *= 2) {
     char *buf = malloc(cap);
     ssize_t n = buf ? readlinkat(dirfd, name, buf, cap) : -1;
-    if (n < 0) { int e = buf ? errno : ENOMEM; free(buf); return throw_errno(env, e, "readlink"); }
+    if (n < 0) { int e = buf ? errno : ENOMEM; free(buf); return throw_errno_path(env, e, "readlink", path); }
     if ((size_t)n < cap) { /* else cut short: it was retargeted since, longer */
       napi_value v;
       napi_create_buffer_copy(env, n, buf, NULL, &v);
@@ -98,7 +98,7 @@ static napi_value entry(napi_env env, int dirfd, const char *name, const char *p
   if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) napi_get_null(env, &v[XATTRS]);
   else if (!(v[XATTRS] = user_xattrs(env, path))) return NULL;
   if (!S_ISLNK(st.st_mode)) napi_get_null(env, &v[TARGET]);
-  else if (!(v[TARGET] = link_target(env, dirfd, name, st.st_size))) return NULL;
+  else if (!(v[TARGET] = link_target(env, dirfd, name, path, st.st_size))) return NULL;
   napi_create_array_with_length(env, FIELDS, &e);
   for (int i = 0; i < FIELDS; i++) napi_set_element(env, e, i, v[i]);
   return e;

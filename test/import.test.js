@@ -3,7 +3,7 @@
 // and id prefixes resolve.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {chmodSync, mkdirSync, renameSync, symlinkSync, unlinkSync, writeFileSync, utimesSync, statSync} from 'node:fs'
+import {chmodSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, utimesSync, statSync} from 'node:fs'
 import {sys} from '../dist/src/sys/index.js'
 import {join} from 'node:path'
 import {strata, newHome, cleanHome, tmp, listing} from './helpers.js'
@@ -87,5 +87,40 @@ test('an unchanged tree imported again is its layer at once; any change makes th
     cleanHome(fresh)
     assert.equal(r.json.layer.id, want.json.layer.id, `${what}: the layer a fresh store makes`)
     prev = r.json.layer.id
+  }
+})
+
+test('a source entry that vanishes mid-import is named (conflict, exit 4); nothing is published and the store checks clean', async (t) => {
+  const {Home} = await import('../dist/src/store/home.js')
+  const {importDir} = await import('../dist/src/layer/import-dir.js')
+  // the first small file's progress report removes what the walk hasn't reached: whole
+  // directories (their scan fails), or only the files the workers were given to store
+  for (const gone of ['directories', 'files']) {
+    const home = newHome()
+    t.after(() => cleanHome(home))
+    const src = tmp('strata-src-')
+    for (let i = 0; i < 20; i++) {
+      mkdirSync(join(src, `d${i}`))
+      writeFileSync(join(src, `d${i}`, 'small'), `${i}`)
+      writeFileSync(join(src, `d${i}`, 'big'), `${i}`.repeat(9000))
+    }
+    let removed = false
+    const onProgress = () => {
+      if (removed) return
+      removed = true
+      for (let i = 0; i < 20; i++) rmSync(join(src, `d${i}`, gone === 'files' ? 'big' : ''), {recursive: true})
+    }
+    await assert.rejects(importDir(new Home(home), src, {onProgress}), (e) => {
+      assert.equal(e.code, 'conflict', `${gone}: ${e.stack}`)
+      assert.equal(e.exit, 4)
+      assert.match(e.message, new RegExp(`^${src}/d\\d+${gone === 'files' ? '/big' : '(/big)?'} changed during the import: it is gone$`))
+      assert.match(e.hint, /import a tree nothing is changing/)
+      return true
+    })
+    assert.ok(removed)
+    assert.deepEqual(readdirSync(join(home, 'layers')), [], `${gone}: no layer published`)
+    assert.deepEqual(readdirSync(join(home, 'tmp')), [], `${gone}: nothing staged is left`)
+    const check = strata(home, ['check', '--json'])
+    assert.equal(check.status, 0, check.stdout + check.stderr)
   }
 })

@@ -7,7 +7,7 @@ import {DigestCache, TreeFingerprint, inodeOf} from '../store/digest-cache.js'
 import {ObjectStore} from '../store/objects.js'
 import {METACOPY, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
 import {type ScannedEntry, sys} from '../sys/index.js'
-import {notFound, usage} from '../cli/errors.js'
+import {conflict, notFound, usage} from '../cli/errors.js'
 import {removeTree} from '../store/fsutil.js'
 import {joinPath, displayPath} from './entry.js'
 import {type Meta, TreeWriter} from './writer.js'
@@ -113,7 +113,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
             opts.onProgress?.(tally)
           },
           (e) => {
-            failure ??= unreadable(e, absSrc(rel))
+            failure ??= sourceError(e, absSrc(rel))
           },
         ),
       )
@@ -162,18 +162,23 @@ const SLASH = Buffer.from('/')
 const byName = (a: [string, Buffer], b: [string, Buffer]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
 
 // What the source holds that this user can't read (another user's, not open
-// to others: even root in the namespace has no rights over it) is named, with
-// the fix, rather than reported as a bug in strata.
-function unreadable(e: unknown, p: Buffer): unknown {
-  if ((e as NodeJS.ErrnoException).code !== 'EACCES') return e
-  return usage(`cannot read ${p.toString()}: permission denied`, 'it belongs to another user: make it readable to you, or leave it out of the tree')
+// to others: even root in the namespace has no rights over it), and what
+// vanished while the import read the tree, is named with the fix rather than
+// reported as a bug in strata. p: the path being read; a native error may name
+// the very entry in its own path.
+function sourceError(e: unknown, p: Buffer): unknown {
+  const {code, path} = e as NodeJS.ErrnoException & {path?: unknown}
+  const at = Buffer.isBuffer(path) ? path.toString() : p.toString()
+  if (code === 'EACCES') return usage(`cannot read ${at}: permission denied`, 'it belongs to another user: make it readable to you, or leave it out of the tree')
+  if (code === 'ENOENT' || code === 'ENOTDIR') return conflict(`${at} changed during the import: it is gone`, 'import a tree nothing is changing, or import it again')
+  return e
 }
 
 function scan(dir: Buffer): ScannedEntry[] {
   try {
     return sys.scanDir(dir)
   } catch (e) {
-    throw unreadable(e, dir)
+    throw sourceError(e, dir)
   }
 }
 
@@ -181,7 +186,7 @@ function read(file: Buffer): Buffer {
   try {
     return readFileSync(file)
   } catch (e) {
-    throw unreadable(e, file)
+    throw sourceError(e, file)
   }
 }
 
