@@ -3,7 +3,7 @@
 // it (checked in /proc), and a dead holder is reported stale and cleaned.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {readdirSync, readFileSync, readlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {strata, newHome, cleanHome, tmp, expectOneLineError, inMntNs} from './helpers.js'
 import {makeRootfs} from './fixtures/rootfs.js'
@@ -164,6 +164,7 @@ test('a holder whose pid was reused is stale', async (t) => {
   assert.deepEqual(strata(home, ['ps', '--json']).json.sessions.map((x) => x.state), ['running'])
   assert.equal(strata(home, ['umount', 'box']).status, 0)
   assert.equal(alive(s.pid), false)
+  assert.equal(existsSync(sessions.dir), false, "the store's last session leaves nothing in the runtime directory")
 })
 
 test('bad input to session commands: one line, its exit code', async (t) => {

@@ -5,7 +5,7 @@
 // holder's pid; `umount` ends the holder and everything left in its namespace.
 import {spawn} from 'node:child_process'
 import {startTime, nsOf, sessionFile, sessionsDir, joinArgv, joinCommand, readSession, rootPath, type Session, type SessionState, type HolderReport, type SandboxSettings} from './session-state.js'
-import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {type Mapping, unshareArgs} from '../ns/idmap.js'
@@ -115,12 +115,17 @@ export class Sessions {
         `stack '${stack}' is already mounted (session pid ${running.pid}, since ${running.since}, at ${this.path(running)})`,
         `use it with \`strata exec ${stack} -- CMD\`, or stop it with \`strata umount ${stack}\``,
       )
-    mkdirSync(this.dir, {recursive: true, mode: 0o700})
     const lock = join(this.dir, `${stack}.starting`)
-    try {
-      mkdirSync(lock)
-    } catch {
-      throw conflict(`stack '${stack}' is being mounted by another strata`, `wait for it, then \`strata ps\`; if none is running, remove ${lock}`)
+    for (let tries = 1; ; tries++) {
+      mkdirSync(this.dir, {recursive: true, mode: 0o700})
+      try {
+        mkdirSync(lock)
+        break
+      } catch (e) {
+        // the umount of this store's last session removes the emptied directory: it may do so between the two
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && tries < 5) continue
+        throw conflict(`stack '${stack}' is being mounted by another strata`, `wait for it, then \`strata ps\`; if none is running, remove ${lock}`)
+      }
     }
     try {
       const log = this.logFile(stack)
@@ -216,6 +221,9 @@ export class Sessions {
     for (let waited = 0; exiting().length > 0 && waited < 5000; waited += 10) await sleep(10)
     rmSync(this.file(s.stack), {force: true})
     rmSync(this.logFile(s.stack), {force: true})
+    try {
+      rmdirSync(this.dir) // the store's last session: leave nothing behind in the runtime directory
+    } catch {} // others remain (or are starting)
     return {stopped: pids.size}
   }
 
