@@ -4,7 +4,7 @@
 // that is published like a directory import. Hostile
 // names ("..", absolute, written through a symlink, links to what isn't
 // there) are refused with the entry's name; nothing is published then.
-import {lstatSync, statSync} from 'node:fs'
+import {lstatSync, realpathSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import type {Home} from '../store/home.js'
 import {ObjectStore} from '../store/objects.js'
@@ -14,7 +14,8 @@ import {StrataError, usage} from '../cli/errors.js'
 import {displayPath} from './entry.js'
 import {type Meta, TreeWriter} from './writer.js'
 import {publishStaged, unchangedSince, type ImportResult, type Tally, newTally} from './publish.js'
-import {DigestCache, TreeFingerprint, identOf} from '../store/digest-cache.js'
+import {DigestCache, TreeFingerprint} from '../store/digest-cache.js'
+import {sys} from '../sys/index.js'
 import {ByteSource, type DataReader, type TarEntry, TarFormatError, readTar} from './tar-reader.js'
 import {DEFAULT_INLINE_LIMIT} from './import-dir.js'
 import type {LayerInfo} from './layers.js'
@@ -309,7 +310,7 @@ export async function importTarFile(
   // an archive unchanged since its last import (by lstat, as for directories) is that layer again, if the store has it whole
   const cache = new DigestCache(home.digests, resolve(path))
   const fp = new TreeFingerprint()
-  fp.add(Buffer.alloc(0), identOf(statSync(path, {bigint: true})))
+  fp.add(Buffer.alloc(0), sys.scanEntry(realpathSync(path))[9]) // the archive itself, not a symlink to it
   const fingerprint = fp.digest()
   const settings = `v1 ${opts.kind} inline-limit=${opts.inlineLimit ?? DEFAULT_INLINE_LIMIT}`
   const again = unchangedSince(home, cache.lastTree, settings, () => fingerprint, opts.name)

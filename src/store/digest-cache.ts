@@ -8,9 +8,8 @@
 import {createHash, randomBytes} from 'node:crypto'
 import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import type {BigIntStats} from 'node:fs'
 
-/** What lstat said of the file (see identOf) and its content's digest. */
+/** What lstat said of the file (its ident, as sys.scanDir gives it) and its content's digest. */
 type Row = [ident: string, digest: string]
 /** The layer a tree became, and how: its entries' fingerprint (see TreeFingerprint) and the import's settings. */
 export interface TreeRecord {layer: string; fingerprint: string; settings: string}
@@ -69,9 +68,6 @@ export function recordedLayer(file: string): string | undefined {
     return undefined
   }
 }
-
-/** What lstat says of an entry, as text: "dev:ino mode uid:gid size nlink rdev mtimeNs ctimeNs" (as sys.scanDir gives it). */
-export const identOf = (st: BigIntStats) => `${st.dev}:${st.ino} ${st.mode} ${st.uid}:${st.gid} ${st.size} ${st.nlink} ${st.rdev} ${st.mtimeNs} ${st.ctimeNs}`
 
 /** The inode an ident names ("dev:ino"): hardlinks share it. */
 export const inodeOf = (ident: string) => ident.slice(0, ident.indexOf(' '))

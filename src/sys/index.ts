@@ -12,7 +12,7 @@ export type BytePath = Buffer | string
  * One entry of a directory, as sys.scanDir reads it: its lstat, its user.*
  * xattrs (files and directories only; null when none) and a symlink's
  * target. ident is what lstat says as text, "dev:ino mode uid:gid size nlink
- * rdev mtimeNs ctimeNs" (see identOf); its first word names the inode.
+ * rdev mtimeNs ctimeNs"; its first word names the inode.
  */
 export type ScannedEntry = [
   name: Buffer,
