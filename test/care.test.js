@@ -82,9 +82,9 @@ test('gc removes only what nothing uses, and waits for no one', async (t) => {
   assert.equal(strata(home, ['gc', '--dry-run', '--json']).json.objects.removed, 1, 'a dry run removes nothing')
 
   // beside a command holding the store's lock shared (as an import does), gc refuses
-  const holder = spawn('flock', ['-s', '-o', join(home, 'lock'), 'sleep', '30'], {stdio: 'ignore'})
+  const holder = spawn('flock', ['-s', '-o', join(home, 'lock'), 'sh', '-c', 'echo locked; exec sleep 30'], {stdio: ['ignore', 'pipe', 'ignore']})
   t.after(() => holder.kill())
-  await new Promise((res) => setTimeout(res, 300))
+  await new Promise((res) => holder.stdout.once('data', res)) // it holds the lock
   r = strata(home, ['gc', '--json'])
   assert.equal(r.status, 4, r.stdout)
   assert.match(r.json.error.message, /the store is busy/)
