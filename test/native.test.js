@@ -26,7 +26,8 @@ function store() {
   return {d, tmp: join(d, 'tmp'), objects: join(d, 'objects'), store: new ObjectStore(join(d, 'objects'), join(d, 'tmp'))}
 }
 // data with a hole in the middle and one at the end, where the size allows
-const content = (size) => (size > 3 * B ? Buffer.concat([randomBytes(B), Buffer.alloc(B), randomBytes(size - 3 * B), Buffer.alloc(B)]) : randomBytes(size))
+const HOLE = 16 * B
+const content = (size) => (size > 3 * B + HOLE ? Buffer.concat([randomBytes(B), Buffer.alloc(HOLE), randomBytes(size - 2 * B - HOLE), Buffer.alloc(B)]) : randomBytes(size))
 
 test('storeFile and streamed writers store what fsverity names, sparse, once', () => {
   const s = store()
@@ -42,8 +43,9 @@ test('storeFile and streamed writers store what fsverity names, sparse, once', (
     assert.ok(readFileSync(obj).equals(data), `size ${size}: content`)
     const st = lstatSync(obj)
     assert.equal(st.mode & 0o777, 0o444)
-    // the hole at [4096, 8192) is block-aligned whatever the size
-    if (size > 3 * B) assert.ok(st.blocks * 512 <= Math.ceil(size / B) * B - B, `size ${size}: holes kept (${st.blocks * 512} bytes allocated)`)
+    // the holes are block-aligned whatever the size; blocks count the extent tree's too (a file
+    // written back in many pieces, under load, has a few), so only most of the holes is checked
+    if (size > 3 * B + HOLE) assert.ok(st.blocks * 512 <= Math.ceil(size / B) * B - HOLE / 2, `size ${size}: holes kept (${st.blocks * 512} bytes allocated)`)
 
     // the same content again: named, not stored; hashing only: the same digest
     assert.deepEqual(sys.storeFile(f, s.tmp, s.objects), [want, size, false])
