@@ -2,7 +2,7 @@
 // suite runs as), fresh stores, and commands inside a user namespace.
 import {spawnSync} from 'node:child_process'
 import assert from 'node:assert/strict'
-import {mkdtempSync, readdirSync, readlinkSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, readlinkSync} from 'node:fs'
 import {randomBytes} from 'node:crypto'
 import {tmpdir} from 'node:os'
 import {join, dirname} from 'node:path'
@@ -124,4 +124,22 @@ export function terminal(t, command) {
     await waitFor(new RegExp(`\\^C\\s*\\n${prompt.trimEnd().replace(/[$^.*+?()[\]{}|\\]/g, '\\$&')}\\s*$`, 'm'))
   }
   return {waitFor, keys, screen, interrupt}
+}
+
+/** Resolves once a process of ours runs exactly argv (read from /proc): a command typed into a terminal has started. */
+export async function waitForProcess(argv) {
+  const want = argv.join('\0') + '\0'
+  const running = () =>
+    readdirSync('/proc').some((p) => {
+      try {
+        return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, 'utf8') === want
+      } catch {
+        return false // it ended meanwhile
+      }
+    })
+  for (let i = 0; i < 300; i++) {
+    if (running()) return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  assert.fail(`no process ran ${argv.join(' ')}`)
 }

@@ -8,7 +8,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
-import {strata, newHome, cleanHome, tmp, bin, expectOneLineError, terminal, inMntNs} from './helpers.js'
+import {strata, newHome, cleanHome, tmp, bin, expectOneLineError, terminal, inMntNs, waitForProcess} from './helpers.js'
 import {makeRootfs} from './fixtures/rootfs.js'
 
 function setup(t) {
@@ -229,8 +229,8 @@ test('shell on a root session under a pseudo-terminal: inside the sandbox, inter
   term.keys('test -t 0 && test -t 1 && echo "on-a-terminal $(hostname) $(cut -d" " -f22 /proc/1/stat)"', 'Enter')
   await term.waitFor(new RegExp(`^on-a-terminal inner ${s.starttime}$`, 'm'))
   term.keys('echo from-shell > /tmp/shell-note', 'Enter')
-  term.keys('sleep 100', 'Enter')
-  await sleep(500)
+  term.keys('sleep 1003', 'Enter') // its own number: tests run side by side
+  await waitForProcess(['sleep', '1003'])
   await term.interrupt('box$ ')
   term.keys('echo "slept-$?"', 'Enter')
   await term.waitFor(/^slept-130$/m)

@@ -7,7 +7,7 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
-import {strata, newHome, cleanHome, tmp, bin, expectOneLineError, terminal} from './helpers.js'
+import {strata, newHome, cleanHome, tmp, bin, expectOneLineError, terminal, waitForProcess} from './helpers.js'
 import {makeRootfs} from './fixtures/rootfs.js'
 
 function setup(t) {
@@ -135,8 +135,9 @@ for (const kind of ['shell --root', 'shell']) {
     await term.waitFor(/^box\$\s*$/m)
     term.keys('test -t 0 && test -t 1 && echo "on-a-terminal"', 'Enter')
     await term.waitFor(/^on-a-terminal$/m)
-    term.keys('sleep 100', 'Enter')
-    await new Promise((r) => setTimeout(r, 500))
+    const nap = kind === 'shell' ? '1001' : '1002' // its own number: tests run side by side
+    term.keys(`sleep ${nap}`, 'Enter')
+    await waitForProcess(['sleep', nap])
     await term.interrupt('box$ ')
     term.keys('echo "slept-$?"', 'Enter')
     await term.waitFor(/^slept-130$/m) // sleep died of SIGINT; the shell lives on
