@@ -1,8 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {resolve} from 'node:path'
 import {StrataCommand} from '../src/cli/command.js'
 import {bytes} from '../src/cli/progress.js'
-import {FORMATS, type Format, detectFormat, isImage} from '../src/layer/archive.js'
+import {FORMATS, type Format, detectFormat, importSource} from '../src/layer/archive.js'
 import {splitLayoutRef} from '../src/layer/import-oci.js'
 import type {ArchiveImportResult} from '../src/layer/import-archive.js'
 import type {LayerInfo} from '../src/layer/layers.js'
@@ -30,14 +29,11 @@ export default class Import extends StrataCommand {
 
   async run(): Promise<ArchiveImportResult> {
     const {args, flags} = await this.parse(Import)
-    let {dir: source, ref} = splitLayoutRef(args.source)
+    const {dir, ref} = splitLayoutRef(args.source) // a ref on what is no image: the import says so
+    const source = importSource(dir)
     const format = (flags.format as Format | undefined) ?? (await detectFormat(source))
-    if (!isImage(format) && ref) {
-      source = args.source
-      ref = undefined
-    }
     const r = await this.inNamespace<ArchiveImportResult>('import-archive', {
-      source: resolve(source),
+      source,
       format,
       ref,
       name: flags.name,

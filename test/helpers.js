@@ -37,7 +37,7 @@ export function strata(home, args, opts = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], {
     env: {...process.env, STRATA_HOME: home, NO_COLOR: '1', ...opts.env},
     input: opts.input,
-    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    stdio: [opts.stdin ?? (opts.input === undefined ? 'ignore' : 'pipe'), 'pipe', 'pipe'],
     maxBuffer: 1 << 30,
     timeout: opts.timeout ?? 600000,
   })

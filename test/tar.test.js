@@ -3,10 +3,11 @@
 // import gives; tar semantics (later duplicates win, hardlinks, implicit
 // parents, OCI whiteouts, device nodes skipped and counted) hold.
 import {test} from 'node:test'
+import {spawnSync} from 'node:child_process'
 import assert from 'node:assert/strict'
-import {writeFileSync, renameSync, statSync, utimesSync} from 'node:fs'
+import {closeSync, openSync, readFileSync, writeFileSync, renameSync, statSync, utimesSync} from 'node:fs'
 import {join} from 'node:path'
-import {strata, newHome, cleanHome, inNs, tmp, root, scratch} from './helpers.js'
+import {strata, newHome, cleanHome, inNs, tmp, root, scratch, listing, bin} from './helpers.js'
 import {tarOf} from './fixtures/tar.js'
 
 const makeTree = join(root, 'test', 'fixtures', 'make-tree.js')
@@ -169,4 +170,36 @@ test('an archive unchanged since its import is its layer at once; a rewritten on
   assert.equal(strata(home, ['check', '--quick']).status, 6, 'the first layer still misses its object')
   assert.equal(strata(home, ['layer', 'rm', first.json.layer.id]).status, 0)
   assert.equal(strata(home, ['check', '--quick']).status, 0, 'the re-imported layer is whole')
+})
+
+test('a tar as /dev/stdin redirected from a file is that file; a pipe, a device, or a tag on a plain tar is refused, the store untouched', async (t) => {
+  const {home, work} = scratch(t, 'strata-tar-')
+  const file = join(work, 'small.tar')
+  writeFileSync(file, tarOf([{name: 'hello', data: 'hello from stdin\n'}, {name: 'big', data: 'x'.repeat(5000)}]))
+  const direct = strata(home, ['import', file, '--json'])
+  assert.equal(direct.status, 0, direct.stderr)
+  assert.equal(direct.json.layer.counts.entries, 3)
+  const fd = openSync(file, 'r')
+  t.after(() => closeSync(fd))
+  // the namespace's process has its own stdin: it must be given the file, not /dev/stdin
+  const redirected = strata(home, ['import', '/dev/stdin', '--name', 'from-stdin', '--json'], {stdin: fd})
+  assert.equal(redirected.status, 0, redirected.stderr)
+  assert.equal(redirected.json.layer.id, direct.json.layer.id)
+  assert.equal(redirected.json.layer.source.path, file)
+
+  const before = listing(home)
+  const piped = spawnSync('sh', ['-c', 'cat "$1" | "$2" "$3" import /dev/stdin', 'sh', file, process.execPath, bin], {env: {...process.env, STRATA_HOME: home}, encoding: 'utf8'})
+  const cases = [
+    [piped, /^strata: \/dev\/stdin is a pipe, not a file or directory — .*cat > image\.tar/],
+    // node's 'pipe' is a socket pair
+    [strata(home, ['import', '/dev/stdin'], {input: readFileSync(file)}), /^strata: \/dev\/stdin is a socket, not a file or directory/],
+    [strata(home, ['import', '/dev/null']), /^strata: \/dev\/null is a device, not a file or directory/],
+    [strata(home, ['import', `${file}:v1`]), /^strata: 'v1' names an image, but .*small\.tar is not an OCI layout or image archive/],
+  ]
+  for (const [r, says] of cases) {
+    assert.equal(r.status, 2, r.stderr)
+    assert.match(r.stderr, says)
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+  }
+  assert.deepEqual(listing(home), before, 'the store is untouched')
 })

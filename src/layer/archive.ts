@@ -1,7 +1,7 @@
 // What an import source is (told by its content, not its name) and its bytes
 // as one decompressed stream: gzip by zlib, zstd by the zstd program (Node 20's
 // zlib has none), optionally hashing the raw bytes on the way (OCI digests).
-import {closeSync, createReadStream, existsSync, openSync, readSync, statSync} from 'node:fs'
+import {closeSync, createReadStream, existsSync, openSync, readSync, realpathSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {createHash, type Hash} from 'node:crypto'
 import {Transform, type Readable, pipeline} from 'node:stream'
@@ -17,6 +17,25 @@ export type ImageFormat = 'oci' | 'oci-archive' | 'docker-archive'
 export const isImage = (f: Format): f is ImageFormat => f === 'oci' || f === 'oci-archive' || f === 'docker-archive'
 
 export const compressionOf = (f: Format): Compression => (f === 'tar.gz' ? 'gzip' : f === 'tar.zst' ? 'zstd' : 'none')
+
+/**
+ * The path an import reads, as the namespace's process must open it: real
+ * (a symlink, /dev/stdin or /dev/fd/N redirected from a file name that file,
+ * not whatever that process has open there), and a file or a directory: a
+ * pipe or a device would be read by format detection and the import alike.
+ */
+export function importSource(path: string): string {
+  let st
+  try {
+    st = statSync(path)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`no such file or directory: ${path}`, 'give the path of a directory, tar or OCI layout to import')
+    throw e
+  }
+  if (!st.isFile() && !st.isDirectory())
+    throw usage(`${path} is ${st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'a device'}, not a file or directory`, 'give a file or directory: save a stream to a file first (e.g. `cat > image.tar`)')
+  return realpathSync(path)
+}
 
 /** Looks at the first bytes (gzip and zstd magic numbers, a tar header's checksum or "ustar"), then at a tar's entry names: an image archive or a layer. */
 export async function detectFormat(path: string): Promise<Format> {
