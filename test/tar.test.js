@@ -3,7 +3,7 @@
 // import gives; tar semantics (later duplicates win, hardlinks, implicit
 // parents, OCI whiteouts, device nodes skipped and counted) hold.
 import {test} from 'node:test'
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import assert from 'node:assert/strict'
 import {closeSync, openSync, readFileSync, writeFileSync, renameSync, statSync, utimesSync} from 'node:fs'
 import {join} from 'node:path'
@@ -202,4 +202,49 @@ test('a tar as /dev/stdin redirected from a file is that file; a pipe, a device,
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
   }
   assert.deepEqual(listing(home), before, 'the store is untouched')
+})
+
+test('layer export -o - (or /dev/stdout, or a fifo) streams the tar; what cannot work is refused in one line', async (t) => {
+  const {home, work} = scratch(t, 'strata-tar-')
+  const file = join(work, 'l.tar')
+  writeFileSync(file, tarOf([{name: 'hello', data: 'hi\n'}, {name: 'big', data: 'y'.repeat(7000)}]))
+  assert.equal(strata(home, ['import', file, '--name', 'l']).status, 0)
+  const made = strata(home, ['layer', 'export', 'l', '-o', join(work, 'want.tar')])
+  assert.equal(made.status, 0, made.stderr)
+  const want = readFileSync(join(work, 'want.tar'))
+  assert.ok(want.length > 7000)
+
+  // the tar on standard output, the summary on stderr
+  const piped = strata(home, ['layer', 'export', 'l', '-o', '-'])
+  assert.equal(piped.status, 0, piped.stderr)
+  assert.ok(piped.stdoutBuf.equals(want), 'the same bytes as the file')
+  assert.match(piped.stderr, /^exported [0-9a-f]{12} to standard output: 3 entries/)
+  // /dev/stdout redirected to a file is standard output, not a file to replace
+  const fd = openSync(join(work, 'redirected.tar'), 'w')
+  const redirected = spawnSync(process.execPath, [bin, 'layer', 'export', 'l', '-o', '/dev/stdout'], {stdio: ['ignore', fd, 'pipe'], env: {...process.env, STRATA_HOME: home}})
+  closeSync(fd)
+  assert.equal(redirected.status, 0, redirected.stderr.toString())
+  assert.ok(readFileSync(join(work, 'redirected.tar')).equals(want))
+  // a fifo another process reads
+  const fifo = join(work, 'fifo')
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0)
+  const reader = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', fifo, join(work, 'from-fifo.tar')])
+  const read = new Promise((r) => reader.on('exit', r))
+  const toFifo = strata(home, ['layer', 'export', 'l', '-o', fifo])
+  assert.equal(toFifo.status, 0, toFifo.stderr)
+  assert.equal(await read, 0)
+  assert.ok(readFileSync(join(work, 'from-fifo.tar')).equals(want))
+
+  const json = strata(home, ['layer', 'export', 'l', '-o', '-', '--json'])
+  assert.equal(json.status, 2)
+  assert.match(json.json.error.message, /^--json and the tar would both go to standard output$/)
+  for (const [args, says] of [
+    [['-o', work], /^strata: .* is a directory — /],
+    [['-o', '/var/l.tar'], /^strata: cannot write in \/var: permission denied — /],
+  ]) {
+    const r = strata(home, ['layer', 'export', 'l', ...args])
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`)
+    assert.match(r.stderr, says)
+    assert.equal(r.stderr.trim().split('\n').length, 1)
+  }
 })

@@ -9,7 +9,7 @@ import {pipeline} from 'node:stream/promises'
 import {Transform} from 'node:stream'
 import type {Home} from '../store/home.js'
 import {ObjectStore} from '../store/objects.js'
-import {notFound, usage} from '../cli/errors.js'
+import {environment, notFound, usage} from '../cli/errors.js'
 import {LayerStore} from './layers.js'
 import {StackStore} from '../stack/stacks.js'
 import {scanTree, abs} from './scan.js'
@@ -29,7 +29,7 @@ export function writeLayerTar(home: Home, id: string, fd: number): {size: number
   let size = 0
   const out = (b: Buffer) => {
     h.update(b)
-    for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off)
+    for (let off = 0; off < b.length; ) off += writeAll(fd, b, off)
     size += b.length
   }
   const buf = Buffer.allocUnsafe(1 << 20)
@@ -81,13 +81,51 @@ export function writeLayerTar(home: Home, id: string, fd: number): {size: number
 
 const join2 = (dir: Buffer, name: Buffer) => (dir.length ? Buffer.concat([dir, SLASH, name]) : name)
 
+// A stream handed to us (our standard output, shared with the parent strata)
+// may be non-blocking: when it is full, wait for it rather than fail.
+const pause = new Int32Array(new SharedArrayBuffer(4))
+function writeAll(fd: number, b: Buffer, off: number): number {
+  for (;;) {
+    try {
+      return writeSync(fd, b, off, b.length - off)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'EPIPE') throw environment('the reader of the tar went away before its end (broken pipe)', 'let it read the whole tar, or write to a file with --output')
+      if (code !== 'EAGAIN') throw e
+      Atomics.wait(pause, 0, 0, 5)
+    }
+  }
+}
+
 export interface LayerExport {layer: string; output: string; bytes: number; entries: number; diffId: string}
 
+/**
+ * Writes a layer as a tar to output: a file, replaced atomically (a temp file
+ * beside it, renamed); or as a stream, written in place: '-' (our standard
+ * output) or a path that is a pipe or device (/dev/stdout, a fifo).
+ */
 export async function exportLayer(home: Home, ref: string, output: string): Promise<LayerExport> {
   const id = new LayerStore(home).resolve(ref)
+  const st = output === '-' ? undefined : statSync(output, {throwIfNoEntry: false})
+  if (st?.isDirectory()) throw usage(`${output} is a directory`, 'give --output the path of the tar file to write')
+  if (output === '-' || (st && !st.isFile())) {
+    const fd = output === '-' ? 1 : openSync(output, 'w')
+    try {
+      const r = writeLayerTar(home, id, fd)
+      return {layer: id, output, bytes: r.size, entries: r.entries, diffId: 'sha256:' + r.sha256}
+    } finally {
+      if (fd !== 1) closeSync(fd)
+    }
+  }
   if (!existsSync(dirname(output))) throw notFound(`no such directory: ${dirname(output)}`, 'create it first, or choose another output path')
   const tmp = join(dirname(output), `.${randomBytes(6).toString('hex')}.strata-tmp`)
-  const fd = openSync(tmp, 'wx', 0o644)
+  let fd: number
+  try {
+    fd = openSync(tmp, 'wx', 0o644)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e
+    throw usage(`cannot write in ${dirname(output)}: permission denied`, 'give --output a path in a directory you can write, or - for standard output')
+  }
   try {
     const r = writeLayerTar(home, id, fd)
     closeSync(fd)
