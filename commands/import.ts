@@ -4,7 +4,8 @@ import {bytes} from '../src/cli/progress.js'
 import {FORMATS, type Format, detectFormat, importSource} from '../src/layer/archive.js'
 import {splitLayoutRef} from '../src/layer/import-oci.js'
 import type {ArchiveImportResult} from '../src/layer/import-archive.js'
-import type {LayerInfo} from '../src/layer/layers.js'
+import {type LayerInfo, checkLayerName} from '../src/layer/layers.js'
+import {checkStackName} from '../src/stack/stacks.js'
 
 export default class Import extends StrataCommand {
   static summary = 'Import a directory, tar, tar.gz, tar.zst, OCI image layout or image archive'
@@ -29,6 +30,9 @@ export default class Import extends StrataCommand {
 
   async run(): Promise<ArchiveImportResult> {
     const {args, flags} = await this.parse(Import)
+    // before anything is read: an empty --name "$VAR" must not pass for no name at all
+    if (flags.name !== undefined) checkLayerName(flags.name)
+    if (flags.stack !== undefined) checkStackName(flags.stack)
     const {dir, ref} = splitLayoutRef(args.source) // a ref on what is no image: the import says so
     const source = importSource(dir)
     const format = (flags.format as Format | undefined) ?? (await detectFormat(source))
@@ -38,7 +42,7 @@ export default class Import extends StrataCommand {
       ref,
       name: flags.name,
       stack: flags.stack,
-      backend: flags.stack ? await this.backend(flags.backend) : undefined,
+      backend: flags.stack !== undefined ? await this.backend(flags.backend) : undefined,
       move: flags.move,
       inlineLimit: flags['inline-limit'],
     })

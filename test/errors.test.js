@@ -28,6 +28,9 @@ test('bad input fails clearly, with its exit code, and leaves the store untouche
     {args: ['import', `${unreadable}/file`], exit: 2, says: /cannot read \/var\/lib\/strata-test\/unreadable\/file\/secret: permission denied/},
     {args: ['import', `${unreadable}/small`], exit: 2, says: /cannot read \/var\/lib\/strata-test\/unreadable\/small\/secret: permission denied/},
     {args: ['import', src, '--name', 'bad/name'], exit: 2, says: /invalid layer name 'bad\/name'/},
+    // an empty "$VAR" is no name, said so, rather than a layer left unnamed
+    {args: ['import', src, '--name', ''], exit: 2, says: /invalid layer name ''/},
+    {args: ['import', src, '--stack', ''], exit: 2, says: /invalid stack name ''/},
     {args: ['stack', 'create', 'a/b', 'base'], exit: 2, says: /invalid stack name 'a\/b'/},
     {args: ['stack', 'create', '..', 'base'], exit: 2, says: /invalid stack name '\.\.'/},
     {args: ['stack', 'create', 'new', 'nosuchlayer'], exit: 3, says: /no layer named 'nosuchlayer'/},
