@@ -47,4 +47,10 @@ test('a stack whose name holds : , and \\ mounts and runs', async (t) => {
   assert.equal(r.stdout, 'hello from a stub, which is more than sixty-four bytes long for sure\n')
   assert.match(r.stderr, /upperdir=stacks\/we\\:ird\\,na\\\\me x\/upper/, 'the traced option string is escaped')
   assert.equal(strata(home, ['run', name, '--', 'cat', 'new']).stdout, 'written\n')
+  // as shells say it: 127 not found, 126 found but not runnable
+  const missing = strata(home, ['run', name, '--', 'nosuchcommand'], {env: {PATH: '/usr/bin:/bin'}})
+  assert.deepEqual([missing.status, missing.stderr], [127, 'strata: nosuchcommand: command not found\n'])
+  const closed = strata(home, ['run', name, '--', './new'])
+  assert.equal(closed.status, 126)
+  assert.match(closed.stderr, /^strata: \.\/new: permission denied \(not executable/)
 })

@@ -52,7 +52,8 @@ export function runCommand(argv: string[], cwd: string, env: NodeJS.ProcessEnv =
     const child = spawn(argv[0], argv.slice(1), {cwd, env, stdio: 'inherit'})
     child.on('error', (e: NodeJS.ErrnoException) => {
       // as shells do: 127 not found, 126 found but not runnable
-      process.stderr.write(`strata: ${argv[0]}: ${e.code === 'ENOENT' ? 'command not found' : e.message}\n`)
+      const why = e.code === 'ENOENT' ? 'command not found' : e.code === 'EACCES' ? 'permission denied (not executable, or a directory on the way is closed to you)' : e.message
+      process.stderr.write(`strata: ${argv[0]}: ${why}\n`)
       resolve({status: e.code === 'ENOENT' ? 127 : 126, signal: null})
     })
     child.on('exit', (code, signal) => resolve({status: code ?? 128 + signalNumber(signal), signal}))
