@@ -35,7 +35,7 @@ export function progressLine<T>(enabled: boolean, render: (t: T, seconds: number
 }
 
 export const importProgress = (enabled: boolean) =>
-  progressLine<Tally>(enabled, (t, s) => `importing: ${t.entries} files, ${bytes(t.bytesDone)} of ${bytes(t.contentBytes)} hashed, ${bytes(t.bytesDone / Math.max(s, 0.001))}/s`)
+  progressLine<Tally>(enabled, (t, s) => `importing: ${t.entries} entries, ${bytes(t.bytesDone)} of ${bytes(t.contentBytes)} hashed, ${bytes(t.bytesDone / Math.max(s, 0.001))}/s`)
 
 /** Streamed imports (tar, OCI): the total isn't known ahead, so bytes and entries read, and the rate. */
 export const streamProgress = (enabled: boolean) =>
