@@ -1,12 +1,14 @@
 // Import details beyond fidelity: the digest cache never trusts a changed
 // file, an unchanged tree is its layer again, names move between layers,
-// and id prefixes resolve.
+// id prefixes resolve, and progress shows on a terminal only.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {chmodSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, utimesSync, statSync} from 'node:fs'
+import {chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, utimesSync, statSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
 import {sys} from '../dist/src/sys/index.js'
 import {join} from 'node:path'
-import {strata, newHome, cleanHome, tmp, listing} from './helpers.js'
+import {strata, newHome, cleanHome, tmp, listing, scratch, bin} from './helpers.js'
+import {tarOf} from './fixtures/tar.js'
 
 test('a file rewritten with the same size and mtime is seen as changed', async (t) => {
   const home = newHome()
@@ -123,4 +125,29 @@ test('a source entry that vanishes mid-import is named (conflict, exit 4); nothi
     const check = strata(home, ['check', '--json'])
     assert.equal(check.status, 0, check.stdout + check.stderr)
   }
+})
+
+test('on a terminal, import shows progress (entries, bytes, rate) and erases it before the summary; --json shows none', async (t) => {
+  const {home, work} = scratch(t, 'strata-tty-')
+  const src = join(work, 'tree')
+  mkdirSync(src)
+  for (let i = 0; i < 50; i++) writeFileSync(join(src, `f${i}`), `${i}`.repeat(10000))
+  writeFileSync(join(work, 't.tar'), tarOf([{name: 'a', data: 'x'.repeat(20000)}]))
+  // script(1) gives the command a pseudo-terminal and keeps what it wrote there
+  const onTty = (args) => {
+    const log = join(work, `tty-${Math.random().toString(16).slice(2)}`)
+    const cmd = [process.execPath, bin, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+    const r = spawnSync('script', ['-qec', cmd, log], {env: {...process.env, STRATA_HOME: home}, stdio: ['ignore', 'ignore', 'pipe']})
+    assert.equal(r.status, 0, r.stderr.toString())
+    return readFileSync(log, 'utf8')
+  }
+  const MiB = String.raw`[\d.]+ (B|KiB|MiB)`
+  const dir = onTty(['import', src, '--name', 'p'])
+  assert.match(dir, new RegExp(String.raw`\r\x1b\[Kimporting: \d+ entries, ${MiB} of 878\.9 KiB hashed, ${MiB}/s`))
+  assert.match(dir, /\r\x1b\[Kimported [0-9a-f]{12} \(p\): 51 entries, 878\.9 KiB/, 'the progress line is erased before the summary')
+  const tar = onTty(['import', join(work, 't.tar')])
+  assert.match(tar, new RegExp(String.raw`\r\x1b\[Kimporting: \d+ entries, ${MiB} read, ${MiB}/s`))
+  const json = onTty(['import', src, '--name', 'q', '--json'])
+  assert.doesNotMatch(json, /importing:|\x1b/)
+  assert.match(json, /"names": \[\s*"p",\s*"q"\s*\]/)
 })
