@@ -36,6 +36,7 @@ export function newHome() {
 export function strata(home, args, opts = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], {
     env: {...process.env, STRATA_HOME: home, NO_COLOR: '1', ...opts.env},
+    cwd: opts.cwd,
     input: opts.input,
     stdio: [opts.stdin ?? (opts.input === undefined ? 'ignore' : 'pipe'), 'pipe', 'pipe'],
     maxBuffer: 1 << 30,

@@ -4,7 +4,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {strata, newHome, cleanHome, tmp, expectOneLineError, inMntNs} from './helpers.js'
 import {makeRootfs} from './fixtures/rootfs.js'
 
@@ -189,4 +189,26 @@ test('bad input to session commands: one line, its exit code', async (t) => {
   const single = strata(home, ['mount', 'box', '--map', 'single'])
   assert.equal(single.status, 2, 'the store records its mapping: a different one is refused')
   assert.match(single.stderr, /this store uses the 'auto' id mapping, not 'single'/)
+})
+
+test('a relative STRATA_HOME is one store for run, mount, exec and umount, whatever their working directories', async (t) => {
+  const home = newHome()
+  t.after(() => {
+    strata(home, ['umount', 'box'])
+    cleanHome(home)
+  })
+  const src = tmp('strata-src-')
+  writeFileSync(join(src, 'file'), 'through a relative home\n')
+  const rel = {env: {STRATA_HOME: basename(home)}, cwd: dirname(home)}
+  assert.equal(strata(home, ['import', src, '--name', 'l'], rel).status, 0)
+  assert.equal(strata(home, ['stack', 'create', 'box', 'l'], rel).status, 0)
+  const ran = strata(home, ['run', 'box', '--', 'cat', 'file'], rel)
+  assert.equal(ran.stdout, 'through a relative home\n', ran.stderr)
+  const m = strata(home, ['mount', 'box'], rel)
+  assert.equal(m.status, 0, m.stderr)
+  assert.equal(strata(home, ['exec', 'box', '--', 'cat', 'file'], rel).stdout, 'through a relative home\n')
+  // the same store as its absolute path names it
+  assert.deepEqual(strata(home, ['ps', '--json']).json.sessions.map((x) => x.stack), ['box'])
+  assert.equal(strata(home, ['umount', 'box'], rel).status, 0)
+  assert.deepEqual(strata(home, ['ps', '--json']).json.sessions, [])
 })

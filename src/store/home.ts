@@ -1,12 +1,13 @@
 // Where a store lives and how it is laid out (DESIGN.md, On-disk layout).
 import {mkdirSync} from 'node:fs'
 import {homedir} from 'node:os'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
 
 export class Home {
   readonly root: string
   constructor(root?: string) {
-    this.root = root ?? defaultHome()
+    // absolute: the namespace's processes and session holders don't run in our working directory
+    this.root = resolve(root ?? defaultHome())
   }
   get objects() { return join(this.root, 'objects') }
   get layers() { return join(this.root, 'layers') }
