@@ -50,6 +50,7 @@ export default class Import extends StrataCommand {
     if ('image' in r) this.out(`image ${r.image.tag ?? r.image.manifest} from ${r.image.layout}: ${r.layers.length} layers`)
     for (const x of layers) this.report(x.layer, x.existing)
     if (!('image' in r) && r.nameMovedFrom) this.warn(`name '${flags.name}' moved from layer ${r.nameMovedFrom.slice(0, 12)}`)
+    if (format === 'dir' && !flags.move && this.home.relationTo(source) === 'holds') this.warn(`left out the store (${this.home.root}), which is inside ${source}`)
     if (r.stack) this.out(`created stack ${r.stack.name}: ${r.stack.layers.map((l) => l.slice(0, 12)).join(' ')}`)
     return r
   }

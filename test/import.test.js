@@ -151,3 +151,33 @@ test('on a terminal, import shows progress (entries, bytes, rate) and erases it 
   assert.doesNotMatch(json, /importing:|\x1b/)
   assert.match(json, /"names": \[\s*"p",\s*"q"\s*\]/)
 })
+
+test('a tree holding the store is imported without it (and unchanged next time); a tree inside it, or --move of one holding it, is refused', async (t) => {
+  const src = tmp('strata-holds-')
+  const home = join(src, 'store')
+  t.after(() => cleanHome(home))
+  mkdirSync(join(src, 'data'))
+  writeFileSync(join(src, 'data', 'file'), 'kept beside the store\n'.repeat(10))
+  assert.equal(strata(home, ['import', join(src, 'data'), '--name', 'data']).status, 0) // the store exists, and has content
+  const r = strata(home, ['import', src, '--name', 'all', '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.json.layer.counts.entries, 3, 'the root, data/ and data/file: nothing of the store')
+  const human = strata(home, ['import', src])
+  assert.match(human.stdout, /^already imported [0-9a-f]{12} \(all\)/, 'the store changed, the tree did not')
+  // (oclif wraps a warning at the terminal's width)
+  assert.match(human.stderr.replace(/\s*\n\s*›\s*/g, ' '), new RegExp(`left out the store \\(${home}\\), which is inside ${src}`))
+  assert.equal(strata(home, ['stack', 'create', 'box', 'all']).status, 0)
+  assert.equal(strata(home, ['run', 'box', '--', 'ls', '-A']).stdout, 'data\n')
+
+  const before = listing(home)
+  for (const [args, says] of [
+    [['import', join(home, 'layers')], /is inside the store .* — import a directory outside STRATA_HOME/],
+    [['import', '--move', src], /the store \(.*\) is inside .*: --move would consume it/],
+  ]) {
+    const bad = strata(home, args)
+    assert.equal(bad.status, 2, bad.stderr)
+    assert.match(bad.stderr, says)
+  }
+  assert.deepEqual(listing(home), before, 'the store is untouched')
+  assert.equal(readFileSync(join(src, 'data', 'file'), 'utf8'), 'kept beside the store\n'.repeat(10), '--move consumed nothing')
+})

@@ -29,6 +29,10 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   const source = resolve(sourcePath)
   checkSource(source)
   home.ensure()
+  checkStoreApart(home, source, !!opts.acceptStubs)
+  // a store inside the tree is left out, as tar leaves out its own archive: its
+  // tmp/ grows while the walk reads it
+  const store = inodeOf(sys.scanEntry(home.root)[9])
   const inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT
   const cache = new DigestCache(home.digests, source)
   const objects = new ObjectStore(home.objects, home.tmp)
@@ -36,7 +40,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   // layer again; the digest cache names its objects (a stat each, not a read of its stubs)
   const settings = `v1 inline-limit=${inlineLimit}`
   const whole = () => cache.lastDigests().every((d) => objects.has(d))
-  const again = opts.acceptStubs ? null : unchangedSince(home, cache.lastTree, settings, () => fingerprintOf(source), opts.name, whole)
+  const again = opts.acceptStubs ? null : unchangedSince(home, cache.lastTree, settings, () => fingerprintOf(source, store), opts.name, whole)
   if (again) return again
   const staging = stagingDir(home.tmp, 'import')
   const writer = new TreeWriter(join(staging, 'tree'), {record: true})
@@ -58,8 +62,9 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
       await new Promise((r) => setImmediate(r))
     }
     const [, mode, uid, gid, size, nlink, rdev, atimeNs, mtimeNs, ident, xattrs, target] = e
-    if (!opts.acceptStubs) fingerprint.add(rel, ident)
     const fmt = mode & C.S_IFMT
+    if (fmt === C.S_IFDIR && inodeOf(ident) === store) return
+    if (!opts.acceptStubs) fingerprint.add(rel, ident)
     const meta: Meta = {mode: mode & 0o7777, uid, gid, mtimeNs, atimeNs, xattrs: xattrs ? xattrs.sort(byName) : []}
     if (fmt === C.S_IFDIR) {
       writer.dir(rel, meta)
@@ -142,13 +147,15 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   }
 }
 
-/** The fingerprint of the tree at source, walked as importDir walks it; null when it can't be walked. */
-function fingerprintOf(source: string): string | null {
+/** The fingerprint of the tree at source, walked as importDir walks it (leaving out the store, by its inode); null when it can't be walked. */
+function fingerprintOf(source: string, store: string): string | null {
   const f = new TreeFingerprint()
   const src = Buffer.from(source)
   const visit = (rel: Buffer, {1: mode, 9: ident}: ScannedEntry) => {
+    const dir = (mode & C.S_IFMT) === C.S_IFDIR
+    if (dir && inodeOf(ident) === store) return
     f.add(rel, ident)
-    if ((mode & C.S_IFMT) === C.S_IFDIR) for (const child of sys.scanDir(rel.length ? Buffer.concat([src, SLASH, rel]) : src)) visit(joinPath(rel, child[0]), child)
+    if (dir) for (const child of sys.scanDir(rel.length ? Buffer.concat([src, SLASH, rel]) : src)) visit(joinPath(rel, child[0]), child)
   }
   try {
     visit(Buffer.alloc(0), sys.scanEntry(source))
@@ -188,6 +195,13 @@ function read(file: Buffer): Buffer {
   } catch (e) {
     throw sourceError(e, file)
   }
+}
+
+/** A tree inside the store would import the store's own files; `--move` of a tree holding the store would consume it. */
+export function checkStoreApart(home: Home, source: string, moving: boolean) {
+  const relation = home.relationTo(source)
+  if (relation === 'inside') throw usage(`${source} is inside the store (${home.root})`, 'import a directory outside STRATA_HOME')
+  if (relation === 'holds' && moving) throw usage(`the store (${home.root}) is inside ${source}: --move would consume it`, 'import without --move (the store is left out), or move the store elsewhere with STRATA_HOME')
 }
 
 function checkSource(source: string) {

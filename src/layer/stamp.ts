@@ -15,7 +15,7 @@ import {METACOPY, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
 import {abs, entryOf} from './scan.js'
 import {joinPath, displayPath} from './entry.js'
 import {type Meta, TreeWriter} from './writer.js'
-import {DEFAULT_INLINE_LIMIT, importDir, type ImportOptions} from './import-dir.js'
+import {DEFAULT_INLINE_LIMIT, checkStoreApart, importDir, type ImportOptions} from './import-dir.js'
 import type {ImportResult} from './publish.js'
 
 export interface StampResult {
@@ -163,6 +163,7 @@ function ownXattrs(p: Buffer): [string, Buffer][] {
 export async function importMove(home: Home, dir: string, opts: ImportOptions): Promise<ImportResult & {moved: number}> {
   checkTree(dir)
   home.ensure()
+  checkStoreApart(home, dir, true)
   const s = await stamp(dir, home.objects, {inlineLimit: opts.inlineLimit, tmp: home.tmp})
   const r = await importDir(home, dir, {...opts, acceptStubs: true})
   removeTree(dir)

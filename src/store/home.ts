@@ -1,5 +1,5 @@
 // Where a store lives and how it is laid out (DESIGN.md, On-disk layout).
-import {mkdirSync} from 'node:fs'
+import {mkdirSync, realpathSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 
@@ -20,6 +20,18 @@ export class Home {
 
   layer(id: string) { return join(this.layers, id) }
   stack(name: string) { return join(this.stacks, name) }
+
+  /**
+   * Where an existing directory stands to the store (compared as real paths,
+   * so symlinks hide neither): 'inside' it, 'holds' it (the store is below),
+   * or null. Imports refuse the one and leave the store out of the other.
+   */
+  relationTo(dir: string): 'inside' | 'holds' | null {
+    const store = realpathSync(this.root)
+    const d = realpathSync(dir)
+    const within = (a: string, b: string) => a === b || a.startsWith(b === '/' ? '/' : b + '/')
+    return within(d, store) ? 'inside' : within(store, d) ? 'holds' : null
+  }
 
   /** Creates the skeleton (mode 0700 at the top); cheap when it exists. */
   ensure(): this {
