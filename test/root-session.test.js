@@ -96,10 +96,11 @@ test('mount --root: exec and path join one long-lived sandbox; umount ends it al
   assert.equal(strata(home, ['exec', 'box', 'readlink', '/proc/1/ns/mnt']).stdout, `${s.mntns}\n`)
 
   // two execs share the session's /tmp and the stack; the volume is the host's directory
-  assert.equal(sh(home, 'echo shared > /tmp/note; echo kept > /root/kept; cat /srv/data/in; echo back > /srv/data/out').stdout, 'from the host\n')
-  assert.equal(sh(home, 'cat /tmp/note kept').stdout, 'shared\nkept\n')
+  const note = `/tmp/strata-note-${process.pid}` // a name nothing on the host has
+  assert.equal(sh(home, `echo shared > ${note}; echo kept > /root/kept; cat /srv/data/in; echo back > /srv/data/out`).stdout, 'from the host\n')
+  assert.equal(sh(home, `cat ${note} kept`).stdout, 'shared\nkept\n')
   assert.equal(readFileSync(join(vol, 'out'), 'utf8'), 'back\n')
-  assert.equal(existsSync('/tmp/note'), false, "the session's /tmp is its own")
+  assert.equal(existsSync(note), false, "the session's /tmp is its own")
 
   // exit status and signals come back
   assert.equal(sh(home, 'exit 9').status, 9)
@@ -113,7 +114,7 @@ test('mount --root: exec and path join one long-lived sandbox; umount ends it al
   writeFileSync(join(path, 'root', 'from-host'), 'host wrote this\n')
   assert.equal(exec(home, ['cat', '/root/from-host']).stdout, 'host wrote this\n')
   assert.equal(readFileSync(join(path, 'root', 'kept'), 'utf8'), 'kept\n')
-  assert.equal(readFileSync(join(path, 'tmp', 'note'), 'utf8'), 'shared\n', 'path reaches the mounts of the sandbox too')
+  assert.equal(readFileSync(join(path, note), 'utf8'), 'shared\n', 'path reaches the mounts of the sandbox too')
 
   // orphans of execs are reaped by the holder (pid 1), not left as zombies
   // (by pid, not after a fixed wait: under load the holder may reap late, but it must reap)
