@@ -51,7 +51,11 @@ function toStrataError(err: Error & {oclif?: {exit?: number}}, id?: string): Str
   if (err instanceof Errors.CLIError && (err.oclif?.exit === 2 || /flag|argument|Unexpected/i.test(err.message))) {
     const [first, ...more] = err.message.split('\n').map((l) => l.trim()).filter((l) => l && !/^See more help/i.test(l))
     const names = more.map((l) => l.split(/\s{2,}/)[0]).join(', ')
-    return usage(names ? `${first.replace(/:$/, '')}: ${names}` : first, `see \`strata ${id ? id.replace(/:/g, ' ') + ' ' : ''}--help\``)
+    // `strata run S ls -la`: the command's own flags were taken for ours
+    const hint = (id === 'run' || id === 'exec') && /Nonexistent flag/.test(first)
+      ? `a command with flags goes after --: \`strata ${id} STACK -- CMD ARGS...\``
+      : `see \`strata ${id ? id.replace(/:/g, ' ') + ' ' : ''}--help\``
+    return usage(names ? `${first.replace(/:$/, '')}: ${names}` : first, hint)
   }
   return asStrataError(err)
 }
