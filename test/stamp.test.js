@@ -4,6 +4,8 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {randomBytes} from 'node:crypto'
 import {strata, newHome, cleanHome, inNs, tmp, root, scratch} from './helpers.js'
 
 const scan = join(root, 'test', 'fixtures', 'scan.js')
@@ -99,4 +101,27 @@ test('import --move: the same layer as a directory import, data moved by rename,
   assert.equal(inNs(['test', '-e', copy], {allowFail: true}).status, 1, 'the directory is consumed')
   const inodes = inNs(['find', join(home2, 'objects'), '-type', 'f', '-printf', '%i\n']).stdout.toString().split('\n')
   assert.ok(inodes.includes(inode), 'large.bin\'s inode is now an object: zero-copy')
+})
+
+test('an object directory inside the tree is left out: stamping again keeps every object; a tree in its own object directory is refused', async (t) => {
+  const {home, work} = scratch(t, 'strata-stamp-')
+  const tree = join(work, 'tree')
+  const objects = join(tree, '.objects')
+  mkdirSync(join(tree, 'd'), {recursive: true})
+  const data = randomBytes(5000)
+  writeFileSync(join(tree, 'd', 'f'), data)
+  for (let i = 0; i < 2; i++) {
+    const r = strata(home, ['stamp', tree, '--objects', objects, '--json'])
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.json.files, 1 - i, `run ${i + 1}: only d/f, once; never an object`)
+  }
+  assert.equal(strata(home, ['stamp', tree, '--objects', objects, '--check']).status, 0, 'the object still holds its content')
+  assert.equal(strata(home, ['stamp', tree, '--objects', objects, '--undo']).status, 0)
+  assert.ok(readFileSync(join(tree, 'd', 'f')).equals(data))
+  for (const [dir, objs] of [[tree, tree], [join(tree, 'd'), tree]]) {
+    const r = strata(home, ['stamp', dir, '--objects', objs])
+    assert.equal(r.status, 2)
+    assert.match(r.stderr, /^strata: .* is inside the object directory .* — give --objects a directory that is neither the tree nor above it\n$/)
+  }
+  assert.ok(readFileSync(join(tree, 'd', 'f')).equals(data), 'refused: nothing changed')
 })

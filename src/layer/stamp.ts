@@ -3,7 +3,7 @@
 // digest (or is dropped when the directory has it), and a stub with the
 // file's metadata takes its place, so `lowerdir=TREE::OBJECTS,userxattr`
 // mounts without strata. `import --move` is the same path into the store.
-import {constants as C, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, unlinkSync} from 'node:fs'
+import {constants as C, linkSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
@@ -32,13 +32,19 @@ export interface StampResult {
 
 interface Found {files: Map<string, Buffer[]>; dirs: {rel: Buffer; atimeNs: bigint; mtimeNs: bigint}[]}
 
-/** Regular files (grouped by inode, for hardlinks) and every directory's times, before anything changes. */
-function walk(root: string, want: (p: Buffer) => boolean): Found {
+/**
+ * Regular files (grouped by inode, for hardlinks) and every directory's times,
+ * before anything changes; the directory `leave` (dev:ino: the object
+ * directory, when it is inside the tree) is left out, or its objects would be
+ * stamped into themselves.
+ */
+function walk(root: string, want: (p: Buffer) => boolean, leave: string): Found {
   const found: Found = {files: new Map(), dirs: []}
   const visit = (rel: Buffer) => {
     const p = abs(root, rel)
     const st = lstatSync(p, {bigint: true})
     const fmt = Number(st.mode) & C.S_IFMT
+    if (fmt === C.S_IFDIR && `${st.dev}:${st.ino}` === leave) return
     if (fmt === C.S_IFDIR) {
       found.dirs.push({rel, atimeNs: st.atimeNs, mtimeNs: st.mtimeNs})
       for (const n of readdirSync(p, {encoding: 'buffer'}).sort(Buffer.compare)) visit(joinPath(rel, n))
@@ -70,6 +76,10 @@ export async function stamp(tree: string, objectsDir: string, a: {inlineLimit?: 
   checkTree(tree)
   if (a.check && a.undo) throw usage('--check and --undo go separately', 'check first, then undo')
   mkdirSync(objectsDir, {recursive: true, mode: 0o755})
+  const within = (a: string, b: string) => a === b || a.startsWith(b + '/')
+  if (within(realpathSync(tree), realpathSync(objectsDir))) throw usage(`${tree} is inside the object directory ${objectsDir}`, 'give --objects a directory that is neither the tree nor above it')
+  const objSt = lstatSync(objectsDir)
+  const leave = `${objSt.dev}:${objSt.ino}`
   const ownTmp = !a.tmp
   const tmp = a.tmp ?? join(objectsDir, `.strata-tmp-${randomBytes(6).toString('hex')}`)
   mkdirSync(tmp, {recursive: true, mode: 0o700})
@@ -79,7 +89,7 @@ export async function stamp(tree: string, objectsDir: string, a: {inlineLimit?: 
   const limit = a.inlineLimit ?? DEFAULT_INLINE_LIMIT
   try {
     if (a.check || a.undo) {
-      const found = walk(tree, (p) => digestOf(p) !== null)
+      const found = walk(tree, (p) => digestOf(p) !== null, leave)
       const verified = new Set<string>()
       for (const [first] of found.files.values()) {
         const p = abs(tree, first)
@@ -110,7 +120,7 @@ export async function stamp(tree: string, objectsDir: string, a: {inlineLimit?: 
       }
       restoreDirTimes(tree, found)
     } else {
-      const found = walk(tree, (p) => lstatSync(p).size > limit && digestOf(p) === null)
+      const found = walk(tree, (p) => lstatSync(p).size > limit && digestOf(p) === null, leave)
       for (const [first, ...others] of found.files.values()) {
         const p = abs(tree, first)
         const st = lstatSync(p, {bigint: true})
