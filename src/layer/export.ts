@@ -1,7 +1,7 @@
 // Layers back out as tars (whiteouts as .wh. entries, opaque dirs as
 // .wh..wh..opq, xattrs as PAX SCHILY.xattr, mtimes to the ns), and stacks as
 // OCI image layouts. Importing what is exported gives the same layer ids.
-import {closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync} from 'node:fs'
+import {closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {createHash, randomBytes, type Hash} from 'node:crypto'
 import {createGzip} from 'node:zlib'
@@ -153,8 +153,16 @@ export async function exportStackOci(home: Home, stackName: string, dir: string,
   if (!/^[A-Za-z0-9._:@+-][A-Za-z0-9._:@+/-]*$/.test(tag)) throw usage(`invalid tag '${tag}'`, 'use letters, digits and . _ - : @ + /')
   const stack = new StackStore(home).get(stackName)
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw usage(`${dir} exists and is not a directory`, 'give a directory for the image layout')
+  // another image's layout gains a tag; any other directory with things in it is not ours to fill
+  if (existsSync(dir) && !existsSync(join(dir, 'oci-layout')) && readdirSync(dir).length > 0)
+    throw usage(`${dir} is neither empty nor an OCI image layout`, 'give a new or empty directory, or an existing image layout to add a tag to')
   const blobs = join(dir, 'blobs', 'sha256')
-  mkdirSync(blobs, {recursive: true})
+  try {
+    mkdirSync(blobs, {recursive: true})
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e
+    throw usage(`cannot write ${dir}: permission denied`, 'give a directory you can write')
+  }
   const putBlob = (data: Buffer): Descriptor & {size: number} => {
     const d = createHash('sha256').update(data).digest('hex')
     const p = join(blobs, d)
