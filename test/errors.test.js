@@ -56,6 +56,17 @@ test('bad input fails clearly, with its exit code, and leaves the store untouche
     }
   }
   assert.deepEqual(listing(home), before, 'the store is untouched')
+
+  // what this user may not write is theirs to fix, not a bug: a store, an object directory
+  for (const [h, args, says] of [
+    ['/var/strata-home', ['import', src], /^strata: mkdir \/var\/strata-home: permission denied — check the permissions/],
+    [home, ['stamp', src, '--objects', '/var/strata-objects'], /^strata: mkdir \/var\/strata-objects: permission denied — /],
+  ]) {
+    const r = strata(h, args)
+    assert.equal(r.status, 2, r.stderr)
+    assert.match(r.stderr, says)
+  }
+  assert.deepEqual(listing(home), before, 'the store is untouched')
 })
 
 test('an interrupted import publishes nothing', async (t) => {

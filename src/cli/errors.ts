@@ -70,6 +70,11 @@ export function asStrataError(e: unknown): StrataError {
   const err = e as NodeJS.ErrnoException
   if (err && typeof err === 'object' && err.code === 'ENOSPC')
     return environment(`no space left on device${err.path ? ` writing ${err.path}` : ''}`, 'free some space, or run `strata gc`')
+  // a path this user may not write or change (given by them, or STRATA_HOME): theirs to fix, not a bug
+  const path = err && typeof err === 'object' ? (Buffer.isBuffer(err.path) ? (err.path as Buffer).toString() : err.path) : undefined
+  if (path && (err.code === 'EACCES' || err.code === 'EPERM'))
+    return usage(`${err.syscall ?? 'access'} ${path}: ${err.code === 'EACCES' ? 'permission denied' : 'operation not permitted'}`, 'check the permissions of that path and its parents, or choose another (STRATA_HOME for the store)')
+  if (path && err.code === 'EROFS') return environment(`${err.syscall ?? 'write'} ${path}: read-only file system`, 'choose a writable place (STRATA_HOME for the store)')
   const message = err instanceof Error ? err.message : String(e)
   return new StrataError('unexpected', message.split('\n')[0], 'this is a bug in strata; rerun with DEBUG=strata:* and report it')
 }
