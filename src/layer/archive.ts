@@ -1,7 +1,7 @@
 // What an import source is (told by its content, not its name) and its bytes
 // as one decompressed stream: gzip by zlib, zstd by the zstd program (Node 20's
 // zlib has none), optionally hashing the raw bytes on the way (OCI digests).
-import {closeSync, createReadStream, existsSync, openSync, readSync, realpathSync, statSync} from 'node:fs'
+import {type Stats, closeSync, createReadStream, existsSync, openSync, readSync, realpathSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {createHash, type Hash} from 'node:crypto'
 import {Transform, type Readable, pipeline} from 'node:stream'
@@ -25,16 +25,19 @@ export const compressionOf = (f: Format): Compression => (f === 'tar.gz' ? 'gzip
  * pipe or a device would be read by format detection and the import alike.
  */
 export function importSource(path: string): string {
-  let st
+  const st = statSource(path)
+  if (!st.isFile() && !st.isDirectory())
+    throw usage(`${path} is ${st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'a device'}, not a file or directory`, 'give a file or directory: save a stream to a file first (e.g. `cat > image.tar`)')
+  return realpathSync(path)
+}
+
+function statSource(path: string): Stats {
   try {
-    st = statSync(path)
+    return statSync(path)
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`no such file or directory: ${path}`, 'give the path of a directory, tar or OCI layout to import')
     throw e
   }
-  if (!st.isFile() && !st.isDirectory())
-    throw usage(`${path} is ${st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'a device'}, not a file or directory`, 'give a file or directory: save a stream to a file first (e.g. `cat > image.tar`)')
-  return realpathSync(path)
 }
 
 /** Looks at the first bytes (gzip and zstd magic numbers, a tar header's checksum or "ustar"), then at a tar's entry names: an image archive or a layer. */
@@ -47,13 +50,7 @@ export async function detectFormat(path: string): Promise<Format> {
 
 /** The magic numbers only: a directory, an OCI layout, or a tar and its compression. */
 export function sniffFormat(path: string): Format {
-  let st
-  try {
-    st = statSync(path)
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`no such file or directory: ${path}`, 'give the path of a directory, tar or OCI layout to import')
-    throw e
-  }
+  const st = statSource(path)
   if (st.isDirectory()) return existsSync(join(path, 'oci-layout')) && existsSync(join(path, 'index.json')) ? 'oci' : 'dir'
   const head = Buffer.alloc(512)
   const fd = openSync(path, 'r')
