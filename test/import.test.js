@@ -97,7 +97,7 @@ test('a source entry that vanishes mid-import is named (conflict, exit 4); nothi
   const {importDir} = await import('../dist/src/layer/import-dir.js')
   // the first small file's progress report removes what the walk hasn't reached: whole
   // directories (their scan fails), or only the files the workers were given to store
-  for (const gone of ['directories', 'files']) {
+  for (const gone of ['directories', 'files', 'files made directories']) {
     const home = newHome()
     t.after(() => cleanHome(home))
     const src = tmp('strata-src-')
@@ -110,12 +110,16 @@ test('a source entry that vanishes mid-import is named (conflict, exit 4); nothi
     const onProgress = () => {
       if (removed) return
       removed = true
-      for (let i = 0; i < 20; i++) rmSync(join(src, `d${i}`, gone === 'files' ? 'big' : ''), {recursive: true})
+      for (let i = 0; i < 20; i++) {
+        rmSync(join(src, `d${i}`, gone === 'directories' ? '' : 'big'), {recursive: true})
+        if (gone === 'files made directories') mkdirSync(join(src, `d${i}`, 'big'))
+      }
     }
     await assert.rejects(importDir(new Home(home), src, {onProgress}), (e) => {
       assert.equal(e.code, 'conflict', `${gone}: ${e.stack}`)
       assert.equal(e.exit, 4)
-      assert.match(e.message, new RegExp(`^${src}/d\\d+${gone === 'files' ? '/big' : '(/big)?'} changed during the import: it is gone$`))
+      const what = {directories: '(/big)? changed during the import: it is gone', files: '/big changed during the import: it is gone', 'files made directories': '/big changed during the import: it is no longer what it was'}[gone]
+      assert.match(e.message, new RegExp(`^${src}/d\\d+${what}$`))
       assert.match(e.hint, /import a tree nothing is changing/)
       return true
     })

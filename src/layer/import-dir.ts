@@ -177,7 +177,8 @@ function sourceError(e: unknown, p: Buffer): unknown {
   const {code, path} = e as NodeJS.ErrnoException & {path?: unknown}
   const at = Buffer.isBuffer(path) ? path.toString() : p.toString()
   if (code === 'EACCES') return usage(`cannot read ${at}: permission denied`, 'it belongs to another user: make it readable to you, or leave it out of the tree')
-  if (code === 'ENOENT' || code === 'ENOTDIR') return conflict(`${at} changed during the import: it is gone`, 'import a tree nothing is changing, or import it again')
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR')
+    return conflict(`${at} changed during the import: ${code === 'ENOENT' ? 'it is gone' : 'it is no longer what it was'}`, 'import a tree nothing is changing, or import it again')
   return e
 }
 
