@@ -9,6 +9,8 @@ import type {Applied, Meta} from './writer.js'
 export function writeStub(p: Buffer, meta: Meta, digest: string, size: number): Applied {
   const xattrs: [string, Buffer][] = [[METACOPY, encodeMetacopy(digest)], [REDIRECT, encodeRedirect(digest)]]
   for (const [name, value] of meta.xattrs ?? []) xattrs.push([escapeName(name), value])
-  const squashed = sys.createFile(p, size, meta.uid, meta.gid, meta.mode, meta.atimeNs ?? meta.mtimeNs, meta.mtimeNs, xattrs)
-  return {ids: squashed ? [0, 0] : [meta.uid, meta.gid], squashed}
+  return appliedOf(meta, sys.createFile(p, size, meta.uid, meta.gid, meta.mode, meta.atimeNs ?? meta.mtimeNs, meta.mtimeNs, xattrs))
 }
+
+/** What a stub got of meta's owner: an owner outside the mapping is squashed to 0:0. */
+export const appliedOf = (meta: Meta, squashed: boolean): Applied => ({ids: squashed ? [0, 0] : [meta.uid, meta.gid], squashed})

@@ -4,6 +4,7 @@ import {Worker} from 'node:worker_threads'
 import {availableParallelism} from 'node:os'
 
 import type {Applied, Meta} from '../layer/writer.js'
+import {appliedOf} from '../layer/stub.js'
 
 export interface Ingested {digest: string; size: number; stored: boolean; stub?: Applied}
 
@@ -41,11 +42,7 @@ export class IngestPool {
           const t = slot.tasks.shift()!
           const [digest, sizeOrMessage, storedOrCode, squashed] = a.slice(i, i + ANSWER) as [string | null, number | string, boolean | string | null, boolean | null]
           if (digest === null) t.reject(Object.assign(new Error(sizeOrMessage as string), {code: storedOrCode ?? undefined}))
-          else {
-            // as writeStub says it: an owner outside the mapping was squashed to 0:0
-            const stub: Applied | undefined = t.meta && {ids: squashed ? [0, 0] : [t.meta.uid, t.meta.gid], squashed: !!squashed}
-            t.resolve({digest, size: sizeOrMessage as number, stored: storedOrCode as boolean, stub})
-          }
+          else t.resolve({digest, size: sizeOrMessage as number, stored: storedOrCode as boolean, stub: t.meta && appliedOf(t.meta, !!squashed)})
         }
       })
       w.on('error', (e) => {
