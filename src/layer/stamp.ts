@@ -3,12 +3,12 @@
 // digest (or is dropped when the directory has it), and a stub with the
 // file's metadata takes its place, so `lowerdir=TREE::OBJECTS,userxattr`
 // mounts without strata. `import --move` is the same path into the store.
-import {constants as C, linkSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, unlinkSync} from 'node:fs'
+import {constants as C, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
 import {ObjectStore, copySparse} from '../store/objects.js'
-import {removeTree} from '../store/fsutil.js'
+import {isWithin, removeTree} from '../store/fsutil.js'
 import {sys} from '../sys/index.js'
 import {integrity, notFound, usage} from '../cli/errors.js'
 import {METACOPY, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
@@ -76,8 +76,7 @@ export async function stamp(tree: string, objectsDir: string, a: {inlineLimit?: 
   checkTree(tree)
   if (a.check && a.undo) throw usage('--check and --undo go separately', 'check first, then undo')
   mkdirSync(objectsDir, {recursive: true, mode: 0o755})
-  const within = (a: string, b: string) => a === b || a.startsWith(b + '/')
-  if (within(realpathSync(tree), realpathSync(objectsDir))) throw usage(`${tree} is inside the object directory ${objectsDir}`, 'give --objects a directory that is neither the tree nor above it')
+  if (isWithin(tree, objectsDir)) throw usage(`${tree} is inside the object directory ${objectsDir}`, 'give --objects a directory that is neither the tree nor above it')
   const objSt = lstatSync(objectsDir)
   const leave = `${objSt.dev}:${objSt.ino}`
   const ownTmp = !a.tmp

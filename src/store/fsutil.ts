@@ -1,8 +1,15 @@
 // Small filesystem helpers the store shares.
-import {existsSync, renameSync, rmSync} from 'node:fs'
+import {existsSync, realpathSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {mkdirSync} from 'node:fs'
+
+/** Whether the existing path inner is dir or below it, as real paths (symlinks hide neither). */
+export function isWithin(inner: string, dir: string): boolean {
+  const a = realpathSync(inner)
+  const b = realpathSync(dir)
+  return a === b || a.startsWith(b === '/' ? '/' : b + '/')
+}
 
 /** Removes a tree whatever its modes (run inside the namespace, where we own it). */
 export function removeTree(p: string | Buffer) {

@@ -1,5 +1,6 @@
 // Where a store lives and how it is laid out (DESIGN.md, On-disk layout).
-import {mkdirSync, realpathSync} from 'node:fs'
+import {mkdirSync} from 'node:fs'
+import {isWithin} from './fsutil.js'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 
@@ -27,10 +28,7 @@ export class Home {
    * or null. Imports refuse the one and leave the store out of the other.
    */
   relationTo(dir: string): 'inside' | 'holds' | null {
-    const store = realpathSync(this.root)
-    const d = realpathSync(dir)
-    const within = (a: string, b: string) => a === b || a.startsWith(b === '/' ? '/' : b + '/')
-    return within(d, store) ? 'inside' : within(store, d) ? 'holds' : null
+    return isWithin(dir, this.root) ? 'inside' : isWithin(this.root, dir) ? 'holds' : null
   }
 
   /** Creates the skeleton (mode 0700 at the top); cheap when it exists. */
