@@ -4,6 +4,7 @@
 // parents, OCI whiteouts, device nodes skipped and counted) hold.
 import {test} from 'node:test'
 import {spawn, spawnSync} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
 import assert from 'node:assert/strict'
 import {closeSync, openSync, readFileSync, writeFileSync, renameSync, statSync, utimesSync} from 'node:fs'
 import {join} from 'node:path'
@@ -234,6 +235,14 @@ test('layer export -o - (or /dev/stdout, or a fifo) streams the tar; what cannot
   assert.equal(toFifo.status, 0, toFifo.stderr)
   assert.equal(await read, 0)
   assert.ok(readFileSync(join(work, 'from-fifo.tar')).equals(want))
+
+  // a reader that stops early: a one-line error and exit 5, not a bug (the tar is larger than a pipe holds)
+  writeFileSync(join(work, 'big.tar'), tarOf([{name: 'big', data: randomBytes(1 << 20)}]))
+  assert.equal(strata(home, ['import', join(work, 'big.tar'), '--name', 'big']).status, 0)
+  const cut = spawnSync('bash', ['-c', 'set -o pipefail; "$1" "$2" layer export big -o - | head -c 10 >/dev/null', 'sh', process.execPath, bin], {env: {...process.env, STRATA_HOME: home}, encoding: 'utf8'})
+  assert.equal(cut.status, 5, cut.stderr)
+  assert.match(cut.stderr, /^strata: the reader of the tar went away before its end \(broken pipe\) — /)
+  assert.equal(cut.stderr.trim().split('\n').length, 1, cut.stderr)
 
   const json = strata(home, ['layer', 'export', 'l', '-o', '-', '--json'])
   assert.equal(json.status, 2)

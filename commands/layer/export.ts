@@ -1,10 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {resolve} from 'node:path'
-import {fstatSync, statSync} from 'node:fs'
 import {usage} from '../../src/cli/errors.js'
 import {StrataCommand} from '../../src/cli/command.js'
 import {bytes} from '../../src/cli/progress.js'
-import type {LayerExport} from '../../src/layer/export.js'
+import {type LayerExport, tarTarget} from '../../src/layer/export.js'
 
 export default class LayerExportCmd extends StrataCommand {
   static summary = 'Write a layer as a tar file'
@@ -15,15 +14,10 @@ export default class LayerExportCmd extends StrataCommand {
 
   async run(): Promise<LayerExport> {
     const {args, flags} = await this.parse(LayerExportCmd)
-    const path = flags.output === '-' ? undefined : resolve(flags.output)
-    const st = path === undefined ? undefined : statSync(path, {throwIfNoEntry: false})
-    const ours = fstatSync(1)
-    // -o /dev/stdout is -o -: the namespace's process writes to the standard output it shares with us
-    const toStdout = path === undefined || (st !== undefined && st.dev === ours.dev && st.ino === ours.ino)
-    const stream = toStdout || (st !== undefined && !st.isFile() && !st.isDirectory())
-    if (toStdout && this.jsonEnabled()) throw usage('--json and the tar would both go to standard output', 'give --output a file, or leave out --json')
-    if (toStdout && process.stdout.isTTY) throw usage('refusing to write a tar to a terminal', 'redirect standard output, or give --output a file')
-    const r = await this.inNamespace<LayerExport>('layer-export', {ref: args.layer, output: toStdout ? '-' : path})
+    const {output, stream} = tarTarget(flags.output === '-' ? '-' : resolve(flags.output))
+    if (output === '-' && this.jsonEnabled()) throw usage('--json and the tar would both go to standard output', 'give --output a file, or leave out --json')
+    if (output === '-' && process.stdout.isTTY) throw usage('refusing to write a tar to a terminal', 'redirect standard output, or give --output a file')
+    const r = await this.inNamespace<LayerExport>('layer-export', {ref: args.layer, output})
     const said = `exported ${r.layer.slice(0, 12)} to ${r.output === '-' ? 'standard output' : r.output}: ${r.entries} entries, ${bytes(r.bytes)}`
     // the tar may be going to our standard output: the summary goes to stderr then
     if (stream) {

@@ -1,7 +1,7 @@
 // Layers back out as tars (whiteouts as .wh. entries, opaque dirs as
 // .wh..wh..opq, xattrs as PAX SCHILY.xattr, mtimes to the ns), and stacks as
 // OCI image layouts. Importing what is exported gives the same layer ids.
-import {closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync} from 'node:fs'
+import {closeSync, createReadStream, createWriteStream, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {createHash, randomBytes, type Hash} from 'node:crypto'
 import {createGzip} from 'node:zlib'
@@ -81,34 +81,39 @@ export function writeLayerTar(home: Home, id: string, fd: number): {size: number
 
 const join2 = (dir: Buffer, name: Buffer) => (dir.length ? Buffer.concat([dir, SLASH, name]) : name)
 
-// A stream handed to us (our standard output, shared with the parent strata)
-// may be non-blocking: when it is full, wait for it rather than fail.
-const pause = new Int32Array(new SharedArrayBuffer(4))
+// A reader that stops early (`| head`) is the user's choice, not a bug.
 function writeAll(fd: number, b: Buffer, off: number): number {
-  for (;;) {
-    try {
-      return writeSync(fd, b, off, b.length - off)
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code
-      if (code === 'EPIPE') throw environment('the reader of the tar went away before its end (broken pipe)', 'let it read the whole tar, or write to a file with --output')
-      if (code !== 'EAGAIN') throw e
-      Atomics.wait(pause, 0, 0, 5)
-    }
+  try {
+    return writeSync(fd, b, off, b.length - off)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e
+    throw environment('the reader of the tar went away before its end (broken pipe)', 'let it read the whole tar, or write to a file with --output')
   }
 }
 
 export interface LayerExport {layer: string; output: string; bytes: number; entries: number; diffId: string}
 
 /**
- * Writes a layer as a tar to output: a file, replaced atomically (a temp file
- * beside it, renamed); or as a stream, written in place: '-' (our standard
- * output) or a path that is a pipe or device (/dev/stdout, a fifo).
+ * Where a tar goes: '-' is standard output, and so is a path naming it
+ * (/dev/stdout); a pipe or device at a path is a stream, written in place;
+ * anything else is a file, replaced atomically (a temp file beside it,
+ * renamed). The command and the namespace's process tell it alike: they
+ * share standard output.
  */
-export async function exportLayer(home: Home, ref: string, output: string): Promise<LayerExport> {
+export function tarTarget(output: string): {output: string; stream: boolean} {
+  if (output === '-') return {output, stream: true}
+  const st = statSync(output, {throwIfNoEntry: false})
+  if (!st) return {output, stream: false}
+  if (st.isDirectory()) throw usage(`${output} is a directory`, 'give --output the path of the tar file to write')
+  const ours = fstatSync(1)
+  if (st.dev === ours.dev && st.ino === ours.ino) return {output: '-', stream: true}
+  return {output, stream: !st.isFile()}
+}
+
+export async function exportLayer(home: Home, ref: string, to: string): Promise<LayerExport> {
   const id = new LayerStore(home).resolve(ref)
-  const st = output === '-' ? undefined : statSync(output, {throwIfNoEntry: false})
-  if (st?.isDirectory()) throw usage(`${output} is a directory`, 'give --output the path of the tar file to write')
-  if (output === '-' || (st && !st.isFile())) {
+  const {output, stream} = tarTarget(to)
+  if (stream) {
     const fd = output === '-' ? 1 : openSync(output, 'w')
     try {
       const r = writeLayerTar(home, id, fd)
