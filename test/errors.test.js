@@ -4,7 +4,8 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {strata, newHome, cleanHome, listing, tmp, expectOneLineError} from './helpers.js'
+import {strata, newHome, cleanHome, listing, tmp, expectOneLineError, bin} from './helpers.js'
+import {spawnSync} from 'node:child_process'
 
 const unreadable = '/var/lib/strata-test/unreadable'
 
@@ -67,6 +68,12 @@ test('bad input fails clearly, with its exit code, and leaves the store untouche
     assert.match(r.stderr, says)
   }
   assert.deepEqual(listing(home), before, 'the store is untouched')
+
+  // a store on a read-only filesystem (a tmpfs mounted read-only in a namespace of our own) is environment, exit 5
+  const ro = tmp('strata-ro-')
+  const roRun = spawnSync('unshare', ['-Urm', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$1" && STRATA_MAP=single STRATA_HOME="$1/store" exec "$2" "$3" import "$4"', 'sh', ro, process.execPath, bin, src], {encoding: 'utf8'})
+  assert.equal(roRun.status, 5, roRun.stderr)
+  assert.match(roRun.stderr, new RegExp(`^strata: mkdir ${ro}/store: read-only file system — choose a writable place`))
 })
 
 test('an interrupted import publishes nothing', async (t) => {

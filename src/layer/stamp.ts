@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
 import {ObjectStore, copySparse} from '../store/objects.js'
-import {isWithin, removeTree} from '../store/fsutil.js'
+import {isWithin, makeDirs, removeTree} from '../store/fsutil.js'
 import {sys} from '../sys/index.js'
 import {integrity, notFound, usage} from '../cli/errors.js'
 import {METACOPY, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
@@ -75,7 +75,7 @@ function checkTree(tree: string) {
 export async function stamp(tree: string, objectsDir: string, a: {inlineLimit?: number; check?: boolean; undo?: boolean; tmp?: string}): Promise<StampResult> {
   checkTree(tree)
   if (a.check && a.undo) throw usage('--check and --undo go separately', 'check first, then undo')
-  mkdirSync(objectsDir, {recursive: true, mode: 0o755})
+  makeDirs(objectsDir, 0o755)
   if (isWithin(tree, objectsDir)) throw usage(`${tree} is inside the object directory ${objectsDir}`, 'give --objects a directory that is neither the tree nor above it')
   const objSt = lstatSync(objectsDir)
   const leave = `${objSt.dev}:${objSt.ino}`

@@ -1,6 +1,6 @@
 // Small filesystem helpers the store shares.
 import {existsSync, realpathSync, renameSync, rmSync} from 'node:fs'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {mkdirSync} from 'node:fs'
 
@@ -9,6 +9,23 @@ export function isWithin(inner: string, dir: string): boolean {
   const a = realpathSync(inner)
   const b = realpathSync(dir)
   return a === b || a.startsWith(b === '/' ? '/' : b + '/')
+}
+
+/**
+ * mkdir -p, naming the real reason when it can't: node's recursive mkdir
+ * says ENOENT where the filesystem is read-only, so the first missing
+ * directory is made once more, plainly, to get EROFS (or EACCES).
+ */
+export function makeDirs(path: string, mode: number) {
+  try {
+    mkdirSync(path, {recursive: true, mode})
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+    let first = path
+    while (!existsSync(dirname(first)) && dirname(first) !== first) first = dirname(first)
+    mkdirSync(first, {mode})
+    throw e
+  }
 }
 
 /** Removes a tree whatever its modes (run inside the namespace, where we own it). */

@@ -1,6 +1,5 @@
 // Where a store lives and how it is laid out (DESIGN.md, On-disk layout).
-import {mkdirSync} from 'node:fs'
-import {isWithin} from './fsutil.js'
+import {isWithin, makeDirs} from './fsutil.js'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 
@@ -33,9 +32,8 @@ export class Home {
 
   /** Creates the skeleton (mode 0700 at the top); cheap when it exists. */
   ensure(): this {
-    mkdirSync(this.root, {recursive: true, mode: 0o700})
-    for (const d of [this.objects, this.layers, this.stacks, this.composed, this.flat, this.tmp])
-      mkdirSync(d, {recursive: true, mode: 0o755})
+    makeDirs(this.root, 0o700)
+    for (const d of [this.objects, this.layers, this.stacks, this.composed, this.flat, this.tmp]) makeDirs(d, 0o755)
     return this
   }
 }
