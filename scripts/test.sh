@@ -10,9 +10,10 @@ if [ "$(id -u)" = 0 ]; then
   bash scripts/provision.sh
   [ -d node_modules ] || npm ci --no-audit --no-fund
   npm run build
-  # the checkout may sit where the test user can't reach (/root): give it a copy
+  # the checkout may sit where the test user can't reach (/root): give it a copy,
+  # one per checkout, so that two checkouts can be tested at once
   home=$(getent passwd "$TEST_USER" | cut -d: -f6)
-  dest="$home/strata"
+  dest="$home/strata-$(pwd -P | sha256sum | cut -c1-12)"
   rm -rf "$dest"
   cp -a . "$dest"
   chown -R "$TEST_USER:" "$dest"
