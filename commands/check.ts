@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
-import type {CheckResult} from '../src/store/check.js'
+import type {CheckResult} from '../src/care/check.js'
 
 export default class Check extends StrataCommand {
   static summary = 'Verify the store: objects, layers, stacks'
@@ -13,7 +13,7 @@ export default class Check extends StrataCommand {
 
   async run(): Promise<CheckResult> {
     const {flags} = await this.parse(Check)
-    const r = await this.inNamespace<CheckResult>('check', {repair: flags.repair, data: !flags.quick})
+    const r = await this.inNamespace('check', {repair: flags.repair, data: !flags.quick})
     for (const p of r.problems) this.out(`damaged: ${p.message}`)
     if (r.leftovers.length && !flags.repair) this.out(`${r.leftovers.length} leftovers of interrupted commands under tmp/ (not damage; \`strata check --repair\` or \`strata gc\` removes them)`)
     for (const x of r.repaired) this.out(x)

@@ -2,9 +2,9 @@ import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
 import {StackStore} from '../src/stack/stacks.js'
 import {checkLayerName} from '../src/layer/layers.js'
-import {Sessions} from '../src/mount/session.js'
+import {Sessions} from '../src/runtime/session.js'
 import type {CommitResult} from '../src/stack/commit.js'
-import {bytes} from '../src/cli/progress.js'
+import {bytes} from '../src/progress.js'
 
 export default class Commit extends StrataCommand {
   static summary = "Turn a stack's changes into a new layer on top of it, and empty its upper"
@@ -22,7 +22,7 @@ export default class Commit extends StrataCommand {
     if (flags.name !== undefined) checkLayerName(flags.name)
     new StackStore(this.home).get(args.stack)
     await new Sessions(this.home).ensureUnmounted(args.stack, flags.force)
-    const r = await this.inNamespace<CommitResult>('commit', {stack: args.stack, name: flags.name})
+    const r = await this.inNamespace('commit', {stack: args.stack, name: flags.name})
     if (!r.layer) this.out(`nothing to commit: stack ${r.stack} has no changes`)
     else {
       const l = r.layer

@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
 import {StackStore} from '../src/stack/stacks.js'
 import type {DiffResult} from '../src/stack/commit.js'
-import {changeLetter, shownPath} from '../src/stack/render.js'
+import {changeLetter, shownPath} from '../src/cli/render-diff.js'
 
 export default class Diff extends StrataCommand {
   static summary = "List what a stack's upper changed: added, changed, deleted and opaque paths"
@@ -14,7 +14,7 @@ export default class Diff extends StrataCommand {
   async run(): Promise<DiffResult> {
     const {args} = await this.parse(Diff)
     new StackStore(this.home).get(args.stack) // not found: say so before entering the namespace
-    const r = await this.inNamespace<DiffResult>('diff', {stack: args.stack})
+    const r = await this.inNamespace('diff', {stack: args.stack})
     for (const c of r.changes) this.out(`${changeLetter[c.kind]} ${shownPath(c)}`)
     return r
   }

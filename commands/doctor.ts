@@ -1,5 +1,5 @@
 import {StrataCommand} from '../src/cli/command.js'
-import {diagnose, type Diagnosis} from '../src/mount/doctor.js'
+import {diagnose, type Diagnosis} from '../src/care/doctor.js'
 
 export default class Doctor extends StrataCommand {
   static summary = 'Check what this machine lets strata do'
@@ -8,7 +8,7 @@ export default class Doctor extends StrataCommand {
 
   async run(): Promise<Diagnosis> {
     await this.parse(Doctor)
-    const d = await diagnose(this.home, (op, args) => this.inNamespace(op, args))
+    const d = await diagnose(this.home, this.enter())
     for (const c of d.checks) this.out(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}${!c.ok && c.fix ? ` — ${c.fix}` : ''}`)
     this.out(d.usable ? `strata can run stacks here (backend: ${d.backend})` : 'strata cannot run stacks here: fix what failed above')
     if (!d.usable) process.exitCode = 5

@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
-import {usage} from '../src/cli/errors.js'
-import {Sessions} from '../src/mount/session.js'
-import {runCommand} from '../src/mount/run.js'
+import {usage} from '../src/errors.js'
+import {Sessions} from '../src/runtime/session.js'
+import {runCommand} from '../src/runtime/run.js'
 
 export default class Exec extends StrataCommand {
   static summary = 'Run a command in a mounted stack (joins its session)'

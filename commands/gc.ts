@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
-import type {GcResult} from '../src/store/gc.js'
-import {bytes} from '../src/cli/progress.js'
+import type {GcResult} from '../src/care/gc.js'
+import {bytes} from '../src/progress.js'
 
 export default class Gc extends StrataCommand {
   static summary = 'Remove objects and caches nothing uses'
@@ -11,7 +11,7 @@ export default class Gc extends StrataCommand {
 
   async run(): Promise<GcResult> {
     const {flags} = await this.parse(Gc)
-    const r = await this.inNamespace<GcResult>('gc', {dryRun: flags['dry-run']})
+    const r = await this.inNamespace('gc', {dryRun: flags['dry-run']})
     const verb = r.dryRun ? 'would remove' : 'removed'
     this.out(
       `${verb} ${r.objects.removed} objects (${bytes(r.objects.bytes)}), ${r.composed.removed} composed trees, ${r.flat.removed} materialized trees, ` +

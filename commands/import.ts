@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
-import {bytes} from '../src/cli/progress.js'
-import {FORMATS, type Format, detectFormat, importSource} from '../src/layer/archive.js'
-import {splitLayoutRef} from '../src/layer/import-oci.js'
-import type {ArchiveImportResult} from '../src/layer/import-archive.js'
+import {bytes} from '../src/progress.js'
+import {FORMATS, type Format, detectFormat, importSource} from '../src/import/archive.js'
+import {splitLayoutRef} from '../src/import/oci.js'
+import type {ArchiveImportResult} from '../src/import/source.js'
 import {type LayerInfo, checkLayerName} from '../src/layer/layers.js'
 import {checkStackName} from '../src/stack/stacks.js'
 
@@ -36,7 +36,7 @@ export default class Import extends StrataCommand {
     const {dir, ref} = splitLayoutRef(args.source) // a ref on what is no image: the import says so
     const source = importSource(dir)
     const format = (flags.format as Format | undefined) ?? (await detectFormat(source))
-    const r = await this.inNamespace<ArchiveImportResult>('import-archive', {
+    const r = await this.inNamespace('import-archive', {
       source,
       format,
       ref,

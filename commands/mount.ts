@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
-import {storeMapping, type Mapping} from '../src/ns/idmap.js'
-import {Sessions, type Session} from '../src/mount/session.js'
-import {startRootSession} from '../src/mount/sandbox.js'
+import {storeMapping, type Mapping} from '../src/runtime/idmap.js'
+import {Sessions, type Session} from '../src/runtime/session.js'
+import {startRootSession} from '../src/runtime/sandbox.js'
 import {checkSandboxFlags, sandboxFlags} from './run.js'
 
 export default class Mount extends StrataCommand {

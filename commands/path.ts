@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
-import {Sessions} from '../src/mount/session.js'
+import {Sessions} from '../src/runtime/session.js'
 
 export default class Path extends StrataCommand {
   static summary = "Print a host path to a mounted stack's merged view"

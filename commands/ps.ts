@@ -1,6 +1,6 @@
 import {StrataCommand} from '../src/cli/command.js'
 import {table} from '../src/cli/table.js'
-import {Sessions, type Session, type SessionState} from '../src/mount/session.js'
+import {Sessions, type Session, type SessionState} from '../src/runtime/session.js'
 
 type Row = Session & {state: SessionState; path: string}
 

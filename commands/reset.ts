@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
 import {StackStore} from '../src/stack/stacks.js'
-import {Sessions} from '../src/mount/session.js'
+import {Sessions} from '../src/runtime/session.js'
 import type {ResetResult} from '../src/stack/commit.js'
 
 export default class Reset extends StrataCommand {
@@ -15,7 +15,7 @@ export default class Reset extends StrataCommand {
     const {args, flags} = await this.parse(Reset)
     new StackStore(this.home).get(args.stack)
     await new Sessions(this.home).ensureUnmounted(args.stack, flags.force)
-    const r = await this.inNamespace<ResetResult>('reset', {stack: args.stack})
+    const r = await this.inNamespace('reset', {stack: args.stack})
     this.out(`discarded ${r.discarded} change${r.discarded === 1 ? '' : 's'} of ${r.stack}`)
     return r
   }

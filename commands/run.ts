@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
-import {usage} from '../src/cli/errors.js'
-import {runInStack} from '../src/mount/run.js'
+import {usage} from '../src/errors.js'
+import {runInStack} from '../src/runtime/run.js'
 import {StackStore} from '../src/stack/stacks.js'
-import {sandboxRun} from '../src/mount/sandbox.js'
-import {storeMapping, type Mapping} from '../src/ns/idmap.js'
+import {sandboxRun} from '../src/runtime/sandbox.js'
+import {storeMapping, type Mapping} from '../src/runtime/idmap.js'
 
 export const sandboxFlags = {
   root: Flags.boolean({description: 'run as a sandbox chrooted into the stack (own pid namespace, /proc, /dev, /tmp, hostname)'}),
@@ -48,8 +48,8 @@ export default class Run extends StrataCommand {
     const release = new StackStore(this.home).lock(args.stack, 'shared')
     try {
       const r = flags.root
-        ? await sandboxRun(this.home, storeMapping(this.home, map), args.stack, cmd, flags, (op, a, o) => this.inNamespace(op, a, {...o, map}))
-        : await runInStack(this.home, args.stack, cmd, (op, a, o) => this.inNamespace(op, a, {...o, map}))
+        ? await sandboxRun(this.home, storeMapping(this.home, map), args.stack, cmd, flags, this.enter(map))
+        : await runInStack(this.home, args.stack, cmd, this.enter(map))
       process.exitCode = r.status
     } finally {
       release()

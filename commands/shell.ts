@@ -1,9 +1,9 @@
 import {Args} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
-import {Sessions} from '../src/mount/session.js'
-import {runCommand} from '../src/mount/run.js'
-import {sandboxRun} from '../src/mount/sandbox.js'
-import {storeMapping, type Mapping} from '../src/ns/idmap.js'
+import {Sessions} from '../src/runtime/session.js'
+import {runCommand} from '../src/runtime/run.js'
+import {sandboxRun} from '../src/runtime/sandbox.js'
+import {storeMapping, type Mapping} from '../src/runtime/idmap.js'
 import {checkSandboxFlags, sandboxFlags} from './run.js'
 
 export default class Shell extends StrataCommand {
@@ -21,7 +21,7 @@ export default class Shell extends StrataCommand {
     process.on('SIGQUIT', () => {})
     if (flags.root) {
       const map = (flags.map ?? process.env.STRATA_MAP) as Mapping | undefined
-      const r = await sandboxRun(this.home, storeMapping(this.home, map), args.stack, ['/bin/sh'], flags, (op, a, o) => this.inNamespace(op, a, {...o, map}))
+      const r = await sandboxRun(this.home, storeMapping(this.home, map), args.stack, ['/bin/sh'], flags, this.enter(map))
       process.exitCode = r.status
       return
     }

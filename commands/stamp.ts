@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 import {StrataCommand} from '../src/cli/command.js'
-import {bytes} from '../src/cli/progress.js'
-import type {StampResult} from '../src/layer/stamp.js'
+import {bytes} from '../src/progress.js'
+import type {StampResult} from '../src/import/stamp.js'
 
 export default class Stamp extends StrataCommand {
   static summary = 'Turn a tree into stub form in place, its file data moved into an object directory'
@@ -19,7 +19,7 @@ export default class Stamp extends StrataCommand {
 
   async run(): Promise<StampResult> {
     const {args, flags} = await this.parse(Stamp)
-    const r = await this.inNamespace<StampResult>('stamp', {tree: resolve(args.tree), objects: resolve(flags.objects), check: flags.check, undo: flags.undo, inlineLimit: flags['inline-limit']})
+    const r = await this.inNamespace('stamp', {tree: resolve(args.tree), objects: resolve(flags.objects), check: flags.check, undo: flags.undo, inlineLimit: flags['inline-limit']})
     if (r.action === 'stamp') this.out(`stamped ${r.tree}: ${r.files} files, ${bytes(r.bytes)}; ${r.stored} new objects (${r.moved} moved by rename), ${r.dropped} already there`)
     else if (r.action === 'check') this.out(`${r.tree}: ${r.files} stubs, ${bytes(r.bytes)}, all readable from ${r.objects}`)
     else this.out(`restored ${r.files} files (${bytes(r.bytes)}) in ${r.tree}`)

@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
-import {notFound} from '../src/cli/errors.js'
+import {notFound} from '../src/errors.js'
 import {StackStore} from '../src/stack/stacks.js'
-import {Sessions} from '../src/mount/session.js'
+import {Sessions} from '../src/runtime/session.js'
 
 export default class Umount extends StrataCommand {
   static summary = "End a stack's session: its holder and every process left in its namespace"

@@ -7,7 +7,7 @@ export STRATA_HOME=${STRATA_HOME:-$(mktemp -d /tmp/strata-demo-XXXXXX)/store}
 strata() { node bin/run.js "$@"; }
 say() { if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then printf '\n\033[1m$ %s\033[0m\n' "$*"; else printf '\n$ %s\n' "$*"; fi; }
 
-[ -f dist/src/ns/inner.js ] || npm run build
+[ -f dist/src/services/inner.js ] || npm run build
 echo "store: $STRATA_HOME"
 say strata import examples/hello --name hello
 strata import examples/hello --name hello

@@ -62,7 +62,7 @@ test('fuse: run and a session leave no daemon behind; writes persist', async (t)
 })
 
 test('auto falls back as the probe says: kernel-flat without data-only layers, fuse without overlayfs, else exit 5', async () => {
-  const {autoBackend} = await import('../dist/src/mount/backends.js')
+  const {autoBackend} = await import('../dist/src/runtime/backends.js')
   const {Home} = await import('../dist/src/store/home.js')
   const ok = {ok: true, detail: 'works'}
   const no = {ok: false, detail: 'refused'}

@@ -154,7 +154,7 @@ test('mounted stacks come from live session files (engine, with a command table 
   const {Home} = await import('../dist/src/store/home.js')
   const spec = loadSpec()
   spec.commands.exec = {id: 'exec', summary: 'Run a command in a mounted stack', args: {stack: {name: 'stack'}}, flags: {}, strict: false}
-  const {sessionsDir, startTime} = await import('../dist/src/mount/session-state.js')
+  const {sessionsDir, startTime} = await import('../dist/src/runtime/session-state.js')
   const runtime = tmp('strata-compl-sessions-')
   const saved = process.env.XDG_RUNTIME_DIR
   process.env.XDG_RUNTIME_DIR = runtime

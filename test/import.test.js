@@ -5,7 +5,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, utimesSync, statSync} from 'node:fs'
 import {spawnSync} from 'node:child_process'
-import {sys} from '../dist/src/sys/index.js'
+import {sys} from '../dist/src/sys.js'
 import {join} from 'node:path'
 import {strata, newHome, cleanHome, tmp, listing, scratch, bin} from './helpers.js'
 import {tarOf} from './fixtures/tar.js'
@@ -94,7 +94,7 @@ test('an unchanged tree imported again is its layer at once; any change makes th
 
 test('a source entry that vanishes mid-import is named (conflict, exit 4); nothing is published and the store checks clean', async (t) => {
   const {Home} = await import('../dist/src/store/home.js')
-  const {importDir} = await import('../dist/src/layer/import-dir.js')
+  const {importDir} = await import('../dist/src/import/dir.js')
   // the first small file's progress report removes what the walk hasn't reached: whole
   // directories (their scan fails), or only the files the workers were given to store
   for (const gone of ['directories', 'files', 'files made directories']) {

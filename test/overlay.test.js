@@ -4,8 +4,8 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {overlayOptions, escapePath, OPTION_LIMIT} from '../dist/src/overlay/options.js'
-import {encodeMetacopy, decodeMetacopy, encodeRedirect, decodeRedirect} from '../dist/src/overlay/xattrs.js'
+import {overlayOptions, escapePath, OPTION_LIMIT} from '../dist/src/runtime/overlay-options.js'
+import {encodeMetacopy, decodeMetacopy, encodeRedirect, decodeRedirect} from '../dist/src/format/xattrs.js'
 import {strata, newHome, cleanHome, tmp} from './helpers.js'
 
 test('paths escape backslash, comma and colon', () => {

@@ -152,7 +152,7 @@ test('a holder whose pid was reused is stale', async (t) => {
   const s = mount(home, 'box', holders)
   // the state file names the holder's start time: a different one means another process
   const {runtimeDir} = await import('../dist/src/store/home.js')
-  const {Sessions} = await import('../dist/src/mount/session.js')
+  const {Sessions} = await import('../dist/src/runtime/session.js')
   const {Home} = await import('../dist/src/store/home.js')
   const sessions = new Sessions(new Home(home))
   assert.ok(sessions.dir.startsWith(runtimeDir()))

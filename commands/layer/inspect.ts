@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 import {StrataCommand} from '../../src/cli/command.js'
 import {LayerStore, type LayerInfo} from '../../src/layer/layers.js'
 import {StackStore} from '../../src/stack/stacks.js'
-import {bytes} from '../../src/cli/progress.js'
+import {bytes} from '../../src/progress.js'
 
 export default class LayerInspect extends StrataCommand {
   static summary = 'Show a layer'

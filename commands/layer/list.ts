@@ -1,7 +1,7 @@
 import {StrataCommand} from '../../src/cli/command.js'
 import {LayerStore, type LayerInfo} from '../../src/layer/layers.js'
 import {table} from '../../src/cli/table.js'
-import {bytes} from '../../src/cli/progress.js'
+import {bytes} from '../../src/progress.js'
 
 export default class LayerList extends StrataCommand {
   static summary = 'List layers'

@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 import {StrataCommand} from '../../src/cli/command.js'
 import {LayerStore} from '../../src/layer/layers.js'
 import {StackStore} from '../../src/stack/stacks.js'
-import {conflict} from '../../src/cli/errors.js'
+import {conflict} from '../../src/errors.js'
 
 export default class LayerRm extends StrataCommand {
   static summary = 'Remove a layer (refused while a stack uses it)'
@@ -15,7 +15,7 @@ export default class LayerRm extends StrataCommand {
     const id = new LayerStore(this.home).resolve(args.layer)
     const users = new StackStore(this.home).usersOf(id)
     if (users.length) throw conflict(`layer ${id.slice(0, 12)} is used by stack${users.length > 1 ? 's' : ''} ${users.join(', ')}`, 'remove those stacks first (`strata stack rm`)')
-    const r = await this.inNamespace<{removed: string}>('layer-rm', {ref: id})
+    const r = await this.inNamespace('layer-rm', {ref: id})
     this.out(`removed layer ${r.removed.slice(0, 12)}`)
     return r
   }

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {StrataCommand} from '../../src/cli/command.js'
 import {StackStore, type StackInfo} from '../../src/stack/stacks.js'
-import {composedPath, chainId} from '../../src/compose/compose.js'
+import {composedPath, chainId} from '../../src/stack/compose.js'
 
 export default class StackInspect extends StrataCommand {
   static summary = 'Show a stack'

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../../src/cli/command.js'
 import {StackStore} from '../../src/stack/stacks.js'
-import {Sessions} from '../../src/mount/session.js'
+import {Sessions} from '../../src/runtime/session.js'
 
 export default class StackRm extends StrataCommand {
   static summary = 'Remove a stack and its upper (its layers stay)'
@@ -13,7 +13,7 @@ export default class StackRm extends StrataCommand {
     const {args, flags} = await this.parse(StackRm)
     new StackStore(this.home).get(args.name) // not found: say so before entering the namespace
     await new Sessions(this.home).ensureUnmounted(args.name, flags.force)
-    const r = await this.inNamespace<{removed: string}>('stack-rm', {name: args.name})
+    const r = await this.inNamespace('stack-rm', {name: args.name})
     this.out(`removed stack ${r.removed}`)
     return r
   }

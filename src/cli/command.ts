@@ -3,11 +3,12 @@
 // --json) and the documented exit code.
 import {Command, Errors, Flags} from '@oclif/core'
 import {Home} from '../store/home.js'
-import {StrataError, asStrataError, usage} from './errors.js'
-import {type Mapping, storeMapping} from '../ns/idmap.js'
-import {inNamespace} from '../ns/enter.js'
-import {type Backend, autoBackend, checkBackend} from '../mount/backends.js'
-import type {Probe} from '../mount/probe.js'
+import {StrataError, asStrataError, usage} from '../errors.js'
+import {type Mapping, storeMapping} from '../runtime/idmap.js'
+import {inNamespace} from '../runtime/enter.js'
+import type {ArgsOf, OpName, ResultOf} from '../services/ops.js'
+import {autoBackend} from '../runtime/backends.js'
+import {type Backend, checkBackend} from '../stack/stacks.js'
 
 export abstract class StrataCommand extends Command {
   static enableJsonFlag = true
@@ -18,15 +19,21 @@ export abstract class StrataCommand extends Command {
   }
 
   /** Runs an op inside the store's user namespace. */
-  protected async inNamespace<T>(op: string, args: Record<string, unknown>, opts: {stdin?: boolean; map?: Mapping; launcher?: string[]} = {}): Promise<T> {
+  protected async inNamespace<K extends OpName>(op: K, args: ArgsOf<K>, opts: {stdin?: boolean; map?: Mapping; launcher?: string[]} = {}): Promise<ResultOf<K>> {
     const mapping = storeMapping(this.home, opts.map ?? (process.env.STRATA_MAP as Mapping | undefined))
-    return inNamespace<T>(op, {home: this.home.root, mapping, progress: !this.jsonEnabled(), ...args}, {stdin: opts.stdin, launcher: opts.launcher})
+    return inNamespace<ResultOf<K>>(op, {home: this.home.root, mapping, progress: !this.jsonEnabled(), ...args}, {stdin: opts.stdin, launcher: opts.launcher})
+  }
+
+  /** The same, for core code that names its ops by string (runtime's run and sandbox orchestration). */
+  protected enter(map?: Mapping) {
+    return <T>(op: string, args: Record<string, unknown>, opts: {stdin?: boolean; launcher?: string[]} = {}): Promise<T> =>
+      this.inNamespace(op as OpName, args as never, {...opts, map}) as Promise<T>
   }
 
   /** The backend for a new stack: as asked (--backend, STRATA_BACKEND), or the first that works here. */
   protected async backend(requested?: string): Promise<Backend> {
     const b = checkBackend(requested ?? process.env.STRATA_BACKEND ?? 'auto')
-    return b === 'auto' ? autoBackend(this.home, () => this.inNamespace<Probe>('probe', {})) : b
+    return b === 'auto' ? autoBackend(this.home, () => this.inNamespace('probe', {})) : b
   }
 
   protected out(line: string) {

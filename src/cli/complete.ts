@@ -8,7 +8,7 @@ import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Home} from '../store/home.js'
-import {type Session, isRunning, sessionsDir} from '../mount/session-state.js'
+import {type Session, isRunning, sessionsDir} from '../runtime/session-state.js'
 import {type ValueKind, valueKind} from './completion-values.js'
 
 export const Directive = {error: 1, noSpace: 2, noFile: 4, filterExt: 8, filterDirs: 16, keepOrder: 32} as const

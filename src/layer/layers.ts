@@ -4,11 +4,11 @@ import {existsSync, readdirSync, readFileSync, renameSync, writeFileSync} from '
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
-import {conflict, integrity, notFound, usage} from '../cli/errors.js'
+import {conflict, integrity, notFound, usage} from '../errors.js'
 import {removeTree} from '../store/fsutil.js'
 import type {ObjectStore} from '../store/objects.js'
-import {sys} from '../sys/index.js'
-import {METACOPY, decodeMetacopy} from '../overlay/xattrs.js'
+import {sys} from '../sys.js'
+import {METACOPY, decodeMetacopy} from '../format/xattrs.js'
 
 export interface LayerInfo {
   id: string

@@ -1,10 +1,10 @@
 // The last step of every import: read the staged tree back, name it by its
 // content, sync the filesystem once, and publish it by rename.
 import type {Home} from '../store/home.js'
-import {sys} from '../sys/index.js'
+import {sys} from '../sys.js'
 import {removeTree} from '../store/fsutil.js'
 import {scanTree} from './scan.js'
-import {treeId} from './entry.js'
+import {treeId} from '../format/entry.js'
 import {type LayerInfo, LayerStore, checkLayerName} from './layers.js'
 import type {TreeWriter} from './writer.js'
 import {ObjectStore} from '../store/objects.js'

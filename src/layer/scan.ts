@@ -2,9 +2,9 @@
 // ids, `check`, composition and export.
 import {closeSync, constants as C, openSync, readSync, readdirSync, lstatSync, readlinkSync, type BigIntStats} from 'node:fs'
 import {createHash} from 'node:crypto'
-import {sys} from '../sys/index.js'
-import {IMPLICIT, METACOPY, OPAQUE, REDIRECT, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
-import {type Entry, comparePaths, joinPath} from './entry.js'
+import {sys} from '../sys.js'
+import {IMPLICIT, METACOPY, OPAQUE, REDIRECT, decodeMetacopy, isStructural} from '../format/xattrs.js'
+import {type Entry, comparePaths, joinPath} from '../format/entry.js'
 
 const SLASH = Buffer.from('/')
 

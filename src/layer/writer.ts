@@ -3,21 +3,12 @@
 // inline files, sparse stubs, symlinks, fifos and whiteouts with their metadata.
 import {closeSync, constants as C, linkSync, lchownSync, chmodSync, mkdirSync, openSync, symlinkSync, unlinkSync, writeSync} from 'node:fs'
 import {removeTree} from '../store/fsutil.js'
-import {sys} from '../sys/index.js'
-import {IMPLICIT, OPAQUE, escapeName} from '../overlay/xattrs.js'
-import {writeStub} from './stub.js'
+import {sys} from '../sys.js'
+import {IMPLICIT, OPAQUE, escapeName} from '../format/xattrs.js'
+import {writeStub} from '../format/stub.js'
 import {abs} from './scan.js'
 import {createHash} from 'node:crypto'
-import type {Entry} from './entry.js'
-
-export interface Meta {
-  mode: number
-  uid: number
-  gid: number
-  mtimeNs: bigint
-  atimeNs?: bigint
-  xattrs?: [string, Buffer][] // the entry's own user.* xattrs
-}
+import type {Applied, Entry, Meta} from '../format/entry.js'
 
 export interface WriterCounts {
   dirs: number
@@ -217,8 +208,6 @@ export class TreeWriter {
     return r.ids
   }
 }
-
-export interface Applied {ids: [uid: number, gid: number]; squashed: boolean}
 
 /** Owner, mode, own xattrs and times, in the order that keeps setuid bits and mtimes. */
 export function applyMeta(p: Buffer, meta: Meta, chmod: boolean): Applied {

@@ -4,11 +4,11 @@
 // result; `commit` turns it into a layer.
 import {closeSync, constants as C, lstatSync, openSync, readSync, readdirSync, readlinkSync, type BigIntStats} from 'node:fs'
 import {isUtf8} from 'node:buffer'
-import {sys} from '../sys/index.js'
-import {FUSE_OPAQUE, FUSE_PREFIX, METACOPY, OPAQUE, PREFIX, WHITEOUT, WH_OPAQUE, WH_PREFIX, decodeMetacopy, isStructural} from '../overlay/xattrs.js'
+import {sys} from '../sys.js'
+import {FUSE_OPAQUE, FUSE_PREFIX, METACOPY, OPAQUE, PREFIX, WHITEOUT, WH_OPAQUE, WH_PREFIX, decodeMetacopy, isStructural} from '../format/xattrs.js'
 import {VerityHasher} from '../store/digest.js'
 import {abs} from '../layer/scan.js'
-import {joinPath} from '../layer/entry.js'
+import {joinPath} from '../format/entry.js'
 
 export type ChangeKind = 'added' | 'changed' | 'deleted' | 'opaque'
 export type NodeType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'device'

@@ -4,12 +4,23 @@ import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
 import {LayerStore} from '../layer/layers.js'
-import {conflict, notFound, usage} from '../cli/errors.js'
+import {conflict, notFound, usage} from '../errors.js'
 import {removeTree, stagingDir} from '../store/fsutil.js'
-import {ensureComposed} from '../compose/compose.js'
-import {sys} from '../sys/index.js'
-import {isStructural} from '../overlay/xattrs.js'
-import {checkBackend} from '../mount/backends.js'
+import {ensureComposed} from './compose.js'
+import {sys} from '../sys.js'
+import {isStructural} from '../format/xattrs.js'
+
+// How a stack is mounted (see runtime/backends.ts): recorded with the stack, since its upper is written in that backend's form.
+export const BACKENDS = ['kernel', 'kernel-flat', 'fuse'] as const
+export type Backend = (typeof BACKENDS)[number]
+
+export function checkBackend(name: string): Backend | 'auto' {
+  if (name === 'auto' || (BACKENDS as readonly string[]).includes(name)) return name as Backend | 'auto'
+  throw usage(`unknown backend '${name}'`, `use one of: auto, ${BACKENDS.join(', ')}`)
+}
+
+/** The stack's backend, as recorded when it was created. */
+export const backendOf = (stack: StackInfo): Backend => (BACKENDS as readonly string[]).includes(stack.backend) ? (stack.backend as Backend) : 'kernel'
 
 export interface StackInfo {
   name: string

@@ -3,7 +3,7 @@
 // hashed once more. Streaming, so a file is read once in any chunk sizes.
 // The data blocks are hashed natively (sys.hashBlocks); the tree above them here.
 import * as crypto from 'node:crypto'
-import {sys} from '../sys/index.js'
+import {sys} from '../sys.js'
 
 const BLOCK = 4096
 const HASH = 32

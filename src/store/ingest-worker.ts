@@ -2,8 +2,8 @@
 // path, writes the stub for it. Tasks and answers travel as flat arrays of
 // plain values (see ingest.ts), and this loads little besides the native calls.
 import {parentPort, workerData} from 'node:worker_threads'
-import {sys} from '../sys/index.js'
-import {writeStub} from '../layer/stub.js'
+import {sys} from '../sys.js'
+import {writeStub} from '../format/stub.js'
 import {TASK} from './ingest.js'
 
 const {objectsDir, tmpDir} = workerData as {objectsDir: string; tmpDir: string}

@@ -3,8 +3,8 @@
 import {Worker} from 'node:worker_threads'
 import {availableParallelism} from 'node:os'
 
-import type {Applied, Meta} from '../layer/writer.js'
-import {appliedOf} from '../layer/stub.js'
+import type {Applied, Meta} from '../format/entry.js'
+import {appliedOf} from '../format/stub.js'
 
 export interface Ingested {digest: string; size: number; stored: boolean; stub?: Applied}
 

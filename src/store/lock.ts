@@ -5,8 +5,8 @@
 import {closeSync, openSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from './home.js'
-import {sys} from '../sys/index.js'
-import {conflict} from '../cli/errors.js'
+import {sys} from '../sys.js'
+import {conflict} from '../errors.js'
 
 export class StoreLock {
   private static held = new Map<string, StoreLock>()

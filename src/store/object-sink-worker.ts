@@ -3,7 +3,7 @@
 import {parentPort, workerData} from 'node:worker_threads'
 import {ObjectStore, type ObjectWriter} from './objects.js'
 import type {Answer, SinkBatch, SinkReply} from './object-sink.js'
-import {writeStub} from '../layer/stub.js'
+import {writeStub} from '../format/stub.js'
 
 const store = new ObjectStore(workerData.objectsDir, workerData.tmpDir)
 const port = parentPort!

@@ -7,7 +7,7 @@
 import {Worker} from 'node:worker_threads'
 import {availableParallelism} from 'node:os'
 import type {Ingested} from './ingest.js'
-import type {Meta} from '../layer/writer.js'
+import type {Meta} from '../format/entry.js'
 
 /** A stub to write once an object is stored (its path in the staged tree, its metadata). */
 export interface StubRequest {path: Buffer; meta: Meta}

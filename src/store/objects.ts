@@ -2,7 +2,7 @@
 // fs-verity digest as objects/ab/cdef…, written once (see native/object.c).
 import {chmodSync, copyFileSync, constants as fsConstants, existsSync, rmdirSync, mkdirSync, renameSync, statSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
-import {sys} from '../sys/index.js'
+import {sys} from '../sys.js'
 import {StoreLock} from './lock.js'
 import type {Home} from './home.js'
 

@@ -1,7 +1,7 @@
 // oclif's command_not_found hook: an unknown command is a usage error (exit 2),
 // reported like every other error, as {"error": …} on stdout under --json.
 import type {Hook} from '@oclif/core'
-import {usage} from '../errors.js'
+import {usage} from '../../errors.js'
 import {reportError} from '../command.js'
 
 const hook: Hook<'command_not_found'> = async function ({id, argv}) {

@@ -1,0 +1,106 @@
+// `strata check`: the store against itself. Every layer's tree must still
+// hash to its id and find its objects; every object must still hash to its
+// name; every stack's layers must exist. Leftovers of interrupted commands
+// (staging under tmp/ whose process is gone) are not damage: --repair
+// removes them, along with objects whose content no longer matches their name.
+import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
+import {join} from 'node:path'
+import type {Home} from '../store/home.js'
+import {ObjectStore} from '../store/objects.js'
+import {removeTree} from '../store/fsutil.js'
+import {LayerStore} from '../layer/layers.js'
+import {scanTree} from '../layer/scan.js'
+import {treeId, displayPath} from '../format/entry.js'
+import {StackStore} from '../stack/stacks.js'
+
+export interface Problem {kind: 'layer' | 'object' | 'stack' | 'store'; ref: string; message: string}
+export interface CheckResult {
+  ok: boolean
+  counts: {layers: number; objects: number; stacks: number}
+  problems: Problem[]
+  leftovers: string[]
+  repaired: string[]
+}
+
+export function checkStore(home: Home, opts: {repair?: boolean; data?: boolean} = {}): CheckResult {
+  const problems: Problem[] = []
+  const repaired: string[] = []
+  const objects = new ObjectStore(home.objects, home.tmp)
+  const layers = new LayerStore(home)
+  const stacks = new StackStore(home)
+
+  // objects: named by their content
+  let objectCount = 0
+  const badObjects = new Set<string>()
+  if (existsSync(home.objects))
+    for (const pre of readdirSync(home.objects)) {
+      for (const rest of readdirSync(join(home.objects, pre))) {
+        objectCount++
+        const digest = pre + rest
+        if (!/^[0-9a-f]{64}$/.test(digest)) {
+          problems.push({kind: 'object', ref: `${pre}/${rest}`, message: `objects/${pre}/${rest} is not named by a digest`})
+          continue
+        }
+        if (opts.data !== false && !objects.verify(digest)) {
+          badObjects.add(digest)
+          problems.push({kind: 'object', ref: digest, message: `object ${digest.slice(0, 12)}'s content no longer matches its digest`})
+        }
+      }
+    }
+
+  // layers: tree still hashes to the id; every stub finds its object
+  const ids = layers.ids()
+  for (const id of ids) {
+    try {
+      const info = layers.get(id)
+      if (info.id !== id) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}'s layer.json names another id`})
+      const entries = scanTree(layers.tree(id))
+      if (treeId(entries) !== id) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}'s tree was changed: it no longer hashes to its id`})
+      for (const e of entries) {
+        if (e.type !== 'stub' || e.linkTo) continue
+        if (!objects.has(e.digest!)) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}: ${displayPath(e.path)} refers to missing object ${e.digest!.slice(0, 12)}`})
+        else if (badObjects.has(e.digest!)) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}: ${displayPath(e.path)} refers to damaged object ${e.digest!.slice(0, 12)}`})
+        else if (objects.size(e.digest!) !== e.size) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}: ${displayPath(e.path)} is sized unlike its object`})
+      }
+    } catch (err) {
+      problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)} can't be read: ${(err as Error).message}`})
+    }
+  }
+
+  // stacks: their layers exist
+  const names = stacks.names()
+  for (const name of names) {
+    try {
+      const s = stacks.get(name)
+      for (const l of s.layers) if (!layers.has(l)) problems.push({kind: 'stack', ref: name, message: `stack ${name} uses layer ${l.slice(0, 12)}, which is gone`})
+      for (const d of ['upper', 'work', 'merged']) if (!existsSync(join(stacks.dir(name), d))) problems.push({kind: 'stack', ref: name, message: `stack ${name} has no ${d}/ directory`})
+    } catch (err) {
+      problems.push({kind: 'stack', ref: name, message: `stack ${name} can't be read: ${(err as Error).message}`})
+    }
+  }
+
+  // leftovers of interrupted commands: staging whose process is gone
+  const leftovers: string[] = []
+  if (existsSync(home.tmp))
+    for (const n of readdirSync(home.tmp)) {
+      const pid = Number(/-(\d+)-/.exec(n)?.[1])
+      if (pid && existsSync(`/proc/${pid}`)) continue
+      leftovers.push(join(home.tmp, n))
+    }
+
+  if (opts.repair) {
+    for (const p of leftovers) {
+      removeTree(p)
+      repaired.push(`removed leftover ${p}`)
+    }
+    for (const d of badObjects) {
+      // aside, not deleted: the data may still matter to someone
+      const aside = join(home.root, 'damaged', d)
+      mkdirSync(join(home.root, 'damaged'), {recursive: true})
+      renameSync(objects.path(d), aside)
+      repaired.push(`moved damaged object ${d.slice(0, 12)} to ${aside}; re-import the layers that used it`)
+    }
+  }
+  return {ok: problems.length === 0, counts: {layers: ids.length, objects: objectCount, stacks: names.length}, problems, leftovers, repaired}
+}
+

@@ -1,0 +1,230 @@
+// What an import source is (told by its content, not its name) and its bytes
+// as one decompressed stream: gzip by zlib, zstd by the zstd program (Node 20's
+// zlib has none), optionally hashing the raw bytes on the way (OCI digests).
+import {type Stats, closeSync, createReadStream, existsSync, openSync, readSync, realpathSync, statSync} from 'node:fs'
+import {join} from 'node:path'
+import {createHash, type Hash} from 'node:crypto'
+import {Transform, type Readable, pipeline} from 'node:stream'
+import {createGunzip} from 'node:zlib'
+import {notFound, usage} from '../errors.js'
+import {spawnStream} from '../exec.js'
+
+export type Compression = 'none' | 'gzip' | 'zstd'
+export type Format = 'tar' | 'tar.gz' | 'tar.zst' | 'oci' | 'oci-archive' | 'docker-archive' | 'dir'
+export const FORMATS: Format[] = ['tar', 'tar.gz', 'tar.zst', 'oci', 'oci-archive', 'docker-archive', 'dir']
+
+export type ImageFormat = 'oci' | 'oci-archive' | 'docker-archive'
+export const isImage = (f: Format): f is ImageFormat => f === 'oci' || f === 'oci-archive' || f === 'docker-archive'
+
+export const compressionOf = (f: Format): Compression => (f === 'tar.gz' ? 'gzip' : f === 'tar.zst' ? 'zstd' : 'none')
+
+/**
+ * The path an import reads, as the namespace's process must open it: real
+ * (a symlink, /dev/stdin or /dev/fd/N redirected from a file name that file,
+ * not whatever that process has open there), and a file or a directory: a
+ * pipe or a device would be read by format detection and the import alike.
+ */
+export function importSource(path: string): string {
+  const st = statSource(path)
+  if (!st.isFile() && !st.isDirectory())
+    throw usage(`${path} is ${st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'a device'}, not a file or directory`, 'give a file or directory: save a stream to a file first (e.g. `cat > image.tar`)')
+  return realpathSync(path)
+}
+
+function statSource(path: string): Stats {
+  try {
+    return statSync(path)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`no such file or directory: ${path}`, 'give the path of a directory, tar or OCI layout to import')
+    throw e
+  }
+}
+
+/** Looks at the first bytes (gzip and zstd magic numbers, a tar header's checksum or "ustar"), then at a tar's entry names: an image archive or a layer. */
+export async function detectFormat(path: string): Promise<Format> {
+  const f = sniffFormat(path)
+  if (f === 'dir' || f === 'oci') return f
+  const kind = await imageArchiveKind(path, compressionOf(f))
+  return kind ?? f
+}
+
+/** The magic numbers only: a directory, an OCI layout, or a tar and its compression. */
+export function sniffFormat(path: string): Format {
+  const st = statSource(path)
+  if (st.isDirectory()) return existsSync(join(path, 'oci-layout')) && existsSync(join(path, 'index.json')) ? 'oci' : 'dir'
+  const head = Buffer.alloc(512)
+  const fd = openSync(path, 'r')
+  let n: number
+  try {
+    n = readSync(fd, head, 0, 512, 0)
+  } finally {
+    closeSync(fd)
+  }
+  if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'tar.gz'
+  if (n >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'tar.zst'
+  if (n === 512 && (head.subarray(257, 262).toString('latin1') === 'ustar' || tarChecksumOk(head))) return 'tar'
+  throw usage(`cannot tell what ${path} is: not a tar, gzip or zstd file, nor a directory`, 'pass --format if you know better')
+}
+
+// Names an image archive holds (OCI layout, `docker save`, skopeo's docker-archive);
+// a layer tar's first entry is almost never one, so the scan stops there. The
+// root itself ('./', as `tar -C DIR .` writes it) may be there too.
+const IMAGE_ENTRY = /^\.\/?$|^(\.\/)?(oci-layout|index\.json|manifest\.json|repositories|blobs\/?|blobs\/sha(256|512)\/?|blobs\/sha(256|512)\/[0-9a-f]{64,128}|[0-9a-f]{64}(\.json|\.tar)|[0-9a-f]{64}\/?|[0-9a-f]{64}\/(layer\.tar|json|VERSION))$/
+const SCAN_LIMIT = 10000
+
+/** 'oci-archive' or 'docker-archive' if every entry name is one an image archive has and the telling ones are there; reads headers only (a plain tar's data is seeked over). */
+export async function imageArchiveKind(path: string, compression: Compression): Promise<'oci-archive' | 'docker-archive' | undefined> {
+  const names = new Set<string>()
+  const see = (name: string): boolean => {
+    if (!IMAGE_ENTRY.test(name)) return false
+    names.add(name.replace(/^\.\//, ''))
+    return names.size < SCAN_LIMIT
+  }
+  const ok = compression === 'none' ? scanPlainHeaders(path, see) : await scanStreamHeaders(path, compression, see)
+  if (!ok) return undefined
+  if (names.has('oci-layout') && names.has('index.json')) return 'oci-archive'
+  if (names.has('manifest.json')) return 'docker-archive'
+  return undefined
+}
+
+const tarName = (h: Buffer) => {
+  const field = (a: number, b: number) => h.subarray(a, b).toString('latin1').replace(/\0.*$/s, '')
+  const prefix = h.subarray(257, 262).toString('latin1') === 'ustar' ? field(345, 500) : ''
+  return prefix ? `${prefix}/${field(0, 100)}` : field(0, 100)
+}
+const tarSize = (h: Buffer) => {
+  if (h[124] & 0x80) return Number(h.subarray(125, 136).readUIntBE(5, 6)) // base-256: big enough for us
+  return parseInt(h.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim() || '0', 8)
+}
+const EXTENSION = new Set(['x', 'g', 'L', 'K'])
+
+/** Walks a plain tar's headers with one read each; false as soon as see() says no or the tar is odd. */
+function scanPlainHeaders(path: string, see: (name: string) => boolean): boolean {
+  const fd = openSync(path, 'r')
+  const h = Buffer.alloc(512)
+  try {
+    for (let off = 0; ; ) {
+      if (readSync(fd, h, 0, 512, off) < 512 || h.every((b) => b === 0)) return true
+      if (!tarChecksumOk(h)) return false
+      const size = tarSize(h)
+      if (!EXTENSION.has(String.fromCharCode(h[156])) && !see(tarName(h))) return false
+      off += 512 + Math.ceil(size / 512) * 512
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** The same over a decompressed stream (data is read and dropped: a compressed tar can't be seeked). */
+async function scanStreamHeaders(path: string, compression: Compression, see: (name: string) => boolean): Promise<boolean> {
+  const s = openArchive(path, compression, {digests: false})
+  let buf: Buffer = Buffer.alloc(0)
+  let skip = 0
+  try {
+    for await (const chunk of s.stream) {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
+      for (;;) {
+        if (skip) {
+          const n = Math.min(skip, buf.length)
+          buf = buf.subarray(n)
+          skip -= n
+          if (skip) break
+        }
+        if (buf.length < 512) break
+        const h = buf.subarray(0, 512)
+        if (h.every((b) => b === 0)) return true
+        if (!tarChecksumOk(h)) return false
+        if (!EXTENSION.has(String.fromCharCode(h[156])) && !see(tarName(h))) return false
+        skip = 512 + Math.ceil(tarSize(h) / 512) * 512
+      }
+    }
+    return true
+  } catch {
+    return false
+  } finally {
+    s.destroy()
+    await s.close().catch(() => {})
+  }
+}
+
+function tarChecksumOk(h: Buffer) {
+  const want = parseInt(h.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim(), 8)
+  let sum = 0
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i]
+  return want === sum && h.some((b) => b !== 0)
+}
+
+export interface OpenedStream {
+  /** Decompressed bytes. */
+  stream: AsyncIterable<Buffer>
+  /** The raw bytes' sha256 (hex) and count, once the stream has ended. */
+  raw: () => {sha256: string; size: number}
+  /** The decompressed bytes' sha256 (hex), once the stream has ended. */
+  plain: () => string
+  /** Ends the decompressor (if a program) and reports its failure. */
+  close: () => Promise<void>
+  destroy: () => void
+}
+
+const hashing = (h: Hash, count: {n: number}, digests: boolean) =>
+  new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (digests) h.update(chunk)
+      count.n += chunk.length
+      cb(null, chunk)
+    },
+  })
+
+/** digests false: raw() and plain() give no sha256 (it costs a core-second per GB, and only OCI checks it). */
+export function openArchive(path: string, compression: Compression, {digests = true} = {}): OpenedStream {
+  const rawHash = createHash('sha256')
+  const plainHash = createHash('sha256')
+  const rawCount = {n: 0}
+  const plainCount = {n: 0}
+  const file = createReadStream(path, {highWaterMark: 1 << 20})
+  const rawTap = hashing(rawHash, rawCount, digests)
+  const plainTap = hashing(plainHash, plainCount, digests)
+  let out: Readable
+  let close = async () => {}
+  const fail = (e: Error | null | undefined) => {
+    if (e && !plainTap.destroyed) plainTap.destroy(e)
+  }
+  if (compression === 'gzip') {
+    out = pipeline(file, rawTap, createGunzip({chunkSize: 1 << 20}), plainTap, fail)
+  } else if (compression === 'zstd') {
+    const child = spawnStream('zstd', ['-d', '-c', '-q'])
+    pipeline(file, rawTap, child.stdin, (e) => {
+      if (e && (e as NodeJS.ErrnoException).code !== 'EPIPE') fail(e)
+    })
+    out = pipeline(child.stdout, plainTap, fail)
+    close = async () => {
+      const r = await child.done
+      if (r.exitCode !== 0) throw usage(`${path}: corrupt zstd stream (${String(r.stderr ?? '').trim().split('\n').pop() || `zstd exited ${r.exitCode ?? r.signal}`})`, 'the file is damaged; fetch it again')
+    }
+    const destroy = () => child.kill()
+    return wrap(out, rawHash, rawCount, plainHash, close, () => {
+      plainTap.on('error', () => {})
+      file.destroy()
+      destroy()
+    })
+  } else {
+    out = pipeline(file, rawTap, plainTap, fail)
+  }
+  return wrap(out, rawHash, rawCount, plainHash, close, () => {
+    plainTap.on('error', () => {})
+    file.destroy()
+  })
+
+  function wrap(o: Readable, rh: Hash, rc: {n: number}, ph: Hash, c: () => Promise<void>, d: () => void): OpenedStream {
+    o.on('error', () => {}) // the reader sees errors through its iterator; after an abort nobody listens
+    let rawDigest: string | undefined
+    let plainDigest: string | undefined
+    return {
+      stream: o,
+      raw: () => ({sha256: digests ? (rawDigest ??= rh.digest('hex')) : '', size: rc.n}),
+      plain: () => (digests ? (plainDigest ??= ph.digest('hex')) : ''),
+      close: c,
+      destroy: d,
+    }
+  }
+}

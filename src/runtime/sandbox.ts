@@ -1,0 +1,216 @@
+// `run --root`: a sandbox chrooted into the stack. The outer process checks
+// the request and picks the namespaces (user+mount, uts, pid, and net for
+// --net none); inside, the namespace's first process — pid 1 of the new pid
+// namespace — mounts the stack (unless it joined a session that has it
+// mounted), then /proc, a minimal /dev, a tmpfs /tmp and the volumes, sets the
+// hostname, brings loopback up, and runs the command through
+// `unshare --root --wd` (a chroot: node has none) with a fresh environment.
+import {existsSync, lstatSync, mkdirSync, readlinkSync, statSync, writeFileSync} from 'node:fs'
+import {isAbsolute, join, posix, resolve} from 'node:path'
+import type {Home} from '../store/home.js'
+import {StackStore, backendOf} from '../stack/stacks.js'
+import {environment, notFound, usage} from '../errors.js'
+import {unshareArgs, type Mapping} from './idmap.js'
+import {executePlan, runStep, type RunResult, type Step} from './plan.js'
+import {ensureLower, mountSteps} from './backends.js'
+import {Sessions, type Session} from './session.js'
+
+export interface Volume {source: string; target: string; readOnly: boolean}
+
+export interface SandboxSpec {
+  stack: string
+  argv: string[]
+  env: Record<string, string>
+  workdir: string
+  volumes: Volume[]
+  net: 'host' | 'none'
+  hostname: string
+  /** The stack is already mounted: the sandbox was started inside its session. */
+  joined: boolean
+}
+
+export interface SandboxRequest {
+  env?: string[]
+  workdir?: string
+  volume?: string[]
+  net?: string
+  hostname?: string
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+/** A path inside the stack, as an absolute normalized path; refused if `..` would leave the root. */
+export function pathInStack(p: string, what: string): string {
+  let depth = 0
+  for (const part of p.split('/')) {
+    if (part === '..') depth--
+    else if (part && part !== '.') depth++
+    if (depth < 0)
+      throw usage(`${what} '${p}' is outside the stack`, `give a path inside the stack's root, e.g. /root or /srv/app`)
+  }
+  return posix.resolve('/', p)
+}
+
+/** Checks a sandbox request on the host side; what only the mounted stack can tell is checked inside. */
+export function sandboxSpec(stack: string, argv: string[], req: SandboxRequest, hostEnv = process.env): SandboxSpec {
+  const env: Record<string, string> = {PATH: DEFAULT_PATH, HOME: '/root', USER: 'root', LOGNAME: 'root', container: 'strata'}
+  if (hostEnv.TERM) env.TERM = hostEnv.TERM
+  for (const kv of req.env ?? []) {
+    const eq = kv.indexOf('=')
+    const key = eq < 0 ? kv : kv.slice(0, eq)
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw usage(`invalid --env '${kv}'`, 'give NAME=VALUE, or NAME to pass the host value on')
+    if (eq >= 0) env[key] = kv.slice(eq + 1)
+    else if (hostEnv[key] !== undefined) env[key] = hostEnv[key]!
+  }
+  const volumes = (req.volume ?? []).map((v): Volume => {
+    const parts = v.split(':')
+    const readOnly = parts.length === 3 && parts[2] === 'ro'
+    if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1] || (parts.length === 3 && !['ro', 'rw'].includes(parts[2])))
+      throw usage(`invalid --volume '${v}'`, 'give HOST:PATH or HOST:PATH:ro')
+    const source = resolve(parts[0])
+    if (!existsSync(source)) throw notFound(`volume source ${source} does not exist`, 'create it first, or correct the path before the colon')
+    if (!isAbsolute(parts[1])) throw usage(`volume target '${parts[1]}' is not absolute`, 'give the path inside the sandbox from its root, e.g. /data')
+    return {source, target: pathInStack(parts[1], 'volume target'), readOnly}
+  })
+  const net = req.net ?? 'host'
+  if (net !== 'host' && net !== 'none') throw usage(`unknown --net '${net}'`, 'use --net host or --net none')
+  const hostname = req.hostname ?? (stack.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'strata')
+  env.HOSTNAME = hostname
+  return {stack, argv, env, workdir: pathInStack(req.workdir ?? '/', '--workdir'), volumes, net, hostname, joined: false}
+}
+
+/** The command that starts the sandbox's first process: new namespaces, or a session's plus new ones. */
+export function sandboxLauncher(mapping: Mapping, spec: SandboxSpec, session: Session | null): string[] {
+  const extra = ['--uts', '--pid', '--fork', '--kill-child', ...(spec.net === 'none' ? ['--net'] : [])]
+  if (!session) return ['unshare', ...unshareArgs(mapping), ...extra, '--']
+  // inside the session's user namespace, a mount namespace of our own: its mounts stay ours
+  return ['nsenter', '-U', '-m', '-t', String(session.pid), '--preserve-credentials', '--', 'unshare', '--mount', '--propagation', 'private', ...extra, '--']
+}
+
+/** Resolves a path inside root the way the sandbox will see it (symlinks stay inside root). */
+export function resolveInRoot(root: string, path: string, create?: 'dir' | 'file'): string | null {
+  const todo = path.split('/').filter((p) => p && p !== '.')
+  const done: string[] = []
+  for (let hops = 0; todo.length > 0; ) {
+    const part = todo.shift()!
+    if (part === '..') {
+      done.pop()
+      continue
+    }
+    const here = join(root, ...done, part)
+    let st
+    try {
+      st = lstatSync(here)
+    } catch {
+      if (!create) return null
+      if (todo.length === 0 && create === 'file') writeFileSync(here, '', {mode: 0o644})
+      else mkdirSync(here, {mode: 0o755})
+      done.push(part)
+      continue
+    }
+    if (st.isSymbolicLink()) {
+      if (++hops > 40) return null
+      const target = readlinkSync(here)
+      if (target.startsWith('/')) done.length = 0
+      todo.unshift(...target.split('/').filter((p) => p && p !== '.'))
+      continue
+    }
+    done.push(part)
+  }
+  return join(root, ...done)
+}
+
+const devices = ['null', 'zero', 'full', 'random', 'urandom', 'tty']
+
+/**
+ * Inside the sandbox's namespaces: mounts the stack (unless the sandbox joined
+ * a session that has it mounted), checks the workdir, and returns the steps
+ * that set up /proc, /dev, /tmp, the volumes, the hostname and loopback.
+ * Shared by `run --root` (its pid 1 runs them, then the command) and a root
+ * session's holder (runs them, then holds).
+ */
+export function sandboxSetup(home: Home, spec: Omit<SandboxSpec, 'argv'>): {root: string; steps: Step[]} {
+  const stacks = new StackStore(home)
+  const stack = stacks.get(spec.stack)
+  const root = stacks.merged(stack.name)
+  if (!spec.joined) {
+    const backend = backendOf(stack)
+    ensureLower(home, stack, backend)
+    for (const m of mountSteps(home, stack, backend).steps) runStep(m)
+  }
+  const at = (p: string, create: 'dir' | 'file' = 'dir') => {
+    const r = resolveInRoot(root, p, create)
+    if (!r) throw environment(`cannot make ${p} in stack '${stack.name}' (a symlink loop?)`, 'fix the path in the stack')
+    return r
+  }
+  const step = (what: string, file: string, ...args: string[]): Step => ({file: file.includes('/') ? file : tool(file), args, what})
+  const steps: Step[] = []
+  const mount = (what: string, ...args: string[]) => steps.push(step(what, 'mount', ...args))
+
+  const proc = at('/proc')
+  mount('cannot mount /proc in the sandbox', '-t', 'proc', '-o', 'nosuid,nodev,noexec', 'proc', proc)
+  const dev = at('/dev')
+  mount('cannot mount /dev in the sandbox', '-t', 'tmpfs', '-o', 'mode=755,nosuid,size=64k', 'tmpfs', dev)
+  // the device files and links are made once /dev is the sandbox's tmpfs: a step after the mount
+  const devSetup: Step[] = []
+  for (const d of devices) {
+    if (!existsSync(`/dev/${d}`)) continue
+    devSetup.push(step(`cannot make /dev/${d}`, 'touch', join(dev, d)))
+    devSetup.push(step(`cannot bind /dev/${d} into the sandbox`, 'mount', '--bind', `/dev/${d}`, join(dev, d)))
+  }
+  devSetup.push(step('cannot make /dev/pts', 'mkdir', '-p', join(dev, 'pts'), join(dev, 'shm')))
+  devSetup.push(step('cannot mount /dev/pts in the sandbox', 'mount', '-t', 'devpts', '-o', 'newinstance,ptmxmode=0666,mode=0620,nosuid,noexec', 'devpts', join(dev, 'pts')))
+  devSetup.push(step('cannot mount /dev/shm in the sandbox', 'mount', '-t', 'tmpfs', '-o', 'mode=1777,nosuid,nodev', 'shm', join(dev, 'shm')))
+  for (const [name, target] of [['ptmx', 'pts/ptmx'], ['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2']])
+    devSetup.push(step(`cannot link /dev/${name}`, 'ln', '-s', target, join(dev, name)))
+  steps.push(...devSetup)
+  mount('cannot mount /tmp in the sandbox', '-t', 'tmpfs', '-o', 'mode=1777,nosuid,nodev', 'tmpfs', at('/tmp'))
+  for (const v of spec.volumes) {
+    const target = at(v.target, statSync(v.source).isDirectory() ? 'dir' : 'file')
+    mount(`cannot bind ${v.source} at ${v.target}`, '--bind', v.source, target)
+    if (v.readOnly) mount(`cannot make ${v.target} read-only`, '-o', 'remount,bind,ro', target)
+  }
+  steps.push(step('cannot set the hostname', tool('hostname'), spec.hostname))
+  if (spec.net === 'none') steps.push(step('cannot bring up loopback in the new network namespace', tool('ip'), 'link', 'set', 'lo', 'up'))
+
+  const wd = resolveInRoot(root, spec.workdir)
+  if (!wd || !statSync(wd).isDirectory())
+    throw notFound(`no directory ${spec.workdir} in stack '${stack.name}'`, 'give --workdir a directory that exists in the stack')
+  return {root, steps}
+}
+
+/** Inside the namespaces, as their pid 1: mount, set up, run. */
+export async function runSandbox(home: Home, spec: SandboxSpec): Promise<RunResult> {
+  const {root, steps} = sandboxSetup(home, spec)
+  return executePlan({steps, run: {argv: [tool('unshare'), `--root=${root}`, `--wd=${spec.workdir}`, '--', ...spec.argv], cwd: '/', env: spec.env}})
+}
+
+type Enter = <T>(op: string, args: Record<string, unknown>, opts: {stdin?: boolean; launcher?: string[]}) => Promise<T>
+
+/** Outer side of `run --root`/`shell --root`: check, pick the namespaces (a session's when the stack is mounted), go in. */
+export async function sandboxRun(home: Home, mapping: Mapping, stack: string, argv: string[], req: SandboxRequest, enter: Enter): Promise<RunResult> {
+  new StackStore(home).get(stack)
+  const spec = sandboxSpec(stack, argv, req)
+  const session = await new Sessions(home).active(stack)
+  const launcher = sandboxLauncher(mapping, spec, session)
+  return enter<RunResult>('sandbox', {spec: {...spec, joined: session !== null}}, {stdin: true, launcher})
+}
+
+/**
+ * `mount --root`: a long-lived sandbox. Its holder is started as pid 1 of new
+ * pid and uts (and with --net none, net) namespaces, sets the sandbox up as
+ * `run --root` does, and holds it; `exec`/`shell` join it chrooted, with the
+ * session's environment and workdir.
+ */
+export async function startRootSession(home: Home, mapping: Mapping, stack: string, req: SandboxRequest): Promise<Session> {
+  new StackStore(home).get(stack) // unknown stack: say that first
+  const {argv: _argv, joined: _joined, ...sandbox} = sandboxSpec(stack, [], req)
+  return new Sessions(home).start(stack, mapping, {sandbox, launcher: sandboxLauncher(mapping, {...sandbox, argv: [], joined: false}, null)})
+}
+
+/** A host tool by absolute path: users' PATH often lacks the sbin directories. */
+function tool(name: string): string {
+  for (const dir of [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/sbin', '/usr/bin', '/bin'])
+    if (existsSync(join(dir, name))) return join(dir, name)
+  throw environment(`${name} is not installed, and the sandbox needs it`, name === 'ip' ? 'install iproute2' : 'install util-linux')
+}

@@ -1,0 +1,114 @@
+// The light half of sessions: where a session's state file is, what it holds,
+// whether its holder still runs, and how to join it. Node's own modules only:
+// `strata exec` uses this on its start-up path, before (instead of) oclif.
+import {existsSync, readFileSync, readlinkSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {join} from 'node:path'
+import {type Home, runtimeDir} from '../store/home.js'
+import type {Mapping} from './idmap.js'
+import type {ErrorJSON} from '../errors.js'
+
+export interface Session {
+  stack: string
+  pid: number
+  backend: string
+  since: string
+  mountpoint: string
+  mapping: Mapping
+  /** /proc/PID/stat field 22: tells the holder from a later process that got its pid */
+  starttime: string
+  /** the holder's namespaces (`mnt:[…]`, `user:[…]`): how umount finds what is left in them */
+  mntns: string
+  userns: string
+  log: string
+  /** a root session: the holder is pid 1 of a sandbox, and joiners run chrooted into it */
+  root: boolean
+  /** a root session's settings, which every joiner gets */
+  sandbox?: SandboxSettings
+}
+
+/** What a root session's joiners share: the environment and working directory they start with, and how the sandbox was made. */
+export interface SandboxSettings {
+  env: Record<string, string>
+  workdir: string
+  hostname: string
+  net: 'host' | 'none'
+  volumes: Array<{source: string; target: string; readOnly: boolean}>
+}
+
+export type SessionState = 'running' | 'stale'
+
+/** What the holder prints on its readiness pipe. */
+export type HolderReport = {ok: true} | {ok: false; error: ErrorJSON}
+
+/** Start time of a process (clock ticks since boot), or null if it is gone (or a zombie). */
+export function startTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // comm may hold spaces and parens: fields resume after the last ')'
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (fields[0] === 'Z' || fields[0] === 'X') return null // dead, not yet reaped
+    return fields[19] ?? null
+  } catch {
+    return null
+  }
+}
+
+export function nsOf(pid: number | 'self', ns: 'mnt' | 'user'): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/${ns}`)
+  } catch {
+    return null
+  }
+}
+
+/** Where a store's sessions are recorded: keyed by the store, since two stores may each have a stack of the same name. */
+export function sessionsDir(home: Home): string {
+  return join(runtimeDir(), 'sessions', createHash('sha256').update(home.root).digest('hex').slice(0, 16))
+}
+
+export function sessionFile(home: Home, stack: string): string {
+  return join(sessionsDir(home), `${stack}.json`)
+}
+
+export function readSession(home: Home, stack: string): Session | null {
+  try {
+    const s = JSON.parse(readFileSync(sessionFile(home, stack), 'utf8')) as Session
+    return {...s, root: s.root === true} // a record from before root sessions
+  } catch {
+    return null
+  }
+}
+
+export const isRunning = (s: Session) => startTime(s.pid) === s.starttime
+
+/** nsenter arguments that run argv in the session's namespaces, in DIR of the merged view. */
+export function joinArgv(s: Session, argv: string[], dir = s.mountpoint): string[] {
+  return ['nsenter', '-U', '-m', '-t', String(s.pid), '--preserve-credentials', `--wdns=${dir}`, '--', ...argv]
+}
+
+/**
+ * How `exec`/`shell` join a session: a plain one as joinArgv; a root one inside
+ * its sandbox — its user, mount, pid, uts (and with --net none, net)
+ * namespaces, chrooted into the merged view, in the session's workdir, with
+ * its environment (and the joiner's TERM: the terminal is the joiner's).
+ * The chroot is `unshare --root --wd` run once inside (as `run --root` does),
+ * not nsenter's --root: nsenter opens that directory before it switches
+ * namespaces, from the host, and a FUSE mount (the fuse backend) refuses
+ * processes outside its user namespace.
+ */
+export function joinCommand(s: Session, argv: string[], hostEnv: NodeJS.ProcessEnv = process.env): {argv: string[]; env: NodeJS.ProcessEnv} {
+  if (!s.root || !s.sandbox) return {argv: joinArgv(s, argv), env: hostEnv}
+  const ns = ['-U', '-m', '-p', '-u', ...(s.sandbox.net === 'none' ? ['-n'] : [])]
+  const env: NodeJS.ProcessEnv = {...s.sandbox.env}
+  if (hostEnv.TERM) env.TERM = hostEnv.TERM
+  const chroot = [hostTool('unshare'), `--root=${s.mountpoint}`, `--wd=${s.sandbox.workdir}`, '--']
+  return {argv: [hostTool('nsenter'), '-t', String(s.pid), ...ns, '--preserve-credentials', '--', ...chroot, ...argv], env}
+}
+
+/** util-linux tools by absolute path: the sandbox's PATH is not the host's. */
+const hostTool = (name: string) => ['/usr/bin', '/bin', '/usr/sbin', '/sbin'].map((d) => `${d}/${name}`).find((p) => existsSync(p)) ?? name
+
+/** The merged view as the same user's host tools see it: through the holder's root, into its mount namespace. */
+export const rootPath = (s: Session) => `/proc/${s.pid}/root${s.mountpoint}`
+

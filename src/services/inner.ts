@@ -1,0 +1,30 @@
+// The process strata starts inside `unshare`: reads one op from fd 3, runs
+// it by the ops table, and leaves its result (or error) as JSON in the file
+// the op names. Each op loads what it needs, or it was loaded before the op
+// arrived when an early start said what it would be.
+import {readFileSync, writeFileSync} from 'node:fs'
+
+// started early, while the outer process loads oclif: load what the op will need meanwhile
+if (process.env.STRATA_PRELOAD === 'import') await import('../import/source.js')
+delete process.env.STRATA_PRELOAD
+
+let input: string
+try {
+  input = readFileSync(3, 'utf8')
+} catch {
+  input = ''
+}
+// an early start that was never used: nothing to do
+if (input) {
+  const {op, args, resultFile} = JSON.parse(input)
+  let out: string
+  try {
+    const {ops} = await import('./ops.js')
+    if (!Object.hasOwn(ops, op)) throw new Error(`unknown namespace op '${op}'`)
+    const result = await (ops[op as keyof typeof ops] as (a: unknown) => Promise<unknown>)(args)
+    out = JSON.stringify({ok: true, result})
+  } catch (e) {
+    out = JSON.stringify({ok: false, error: (await import('../errors.js')).asStrataError(e).toJSON()})
+  }
+  writeFileSync(resultFile, out)
+}

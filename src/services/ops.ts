@@ -1,0 +1,117 @@
+// The verbs that run inside the store's user namespace: everything that
+// writes or deletes under STRATA_HOME, where files belong to ids of the
+// mapping. One table, typed end to end: a caller names an op and gets its
+// arguments and result checked at compile time (services/namespace.ts); the
+// namespace's process (inner.ts) dispatches by the same table. Each op loads
+// its modules on demand, so the namespace's process starts small.
+import {Home} from '../store/home.js'
+import type {Mapping} from '../runtime/idmap.js'
+import type {ArchiveImportArgs, ArchiveImportResult} from '../import/source.js'
+import type {StackInfo} from '../stack/stacks.js'
+import type {SandboxSpec} from '../runtime/sandbox.js'
+import type {Plan} from '../runtime/plan.js'
+import {conflict} from '../errors.js'
+
+/** What every op is given besides its own arguments. */
+export interface Common {home: string; mapping: Mapping; progress?: boolean}
+
+export const ops = {
+  async 'import-archive'(a: Common & ArchiveImportArgs & {stack?: string; backend?: string}): Promise<ArchiveImportResult & {stack?: StackInfo}> {
+    const {importArchive} = await import('../import/source.js')
+    const {StoreLock} = await import('../store/lock.js')
+    const {StackStore, checkStackName} = await import('../stack/stacks.js')
+    const home = new Home(a.home)
+    const stacks = new StackStore(home)
+    if (a.stack !== undefined) {
+      checkStackName(a.stack)
+      if (stacks.has(a.stack)) throw conflict(`stack '${a.stack}' already exists`, 'choose another name, or remove it with `strata stack rm`')
+    }
+    const lock = StoreLock.shared(home) // gc must not remove what this import is about to refer to
+    try {
+      const r = await importArchive(home, a)
+      if (a.stack === undefined) return r
+      const ids = 'image' in r ? r.layers.map((l) => l.layer.id) : [r.layer.id]
+      return {...r, stack: stacks.create(a.stack, ids, a.mapping, a.backend)}
+    } finally {
+      lock.release()
+    }
+  },
+  async 'layer-export'(a: Common & {ref: string; output: string}) {
+    const {exportLayer} = await import('../export/export.js')
+    return exportLayer(new Home(a.home), a.ref, a.output)
+  },
+  async 'stack-export'(a: Common & {stack: string; dir: string; tag: string; compression: 'none' | 'gzip'}) {
+    const {exportStackOci} = await import('../export/export.js')
+    const {StackStore} = await import('../stack/stacks.js')
+    const home = new Home(a.home)
+    return exportStackOci(home, new StackStore(home).get(a.stack), a.dir, a.tag, a.compression)
+  },
+  async stamp(a: Common & {tree: string; objects: string; inlineLimit?: number; check?: boolean; undo?: boolean}) {
+    const {stamp} = await import('../import/stamp.js')
+    return stamp(a.tree, a.objects, a)
+  },
+  async 'stack-create'(a: Common & {name: string; layers: string[]; backend: string}) {
+    const {StackStore} = await import('../stack/stacks.js')
+    return new StackStore(new Home(a.home)).create(a.name, a.layers, a.mapping, a.backend)
+  },
+  async 'stack-rm'(a: Common & {name: string}) {
+    const {StackStore} = await import('../stack/stacks.js')
+    new StackStore(new Home(a.home)).remove(a.name)
+    return {removed: a.name}
+  },
+  async 'layer-rm'(a: Common & {ref: string}) {
+    const {LayerStore} = await import('../layer/layers.js')
+    const {StackStore} = await import('../stack/stacks.js')
+    const home = new Home(a.home)
+    const layers = new LayerStore(home)
+    const id = layers.resolve(a.ref)
+    layers.remove(id, new StackStore(home).usersOf(id))
+    return {removed: id}
+  },
+  async diff(a: Common & {stack: string}) {
+    const {diffStack} = await import('../stack/commit.js')
+    return diffStack(new Home(a.home), a.stack)
+  },
+  async commit(a: Common & {stack: string; name?: string}) {
+    const {commitStack} = await import('../stack/commit.js')
+    return commitStack(new Home(a.home), a.stack, a.name)
+  },
+  async reset(a: Common & {stack: string}) {
+    const {resetStack} = await import('../stack/commit.js')
+    return resetStack(new Home(a.home), a.stack)
+  },
+  async plan(a: Common & {plan: Plan}) {
+    const {executePlan} = await import('../runtime/plan.js')
+    return executePlan(a.plan)
+  },
+  async sandbox(a: Common & {spec: SandboxSpec}) {
+    const {runSandbox} = await import('../runtime/sandbox.js')
+    return runSandbox(new Home(a.home), a.spec)
+  },
+  async flatten(a: Common & {layers: string[]}) {
+    const {ensureFlat} = await import('../stack/flat.js')
+    return {path: ensureFlat(new Home(a.home), a.layers)}
+  },
+  async compose(a: Common & {layers: string[]}) {
+    const {ensureComposed} = await import('../stack/compose.js')
+    return {path: ensureComposed(new Home(a.home), a.layers)}
+  },
+  async probe(a: Common) {
+    const {probe} = await import('../runtime/probe.js')
+    return probe(new Home(a.home))
+  },
+  async check(a: Common & {repair?: boolean; data?: boolean}) {
+    const {checkStore} = await import('../care/check.js')
+    return checkStore(new Home(a.home), {repair: a.repair === true, data: a.data !== false})
+  },
+  async gc(a: Common & {dryRun?: boolean}) {
+    const {collectGarbage} = await import('../care/gc.js')
+    return collectGarbage(new Home(a.home), {dryRun: a.dryRun === true})
+  },
+}
+
+export type Ops = typeof ops
+export type OpName = keyof Ops
+/** An op's own arguments: what its caller gives (the common ones are added on the way in). */
+export type ArgsOf<K extends OpName> = Omit<Parameters<Ops[K]>[0], keyof Common>
+export type ResultOf<K extends OpName> = Awaited<ReturnType<Ops[K]>>

@@ -1,0 +1,65 @@
+// Syscalls node's fs lacks (native/sys.c): byte paths, no symlink following,
+// nanosecond times, mknod, syncfs, flock, and reap (for a namespace's pid 1);
+// fs-verity's block hashing, the stubs' one-descriptor creation, and an
+// import's walk, a directory per call.
+import {createRequire} from 'node:module'
+import {join} from 'node:path'
+import {packageRoot} from './root.js'
+
+export type BytePath = Buffer | string
+
+/**
+ * One entry of a directory, as sys.scanDir reads it: its lstat, its user.*
+ * xattrs (files and directories only; null when none) and a symlink's
+ * target. ident is what lstat says as text, "dev:ino mode uid:gid size nlink
+ * rdev mtimeNs ctimeNs"; its first word names the inode.
+ */
+export type ScannedEntry = [
+  name: Buffer,
+  mode: number,
+  uid: number,
+  gid: number,
+  size: number,
+  nlink: number,
+  rdev: number,
+  atimeNs: bigint,
+  mtimeNs: bigint,
+  ident: string,
+  xattrs: [string, Buffer][] | null,
+  target: Buffer | null,
+]
+
+interface Sys {
+  getxattr(path: BytePath, name: string): Buffer | null
+  listxattr(path: BytePath): string[]
+  setxattr(path: BytePath, name: string, value: Buffer): void
+  removexattr(path: BytePath, name: string): void
+  utimens(path: BytePath, atimeNs: bigint, mtimeNs: bigint): void
+  mknod(path: BytePath, mode: number, major: number, minor: number): void
+  syncfs(path: BytePath): void
+  /** flock(2); false when the lock is held elsewhere and wait is false */
+  flock(fd: number, exclusive: boolean, wait: boolean): boolean
+  /** waitpid(-1, WNOHANG) until none is left: how many ended. Only for a pid 1 that spawns nothing else meanwhile. */
+  reap(): number
+  /** out[32*i..] = SHA-256 of data's 4 KiB block i (data: whole blocks) */
+  hashBlocks(data: Buffer, out: Buffer): void
+  /** reads src once for its fs-verity digest; with tmpDir and objectsDir, stores it meanwhile as objects/ab/cdef… (never replacing): [digestHex, size, stored] */
+  storeFile(src: BytePath, tmpDir: string | null, objectsDir: string | null): [digest: string, size: number, stored: boolean]
+  /** storeFile's streaming form: an unnamed file in tmpDir to write content into */
+  objectOpen(tmpDir: string): object
+  objectWrite(writer: object, data: Buffer): void
+  /** names the content in objectsDir (never replacing), closing the writer */
+  objectFinish(writer: object, objectsDir: string): [digest: string, size: number, stored: boolean]
+  objectAbort(writer: object): void
+  /** copies src into a new file dst (0600, never replacing), whole zero blocks left as holes */
+  copySparse(src: BytePath, dst: BytePath): void
+  /** a new file (never replacing, never following a symlink) with size, xattrs, owner, mode and times, through one descriptor; true when the owner was outside the mapping and squashed to 0:0 */
+  createFile(path: BytePath, size: number, uid: number, gid: number, mode: number, atimeNs: bigint, mtimeNs: bigint, xattrs: [string, Buffer][]): boolean
+  /** a directory's entries (not . and ..) in its own order, one call for all: see ScannedEntry. Errors name the path in path. */
+  scanDir(dir: BytePath): ScannedEntry[]
+  /** the entry at path itself, as scanDir gives entries (its name: path as given): a walk's root */
+  scanEntry(path: BytePath): ScannedEntry
+}
+
+
+export const sys: Sys = createRequire(import.meta.url)(join(packageRoot, 'build', 'Release', 'strata_sys.node'))
