@@ -1,5 +1,5 @@
 // The error taxonomy every command shares. Each kind carries the documented
-// exit code (DESIGN.md), a one-line message naming the thing, and a hint naming the fix.
+// exit code (docs/design.md, Errors and exit codes), a one-line message naming the thing, and a hint naming the fix.
 
 export const Exit = {
   ok: 0,

@@ -1,4 +1,4 @@
-// The three ways to mount a stack (DESIGN.md, Backends), as plan steps run
+// The three ways to mount a stack (docs/design.md, Backends), as plan steps run
 // inside the namespace:
 //   kernel       overlayfs, lowerdir=COMPOSED::objects (stubs read lazily from the store)
 //   kernel-flat  overlayfs over the materialized tree (kernels without data-only layers)
