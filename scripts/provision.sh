@@ -29,8 +29,8 @@ if [ ! -c "$devtree/null" ]; then
   mkdir -p "$devtree"
   mknod "$devtree/null" c 1 3
   echo "a file beside a device node" > "$devtree/file"
-  chmod -R a+rX /var/lib/strata-test
 fi
+chmod a+rx /var/lib/strata-test "$devtree" && chmod a+r "$devtree/file"
 
 # trees holding what only root can read (a directory, a file stored as an
 # object, a file stored inline): imports must name it, not fail as a bug
@@ -39,6 +39,9 @@ if [ ! -e "$private/small/secret" ]; then
   for t in dir file small; do mkdir -p "$private/$t" && echo ok > "$private/$t/readable"; done
   mkdir -p "$private/dir/locked" && echo s > "$private/dir/locked/f" && chmod 0700 "$private/dir/locked"
   head -c 1000 /dev/urandom > "$private/file/secret" && chmod 0600 "$private/file/secret"
-  echo tiny > "$private/small/secret" && chmod 0600 "$private/small/secret"
-  chmod a+rx /var/lib/strata-test "$private" "$private"/*
+  echo tiny > "$private/small/secret"
 fi
+# the modes are set on every run: a machine whose tree lost them (an older
+# provisioning made everything readable) must not pass these cases by accident
+chmod a+rx /var/lib/strata-test "$private" "$private"/* && chmod a+r "$private"/*/readable
+chmod 0700 "$private/dir/locked" && chmod 0600 "$private/file/secret" "$private/small/secret"
