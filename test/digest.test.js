@@ -27,3 +27,14 @@ test('digests match fsverity digest, whole and streamed in odd chunks', () => {
     assert.equal(h.digest().toString('hex'), want, `size ${size}, streamed`)
   }
 })
+
+test('fileSha256 is sha256sum of the file, with its size', async () => {
+  const {fileSha256} = await import('../dist/src/store/digest.js')
+  const dir = tmp('strata-sha-')
+  for (const size of [0, 1, (1 << 20) + 7]) {
+    const f = join(dir, `f${size}`)
+    writeFileSync(f, randomBytes(size))
+    const want = spawnSync('sha256sum', [f], {encoding: 'utf8'}).stdout.split(' ')[0]
+    assert.deepEqual(fileSha256(f), {hex: want, size})
+  }
+})

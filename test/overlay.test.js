@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {overlayOptions, escapePath, OPTION_LIMIT} from '../dist/src/runtime/overlay-options.js'
-import {encodeMetacopy, decodeMetacopy, encodeRedirect, decodeRedirect} from '../dist/src/format/xattrs.js'
+import {encodeMetacopy, decodeMetacopy, encodeRedirect, decodeRedirect, escapeName, unescapeName} from '../dist/src/format/xattrs.js'
 import {strata, newHome, cleanHome, tmp} from './helpers.js'
 
 test('paths escape backslash, comma and colon', () => {
@@ -31,6 +31,13 @@ test('metacopy and redirect forms', () => {
   assert.equal(encodeRedirect(d).toString(), `/ab/${d.slice(2)}`)
   assert.equal(decodeRedirect(encodeRedirect(d)), d)
   assert.equal(decodeRedirect(Buffer.from('../ab')), null)
+})
+
+test("a file's own xattr names: user.overlay.* escaped once, and back", () => {
+  for (const [own, stored] of [['user.overlay.redirect', 'user.overlay.overlay.redirect'], ['user.overlay.overlay.x', 'user.overlay.overlay.overlay.x'], ['user.mime', 'user.mime'], ['security.capability', 'security.capability']]) {
+    assert.equal(escapeName(own), stored)
+    assert.equal(unescapeName(stored), own)
+  }
 })
 
 test('a stack whose name holds : , and \\ mounts and runs', async (t) => {

@@ -150,6 +150,25 @@ function checksumOk(h: Buffer): boolean {
   return want === signed
 }
 
+/**
+ * One block's own header fields, for a look at an archive's names without
+ * reading it (format sniffing): null where the block is no valid header.
+ * Extension headers (pax, GNU long names) are returned as they are, by flag.
+ */
+export function peekHeader(h: Buffer): {name: string; size: number; flag: string} | null {
+  try {
+    if (h.length < BLOCK || !checksumOk(h)) return null
+    const flag = String.fromCharCode(h[156])
+    let name = str(h.subarray(0, 100)).toString('latin1')
+    if (h.subarray(257, 262).equals(USTAR) && !h.subarray(257, 265).equals(GNU_MAGIC) && h[345])
+      name = `${str(h.subarray(345, 500)).toString('latin1')}/${name}`
+    return {name, size: num(h.subarray(124, 136), 'size'), flag}
+  } catch (e) {
+    if (e instanceof TarFormatError) return null
+    throw e
+  }
+}
+
 /** PAX records: "LEN key=value\n", values kept as bytes. */
 export function parsePax(buf: Buffer): Map<string, Buffer> {
   const out = new Map<string, Buffer>()

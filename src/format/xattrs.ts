@@ -30,6 +30,8 @@ export function decodeRedirect(v: Buffer): string | null {
 
 /** A file's own user.overlay.* xattrs are kept escaped (user.overlay.overlay.*), as overlayfs expects. */
 export const escapeName = (name: string) => (name.startsWith(PREFIX) ? PREFIX + 'overlay.' + name.slice(PREFIX.length) : name)
+/** The inverse of escapeName: a file's own xattr name as the merged view shows it. */
+export const unescapeName = (name: string) => (name.startsWith(PREFIX + 'overlay.') ? PREFIX + name.slice(PREFIX.length + 8) : name)
 export const isUserXattr = (name: string) => name.startsWith('user.')
 /** Xattrs that carry overlay structure rather than a file's own attributes. */
 export const isStructural = (name: string) => name.startsWith(PREFIX) && !name.startsWith(PREFIX + 'overlay.')

@@ -8,6 +8,7 @@ import {Transform, type Readable, pipeline} from 'node:stream'
 import {createGunzip} from 'node:zlib'
 import {notFound, usage} from '../errors.js'
 import {spawnStream} from '../exec.js'
+import {peekHeader} from '../format/tar-reader.js'
 
 export type Compression = 'none' | 'gzip' | 'zstd'
 export type Format = 'tar' | 'tar.gz' | 'tar.zst' | 'oci' | 'oci-archive' | 'docker-archive' | 'dir'
@@ -62,7 +63,7 @@ export function sniffFormat(path: string): Format {
   }
   if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'tar.gz'
   if (n >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'tar.zst'
-  if (n === 512 && (head.subarray(257, 262).toString('latin1') === 'ustar' || tarChecksumOk(head))) return 'tar'
+  if (n === 512 && (head.subarray(257, 262).toString('latin1') === 'ustar' || peekHeader(head) !== null)) return 'tar'
   throw usage(`cannot tell what ${path} is: not a tar, gzip or zstd file, nor a directory`, 'pass --format if you know better')
 }
 
@@ -87,15 +88,6 @@ export async function imageArchiveKind(path: string, compression: Compression): 
   return undefined
 }
 
-const tarName = (h: Buffer) => {
-  const field = (a: number, b: number) => h.subarray(a, b).toString('latin1').replace(/\0.*$/s, '')
-  const prefix = h.subarray(257, 262).toString('latin1') === 'ustar' ? field(345, 500) : ''
-  return prefix ? `${prefix}/${field(0, 100)}` : field(0, 100)
-}
-const tarSize = (h: Buffer) => {
-  if (h[124] & 0x80) return Number(h.subarray(125, 136).readUIntBE(5, 6)) // base-256: big enough for us
-  return parseInt(h.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim() || '0', 8)
-}
 const EXTENSION = new Set(['x', 'g', 'L', 'K'])
 
 /** Walks a plain tar's headers with one read each; false as soon as see() says no or the tar is odd. */
@@ -105,10 +97,10 @@ function scanPlainHeaders(path: string, see: (name: string) => boolean): boolean
   try {
     for (let off = 0; ; ) {
       if (readSync(fd, h, 0, 512, off) < 512 || h.every((b) => b === 0)) return true
-      if (!tarChecksumOk(h)) return false
-      const size = tarSize(h)
-      if (!EXTENSION.has(String.fromCharCode(h[156])) && !see(tarName(h))) return false
-      off += 512 + Math.ceil(size / 512) * 512
+      const f = peekHeader(h)
+      if (!f) return false
+      if (!EXTENSION.has(f.flag) && !see(f.name)) return false
+      off += 512 + Math.ceil(f.size / 512) * 512
     }
   } finally {
     closeSync(fd)
@@ -133,9 +125,10 @@ async function scanStreamHeaders(path: string, compression: Compression, see: (n
         if (buf.length < 512) break
         const h = buf.subarray(0, 512)
         if (h.every((b) => b === 0)) return true
-        if (!tarChecksumOk(h)) return false
-        if (!EXTENSION.has(String.fromCharCode(h[156])) && !see(tarName(h))) return false
-        skip = 512 + Math.ceil(tarSize(h) / 512) * 512
+        const f = peekHeader(h)
+        if (!f) return false
+        if (!EXTENSION.has(f.flag) && !see(f.name)) return false
+        skip = 512 + Math.ceil(f.size / 512) * 512
       }
     }
     return true
@@ -145,13 +138,6 @@ async function scanStreamHeaders(path: string, compression: Compression, see: (n
     s.destroy()
     await s.close().catch(() => {})
   }
-}
-
-function tarChecksumOk(h: Buffer) {
-  const want = parseInt(h.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim(), 8)
-  let sum = 0
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i]
-  return want === sum && h.some((b) => b !== 0)
 }
 
 export interface OpenedStream {

@@ -5,7 +5,7 @@ import type {Home} from '../store/home.js'
 import {IngestPool} from '../store/ingest.js'
 import {DigestCache, TreeFingerprint, inodeOf} from '../store/digest-cache.js'
 import {ObjectStore} from '../store/objects.js'
-import {METACOPY, decodeMetacopy, isStructural} from '../format/xattrs.js'
+import {METACOPY, decodeMetacopy, isStructural, unescapeName} from '../format/xattrs.js'
 import {type ScannedEntry, sys} from '../sys.js'
 import {conflict, notFound, usage} from '../errors.js'
 import {removeTree} from '../store/fsutil.js'
@@ -99,7 +99,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
       const stubbed = opts.acceptStubs ? xattrs?.find(([n]) => n === METACOPY)?.[1] : undefined
       const known = stubbed ? decodeMetacopy(stubbed) : cache.get(ident)
       if (known && objects.has(known)) {
-        if (stubbed) meta.xattrs = meta.xattrs!.filter(([n]) => !isStructural(n)).map(([n, v]) => [n.replace(/^user\.overlay\.overlay\./, 'user.overlay.'), v])
+        if (stubbed) meta.xattrs = meta.xattrs!.filter(([n]) => !isStructural(n)).map(([n, v]) => [unescapeName(n), v])
         else cache.set(ident, known)
         writer.stub(rel, meta, known, size)
         tally.bytesDone += size

@@ -5,9 +5,10 @@
 // unpacked into a staging directory under tmp/; a docker-archive is rewritten
 // there as an OCI layout (hardlinks, no copies); importOci then does the rest:
 // digests and diff ids checked, layers published, undone on failure.
-import {closeSync, createReadStream, existsSync, linkSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync} from 'node:fs'
+import {closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync} from 'node:fs'
 import {dirname, join, posix} from 'node:path'
 import {createHash} from 'node:crypto'
+import {fileSha256} from '../store/digest.js'
 import type {Home} from '../store/home.js'
 import {removeTree, stagingDir} from '../store/fsutil.js'
 import {StrataError, integrity, notFound, usage} from '../errors.js'
@@ -173,7 +174,8 @@ async function dockerToLayout(path: string, dir: string, ref?: string): Promise<
     } catch {
       throw integrity(`${path}: layer ${index} (${name}) is not a tar, gzip or zstd file`, HINT)
     }
-    const {digest, size} = await fileSha256(p)
+    const {hex, size} = fileSha256(p)
+    const digest = 'sha256:' + hex
     const inName = name.startsWith('blobs/') ? digestInName(name) : undefined
     if (inName && inName !== digest) throw integrity(`${path}: layer ${index} (${name}) does not match its digest (it hashes to ${digest})`, HINT)
     put(p, digest)
@@ -187,16 +189,6 @@ async function dockerToLayout(path: string, dir: string, ref?: string): Promise<
   const desc = {mediaType: MT.manifest, digest: manifestDigest, size: manifest.length, ...(tag ? {annotations: {[REF_NAME]: tag}} : {})}
   writeFileSync(join(dir, 'index.json'), JSON.stringify({schemaVersion: 2, manifests: [desc]}))
   return {tag, configDigest, layers: staged}
-}
-
-async function fileSha256(p: string): Promise<{digest: string; size: number}> {
-  const h = createHash('sha256')
-  let size = 0
-  for await (const c of createReadStream(p, {highWaterMark: 1 << 20})) {
-    h.update(c as Buffer)
-    size += (c as Buffer).length
-  }
-  return {digest: 'sha256:' + h.digest('hex'), size}
 }
 
 async function plainSha256(p: string, compression: Compression): Promise<string> {

@@ -3,9 +3,10 @@
 // store), every blob's digest and every layer's diff id checked while it
 // streams. OCI whiteouts become overlay whiteouts and opaque directories in
 // the tar reader; composition applies them to the layers below.
-import {createReadStream, existsSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {createHash} from 'node:crypto'
+import {fileSha256} from '../store/digest.js'
 import type {Home} from '../store/home.js'
 import {StoreLock} from '../store/lock.js'
 import {ObjectStore} from '../store/objects.js'
@@ -168,7 +169,7 @@ export async function importOci(home: Home, dir: string, opts: OciImportOptions)
       } catch (e) {
         const err = await failed(e, s, home, {objects: [], layers: []})
         // a damaged blob often fails as a stream first: say what it is
-        const got = await fileSha256(p)
+        const got = fileSha256(p).hex
         if ('sha256:' + got !== l.digest) throw integrity(`${dir}: ${what} does not match its digest (the blob hashes to sha256:${got})`, LAYOUT_HINT)
         throw err
       }
@@ -186,10 +187,4 @@ export async function importOci(home: Home, dir: string, opts: OciImportOptions)
     }
     throw e
   }
-}
-
-async function fileSha256(p: string): Promise<string> {
-  const h = createHash('sha256')
-  for await (const c of createReadStream(p, {highWaterMark: 1 << 20})) h.update(c as Buffer)
-  return h.digest('hex')
 }

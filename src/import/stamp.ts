@@ -11,7 +11,7 @@ import {ObjectStore, copySparse} from '../store/objects.js'
 import {isWithin, makeDirs, removeTree} from '../store/fsutil.js'
 import {sys} from '../sys.js'
 import {integrity, notFound, usage} from '../errors.js'
-import {METACOPY, decodeMetacopy, isStructural} from '../format/xattrs.js'
+import {METACOPY, decodeMetacopy, isStructural, unescapeName} from '../format/xattrs.js'
 import {abs, entryOf} from '../layer/scan.js'
 import {joinPath, displayPath} from '../format/entry.js'
 import {TreeWriter} from '../layer/writer.js'
@@ -160,7 +160,7 @@ function ownXattrs(p: Buffer): [string, Buffer][] {
   for (const name of sys.listxattr(p).sort()) {
     if (!name.startsWith('user.') || isStructural(name)) continue
     const v = sys.getxattr(p, name)
-    if (v !== null) out.push([name.replace(/^user\.overlay\.overlay\./, 'user.overlay.'), v])
+    if (v !== null) out.push([unescapeName(name), v])
   }
   return out
 }

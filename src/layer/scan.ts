@@ -1,9 +1,9 @@
 // Reads a tree in stub form back into entries: the one reader behind layer
 // ids, `check`, composition and export.
-import {closeSync, constants as C, openSync, readSync, readdirSync, lstatSync, readlinkSync, type BigIntStats} from 'node:fs'
-import {createHash} from 'node:crypto'
+import {constants as C, readdirSync, lstatSync, readlinkSync, type BigIntStats} from 'node:fs'
+import {fileSha256} from '../store/digest.js'
 import {sys} from '../sys.js'
-import {IMPLICIT, METACOPY, OPAQUE, REDIRECT, decodeMetacopy, isStructural} from '../format/xattrs.js'
+import {IMPLICIT, METACOPY, OPAQUE, REDIRECT, decodeMetacopy, isStructural, unescapeName} from '../format/xattrs.js'
 import {type Entry, comparePaths, joinPath} from '../format/entry.js'
 
 const SLASH = Buffer.from('/')
@@ -52,7 +52,7 @@ export function entryOf(p: Buffer, rel: Buffer, st: BigIntStats): Entry {
   if (fmt === C.S_IFREG) {
     const x = readXattrs(p)
     if (x.digest) return {...base, type: 'stub', digest: x.digest, xattrs: x.own}
-    return {...base, type: 'file', inline: hashFile(p), xattrs: x.own}
+    return {...base, type: 'file', inline: fileSha256(p).hex, xattrs: x.own}
   }
   if (fmt === C.S_IFLNK) return {...base, type: 'symlink', target: readlinkSync(p, {encoding: 'buffer'})}
   if (fmt === C.S_IFIFO) return {...base, type: 'fifo', size: 0}
@@ -75,21 +75,8 @@ function readXattrs(p: Buffer): Xattrs {
     else if (name === OPAQUE) opaque = v.toString() === 'y'
     else if (name === IMPLICIT) implicit = true
     else if (name === REDIRECT) continue
-    else if (!isStructural(name)) own.push([unescape(name), v])
+    else if (!isStructural(name)) own.push([unescapeName(name), v])
   }
   return {own, digest, opaque, implicit}
 }
 
-const unescape = (name: string) => name.replace(/^user\.overlay\.overlay\./, 'user.overlay.')
-
-function hashFile(p: Buffer): string {
-  const h = createHash('sha256')
-  const fd = openSync(p, 'r')
-  const buf = Buffer.allocUnsafe(65536)
-  try {
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n))
-  } finally {
-    closeSync(fd)
-  }
-  return h.digest('hex')
-}

@@ -5,7 +5,7 @@
 import {closeSync, constants as C, lstatSync, openSync, readSync, readdirSync, readlinkSync, type BigIntStats} from 'node:fs'
 import {isUtf8} from 'node:buffer'
 import {sys} from '../sys.js'
-import {FUSE_OPAQUE, FUSE_PREFIX, METACOPY, OPAQUE, PREFIX, WHITEOUT, WH_OPAQUE, WH_PREFIX, decodeMetacopy, isStructural} from '../format/xattrs.js'
+import {FUSE_OPAQUE, FUSE_PREFIX, METACOPY, OPAQUE, PREFIX, WHITEOUT, WH_OPAQUE, WH_PREFIX, decodeMetacopy, isStructural, unescapeName} from '../format/xattrs.js'
 import {VerityHasher} from '../store/digest.js'
 import {abs} from '../layer/scan.js'
 import {joinPath} from '../format/entry.js'
@@ -68,7 +68,7 @@ export function overlayXattrs(p: Buffer, form: UpperForm = 'kernel'): OverlayXat
     // 'x' marks a directory holding xattr whiteouts, not an opaque one
     if (name === OPAQUE || name === FUSE_OPAQUE) r.opaque ||= v.toString() === 'y'
     else if (name.startsWith(FUSE_PREFIX)) continue
-    else if (name.startsWith(PREFIX + 'overlay.')) r.own.push([name.replace(/^user\.overlay\.overlay\./, PREFIX), v])
+    else if (name.startsWith(PREFIX + 'overlay.')) r.own.push([unescapeName(name), v])
     else if (form === 'fuse') r.own.push([name, v])
     else if (name === WHITEOUT) r.whiteout = true
     else if (name === METACOPY) r.digest = decodeMetacopy(v) ?? undefined

@@ -3,6 +3,7 @@
 // hashed once more. Streaming, so a file is read once in any chunk sizes.
 // The data blocks are hashed natively (sys.hashBlocks); the tree above them here.
 import * as crypto from 'node:crypto'
+import {closeSync, openSync, readSync} from 'node:fs'
 import {sys} from '../sys.js'
 
 const BLOCK = 4096
@@ -103,3 +104,17 @@ export class VerityHasher {
 export const verityDigest = (data: Buffer): Buffer => new VerityHasher().update(data).digest()
 
 export const isDigestHex = (s: string) => /^[0-9a-f]{64}$/.test(s)
+
+/** A file's plain SHA-256 (hex) and size: what OCI descriptors and inline entries name it by. */
+export function fileSha256(p: string | Buffer): {hex: string; size: number} {
+  const h = crypto.createHash('sha256')
+  const fd = openSync(p, 'r')
+  const buf = Buffer.allocUnsafe(1 << 20)
+  let size = 0
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; size += n) h.update(buf.subarray(0, n))
+  } finally {
+    closeSync(fd)
+  }
+  return {hex: h.digest('hex'), size}
+}
