@@ -34,7 +34,8 @@
 
 #define MAXRULES 256
 static const char *root, *wd = "/", *user;
-static int statusfd = -1, watchpid = -1, no_seccomp;
+static int statusfd = -1, watchpid = -1, no_seccomp, joinpid = -1;
+static char procdir[4096] = "/proc";
 static uint64_t caps = 0;
 
 static char *rules[MAXRULES];
@@ -60,9 +61,9 @@ static void wr(const char *path, const char *text) {
 
 /* identity map of our own extents, for the nested namespace of pid */
 static void identity_map(pid_t pid, const char *which) {
-  char src[64], dst[64], buf[4096], out[4096] = "";
+  char src[64], dst[4200], buf[4096], out[4096] = "";
   snprintf(src, sizeof src, "/proc/self/%s", which);
-  snprintf(dst, sizeof dst, "/proc/%d/%s", pid, which);
+  snprintf(dst, sizeof dst, "%s/%d/%s", procdir, pid, which);
   FILE *f = fopen(src, "re");
   if (!f) fail("environment", "error mapping ids: %s: %s", src, strerror(errno));
   unsigned long a, b, c;
@@ -96,8 +97,8 @@ static const char *masked[] = {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc
                                "/sys/dev/block", "/sys/devices/virtual/powercap", NULL};
 
 static void sandbox_mounts(void) {
-  // /proc of our own pid namespace: no host pid is in it
-  if (mount("proc", at("/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) fail("environment", "cannot mount /proc in the sandbox: %s", strerror(errno));
+  // /proc of our own pid namespace: no host pid is in it (joining a session: its holder's, already there)
+  if (joinpid < 0 && mount("proc", at("/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) fail("environment", "cannot mount /proc in the sandbox: %s", strerror(errno));
   // /sys: a read-only sysfs when the network namespace is ours; else a read-only empty tmpfs, never a writable directory of the stack
   if (is_dir(at("/sys"))) {
     if (mount("sysfs", at("/sys"), "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
@@ -282,6 +283,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--user")) user = v;
     else if (!strcmp(a, "--status-fd")) statusfd = atoi(v);
     else if (!strcmp(a, "--watch")) watchpid = atoi(v);
+    else if (!strcmp(a, "--join")) joinpid = atoi(v);
     else if (!strcmp(a, "--caps")) caps = strtoull(v, NULL, 0);
     else if (!strcmp(a, "--seccomp-default")) seccomp_default = v;
     else if (!strcmp(a, "--rule") && nrules < MAXRULES) rules[nrules++] = v;
@@ -301,7 +303,23 @@ int main(int argc, char **argv) {
   }
   // the pid namespace is for our child; the mount namespace is its own too (below), so that
   // the pivot leaves this process, which writes the nested namespace's maps, on the host's /proc
-  if (unshare(CLONE_NEWPID | CLONE_NEWIPC) < 0) fail("environment", "cannot make the sandbox's pid and ipc namespaces: %s", strerror(errno));
+  if (joinpid > 0) {
+    // a root session: its holder's namespaces, user first (it owns the others), then mnt, pid, uts, ipc, net
+    static const char *nss[] = {"user", "mnt", "pid", "uts", "ipc", "net"};
+    int fds[6];
+    for (int k = 0; k < 6; k++) {
+      char p[64], mine[64], theirs[128] = "", ours[128] = "";
+      snprintf(p, sizeof p, "/proc/%d/ns/%s", joinpid, nss[k]);
+      snprintf(mine, sizeof mine, "/proc/self/ns/%s", nss[k]);
+      if (readlink(p, theirs, sizeof theirs - 1) < 0) fail("not_found", "the session's holder (pid %d) is gone: %s", joinpid, strerror(errno));
+      if (readlink(mine, ours, sizeof ours - 1) >= 0 && !strcmp(ours, theirs)) { fds[k] = -1; continue; }
+      if ((fds[k] = open(p, O_RDONLY | O_CLOEXEC)) < 0) fail("environment", "cannot open %s: %s", p, strerror(errno));
+    }
+    for (int k = 0; k < 6; k++)
+      if (fds[k] >= 0 && (setns(fds[k], 0) < 0 || close(fds[k]) < 0)) fail("environment", "cannot join the session's %s namespace: %s", nss[k], strerror(errno));
+    // pids of our children are the session's: write their maps through the session's /proc
+    // fork returns our children's pids as our own (the host's) pid namespace sees them: /proc stays right
+  } else if (unshare(CLONE_NEWPID | CLONE_NEWIPC) < 0) fail("environment", "cannot make the sandbox's pid and ipc namespaces: %s", strerror(errno));
   int go[2], mapped[2];
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(mapped, O_CLOEXEC) < 0) fail("environment", "pipe: %s", strerror(errno));
   pid_t init = fork();

@@ -271,7 +271,7 @@ export async function sandboxRun(home: Home, mapping: Mapping, stack: string, ar
  */
 export async function startRootSession(home: Home, mapping: Mapping, stack: string, req: SandboxRequest): Promise<Session> {
   new StackStore(home).get(stack) // unknown stack: say that first
-  const {argv: _argv, joined: _joined, caps: _caps, seccomp: _seccomp, user: _user, watch: _watch, ...sandbox} = sandboxSpec(stack, [], req)
+  const {argv: _argv, joined: _joined, watch: _watch, ...sandbox} = sandboxSpec(stack, [], req)
   return new Sessions(home).start(stack, mapping, {sandbox, launcher: sandboxLauncher(mapping, sandbox, null, true)})
 }
 
