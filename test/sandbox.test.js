@@ -258,3 +258,15 @@ test('run --root: only stdin, stdout and stderr pass in; SIGKILL of strata ends 
   child.kill('SIGKILL')
   assert.ok(await until(() => sleepers().length === 0, 1000), `left running: ${sleepers()}`)
 })
+
+test('doctor lists which protections root sessions get here; --security-opt takes allow-missing only', async (t) => {
+  const home = setup(t)
+  const d = strata(home, ['doctor', '--json'])
+  const names = Object.fromEntries(d.json.protections.map((p) => [p.name, p.enforced]))
+  assert.equal(names['seccomp filter'], true, JSON.stringify(d.json.protections))
+  assert.equal(names['nested user namespace (mounts locked)'], true)
+  assert.match(strata(home, ['doctor']).stdout, /^ok\s+seccomp filter$/m)
+  assert.equal(sandbox(home, ['--security-opt', 'allow-missing'], ['true']).status, 0)
+  expectOneLineError(home, {args: ['run', '--root', 'box', '--security-opt', 'lax', '--', 'true'], exit: 2, says: /unknown --security-opt 'lax'/})
+  expectOneLineError(home, {args: ['run', 'box', '--cap-add', 'NET_RAW', '--', 'true'], exit: 2, says: /--cap-add only applies to a sandbox/})
+})
