@@ -10,6 +10,8 @@ export default class Doctor extends StrataCommand {
     await this.parse(Doctor)
     const d = await diagnose(this.home, this.enter())
     for (const c of d.checks) this.out(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}${!c.ok && c.fix ? ` — ${c.fix}` : ''}`)
+    this.out('root sessions (run --root, shell --root, mount --root, exec into one):')
+    for (const p of d.protections ?? []) this.out(`${p.enforced ? 'ok  ' : 'MISS'}  ${p.name}${p.why ? `: ${p.why}` : ''}`)
     this.out(d.usable ? `strata can run stacks here (backend: ${d.backend})` : 'strata cannot run stacks here: fix what failed above')
     if (!d.usable) process.exitCode = 5
     return d

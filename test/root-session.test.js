@@ -65,8 +65,8 @@ test('mount --root: exec and path join one long-lived sandbox; umount ends it al
   const s = mountRoot(home, holders, ['--env', 'GREETING=hi there', '--hostname', 'inner', '--workdir', '/root', '--volume', `${vol}:/srv/data`])
   assert.equal(s.root, true)
   assert.deepEqual(
-    {...s.sandbox, env: undefined},
-    {env: undefined, workdir: '/root', hostname: 'inner', net: 'host', volumes: [{source: vol, target: '/srv/data', readOnly: false}]},
+    {...s.sandbox, env: undefined, seccomp: undefined},
+    {env: undefined, seccomp: undefined, caps: '0x800405fb', workdir: '/root', hostname: 'inner', net: 'host', volumes: [{source: vol, target: '/srv/data', readOnly: false}]},
   )
   assert.equal(s.sandbox.env.GREETING, 'hi there')
   assert.ok(alive(s.pid), 'the holder runs')
@@ -77,11 +77,11 @@ test('mount --root: exec and path join one long-lived sandbox; umount ends it al
   assert.match(strata(home, ['ps']).stdout, new RegExp(`^box\\s+${s.pid}\\s+kernel\\s+\\S+\\s+running\\s+\\S+\\s+root$`, 'm'))
 
   // pid 1 is the holder (same start time, same mount namespace); /proc shows only the sandbox
-  const r = sh(home, 'cut -d" " -f22 /proc/1/stat; readlink /proc/1/ns/mnt; echo pids: $(ls /proc | grep -E "^[0-9]+$"); hostname; echo "$GREETING"; pwd; env | sort | cut -d= -f1 | tr "\\n" " "')
+  const r = sh(home, 'cut -d" " -f22 /proc/1/stat; readlink /proc/1/ns/mnt || echo denied; echo pids: $(ls /proc | grep -E "^[0-9]+$"); hostname; echo "$GREETING"; pwd; env | sort | cut -d= -f1 | tr "\\n" " "')
   assert.equal(r.status, 0, r.stderr)
   const lines = r.stdout.split('\n')
   assert.equal(lines[0], s.starttime, 'pid 1 started when the holder did')
-  assert.equal(lines[1], s.mntns, "pid 1 is in the holder's mount namespace")
+  assert.equal(lines[1], 'denied', "the holder's namespaces are out of reach from the command's nested user namespace")
   const pids = lines[2].split(' ').slice(1).map(Number)
   assert.ok(pids.includes(1) && pids.length <= 6 && !pids.includes(s.pid), `only the sandbox's processes: ${pids}`)
   assert.equal(lines[3], 'inner', "the session's hostname")
@@ -93,7 +93,9 @@ test('mount --root: exec and path join one long-lived sandbox; umount ends it al
   assert.match(exec(home, ['cat', '/etc/os-release']).stdout, /^NAME="strata-busybox"/, "the stack's own os-release")
   // the full command (no `--`, so not the fast path) joins the same way
   assert.equal(strata(home, ['exec', 'box', 'hostname']).stdout, 'inner\n')
-  assert.equal(strata(home, ['exec', 'box', 'readlink', '/proc/1/ns/mnt']).stdout, `${s.mntns}\n`)
+  const nsr = strata(home, ['exec', 'box', 'readlink', '/proc/1/ns/mnt'])
+  assert.equal(nsr.stdout, '', 'no way into the holder through /proc/1/ns')
+  assert.notEqual(nsr.status, 0)
 
   // two execs share the session's /tmp and the stack; the volume is the host's directory
   const note = `/tmp/strata-note-${process.pid}` // a name nothing on the host has
@@ -126,7 +128,8 @@ test('mount --root: exec and path join one long-lived sandbox; umount ends it al
 
   // what is left running in the sandbox ends with it
   assert.equal(sh(home, 'sleep 300 >/dev/null 2>&1 & sleep 300 >/dev/null 2>&1 & true').status, 0)
-  const before = inMntNs(s.mntns)
+  // each exec has a mount namespace of its own (pivoted); what it leaves is the holder's child, in its pid namespace
+  const before = [String(s.pid), ...readdirSync('/proc').filter((p) => /^\d+$/.test(p) && stat(p)?.ppid === s.pid && stat(p)?.comm === 'sleep')]
   assert.ok(before.length >= 3, `holder and two sleeps: ${before}`)
   const um = strata(home, ['umount', 'box', '--json'])
   assert.equal(um.status, 0, um.stderr)
@@ -160,9 +163,10 @@ test('mount --root on the fuse backend: exec joins it chrooted, writes reach the
   assert.equal(m.status, 0, m.stderr)
   holders.add(m.json.pid)
   assert.equal(m.json.backend, 'fuse')
-  const r = strata(home, ['exec', 'fbox', '--', 'sh', '-c', 'echo on-fuse > /root/f; cat /root/f /etc/os-release | head -2; readlink /proc/1/ns/mnt'])
+  const r = strata(home, ['exec', 'fbox', '--', 'sh', '-c', 'echo on-fuse > /root/f; cat /root/f /etc/os-release | head -2; readlink /proc/1/ns/mnt || echo denied'])
   assert.equal(r.status, 0, r.stderr)
-  assert.equal(r.stdout, `on-fuse\nNAME="strata-busybox"\n${m.json.mntns}\n`)
+  // the holder (pid 1) is the session's; from the command's nested user namespace its namespaces are out of reach
+  assert.equal(r.stdout, `on-fuse\nNAME="strata-busybox"\ndenied\n`)
   assert.equal(strata(home, ['umount', 'fbox']).status, 0)
   assert.equal(strata(home, ['run', 'fbox', '--', 'cat', 'root/f']).stdout, 'on-fuse\n')
 })
@@ -239,4 +243,25 @@ test('shell on a root session under a pseudo-terminal: inside the sandbox, inter
   const screen = await term.waitFor(/STRATA-EXIT=\d+/)
   assert.match(screen, /STRATA-EXIT=3/)
   assert.equal(exec(home, ['cat', '/tmp/shell-note']).stdout, 'from-shell\n', "the shell used the session's /tmp")
+})
+
+test('exec into a root session: pivoted, its capability set, no_new_privs, seccomp; a :ro volume stays read-only', async (t) => {
+  const {home, holders} = setup(t)
+  const vol = tmp('strata-vol-')
+  writeFileSync(join(vol, 'f'), 'host\n')
+  mountRoot(home, holders, ['--volume', `${vol}:/srv/v:ro`, '--cap-drop', 'ALL', '--cap-add', 'SYS_ADMIN', '--cap-add', 'CHOWN'])
+  const field = (text, name) => text.split('\n').find((l) => l.startsWith(name + ':'))?.split(/\s+/)[1]
+  const r = sh(home, 'cat /proc/self/status; echo ---; cat /proc/self/mountinfo')
+  assert.equal(r.status, 0, r.stderr)
+  const [status, mountinfo] = r.stdout.split('---\n')
+  const want = (1n << 21n) | 1n
+  for (const set of ['CapBnd', 'CapEff', 'CapPrm', 'CapInh', 'CapAmb']) assert.equal(BigInt('0x' + field(status, set)), want, `${set} ${field(status, set)}`)
+  assert.equal(field(status, 'NoNewPrivs'), '1')
+  assert.equal(field(status, 'Seccomp'), '2')
+  assert.equal(mountinfo.split('\n').filter((l) => l.split(' ')[4] === '/').length, 1, mountinfo)
+  assert.ok(!mountinfo.includes(home), 'no host path in the mount table')
+  // CAP_SYS_ADMIN of the nested namespace cannot unlock the session's mounts
+  const w = sh(home, 'mount -o remount,rw /srv/v && echo remounted; echo x > /srv/v/f && echo wrote; cat /srv/v/f')
+  assert.equal(w.stdout, 'host\n', w.stderr)
+  assert.equal(readFileSync(join(vol, 'f'), 'utf8'), 'host\n')
 })

@@ -149,3 +149,124 @@ for (const kind of ['shell --root', 'shell']) {
     assert.match(s, /STRATA-EXIT=3/, 'strata survived Ctrl-C and passed the exit status back')
   })
 }
+
+// ---- the sandbox engine (strata-ns): what a root session's command is held by ----
+const statusField = (text, name) => text.split('\n').find((l) => l.startsWith(name + ':'))?.split(/\s+/)[1]
+const DEFAULT_CAPS = (1n << 0n) | (1n << 1n) | (1n << 3n) | (1n << 4n) | (1n << 5n) | (1n << 6n) | (1n << 7n) | (1n << 8n) | (1n << 10n) | (1n << 18n) | (1n << 31n)
+
+test('run --root: pivoted root, podman\'s eleven capabilities in every set, no_new_privs, seccomp, an init that is not node', async (t) => {
+  const home = setup(t)
+  const r = sandbox(home, [], ['sh', '-c', 'cat /proc/self/status; echo ---; cat /proc/self/mountinfo; echo ---; cat /proc/1/cmdline | tr "\\0" " "; echo; readlink /proc/1/root; cat /proc/1/status'])
+  assert.equal(r.status, 0, r.stderr)
+  const [status, mountinfo, init] = r.stdout.split('---\n')
+  for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb'])
+    assert.equal(BigInt('0x' + statusField(status, set)), DEFAULT_CAPS, `${set}: ${statusField(status, set)}`)
+  assert.equal(statusField(status, 'NoNewPrivs'), '1')
+  assert.equal(statusField(status, 'Seccomp'), '2')
+  // pivot_root, not a chroot: the host's mounts are not in the sandbox's table at all
+  const mounts = mountinfo.trim().split('\n').map((l) => l.split(' '))
+  const rootMount = mounts.find((f) => f[4] === '/')
+  assert.ok(rootMount, mountinfo)
+  assert.match(rootMount[rootMount.indexOf('-') + 1], /overlay|fuse/, 'the root is the stack')
+  assert.equal(mounts.filter((f) => f[4] === '/').length, 1, 'one root mount, no host root under it')
+  assert.ok(!mountinfo.includes(home), `no host path in the mount table: ${mountinfo}`)
+  // pid 1 is strata-ns's init, holding nothing the command doesn't
+  assert.ok(!/node|inner\.js/.test(init.split('\n')[0]), `pid 1: ${init.split('\n')[0]}`)
+  assert.equal(BigInt('0x' + statusField(init, 'CapEff')), 0n, 'init has no effective capability')
+  assert.ok(BigInt('0x' + statusField(init, 'CapBnd')) === DEFAULT_CAPS, 'nor a wider bounding set')
+  assert.equal(init.split('\n')[1], '/')
+
+  // --cap-drop ALL, --cap-add
+  const none = sandbox(home, ['--cap-drop', 'ALL'], ['cat', '/proc/self/status'])
+  assert.equal(BigInt('0x' + statusField(none.stdout, 'CapBnd')), 0n, none.stderr)
+  assert.equal(BigInt('0x' + statusField(none.stdout, 'CapEff')), 0n)
+  const more = sandbox(home, ['--cap-add', 'NET_RAW', '--cap-drop', 'CAP_KILL'], ['cat', '/proc/self/status'])
+  assert.equal(BigInt('0x' + statusField(more.stdout, 'CapEff')), (DEFAULT_CAPS | (1n << 13n)) & ~(1n << 5n), more.stderr)
+  expectOneLineError(home, {args: ['run', '--root', 'box', '--cap-add', 'FLY', '--', 'true'], exit: 2, says: /unknown capability 'FLY'/})
+})
+
+test('run --root: the kernel\'s knobs are read-only, podman\'s masked paths masked, /sys never writable, mount refused', async (t) => {
+  const home = setup(t)
+  const r = sandbox(home, [], ['sh', '-c', [
+    'echo 1 > /proc/sys/kernel/ns_last_pid && echo sys-written',
+    'echo 1 > /proc/sys/net/ipv4/ip_forward && echo net-written',
+    'echo h > /proc/sysrq-trigger && echo sysrq-written',
+    'echo keys: $(cat /proc/keys | wc -c)',
+    'echo kcore: $(head -c 16 /proc/kcore | wc -c)',
+    'echo acpi: $(ls /proc/acpi 2>/dev/null | wc -l)',
+    'touch /sys/x && echo sys-dir-written',
+    'mkdir /mnt; mount -t tmpfs none /mnt && echo mounted',
+  ].join('; ')])
+  for (const bad of ['sys-written', 'net-written', 'sysrq-written', 'sys-dir-written', 'mounted']) assert.ok(!r.stdout.includes(bad), `${bad}: ${r.stdout}`)
+  assert.match(r.stdout, /keys: 0\n/)
+  assert.match(r.stdout, /kcore: 0\n/)
+  assert.match(r.stdout, /acpi: 0\n/)
+  assert.match(r.stderr, /Read-only file system|Permission denied|Operation not permitted/)
+})
+
+test('run --root: a :ro volume stays read-only even with CAP_SYS_ADMIN and no seccomp (its mount is locked)', async (t) => {
+  const home = setup(t)
+  const vol = tmp('strata-vol-')
+  writeFileSync(join(vol, 'f'), 'host\n')
+  // flags before the stack: --volume takes one value, `box` stays the stack
+  const r = strata(home, ['run', '--root', '--volume', `${vol}:/srv/v:ro`, '--cap-add', 'SYS_ADMIN', '--seccomp', 'unconfined', 'box', '--', 'sh', '-c',
+    'mount -o remount,rw /srv/v && echo remounted; mount -o remount,bind,rw /srv/v && echo rebound; echo x > /srv/v/f && echo wrote; cat /srv/v/f'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout, 'host\n', r.stderr)
+  assert.match(r.stderr, /--seccomp unconfined/)
+  assert.equal(readFileSync(join(vol, 'f'), 'utf8'), 'host\n')
+  assert.equal(statusField(sandbox(home, ['--seccomp', 'unconfined'], ['cat', '/proc/self/status']).stdout, 'Seccomp'), '0')
+})
+
+test('run --root --seccomp FILE: an OCI profile replaces the default filter', async (t) => {
+  const home = setup(t)
+  const profile = join(tmp('strata-sc-'), 'p.json')
+  writeFileSync(profile, JSON.stringify({defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13}]}))
+  const r = sandbox(home, ['--seccomp', profile], ['sh', '-c', 'mkdir /root/d && echo made; cat /proc/self/status | grep Seccomp:'])
+  assert.doesNotMatch(r.stdout, /made/)
+  assert.match(r.stderr, /Permission denied/)
+  assert.match(r.stdout, /Seccomp:\s+2/)
+  // the default filter does not refuse mkdir
+  assert.equal(sandbox(home, [], ['mkdir', '/root/d']).status, 0)
+  writeFileSync(profile, '{"syscalls": []}')
+  expectOneLineError(home, {args: ['run', '--root', 'box', '--seccomp', profile, '--', 'true'], exit: 2, says: /no defaultAction/})
+})
+
+test('run --root: only stdin, stdout and stderr pass in; SIGKILL of strata ends the sandbox within a second', async (t) => {
+  const home = setup(t)
+  const {spawn} = await import('node:child_process')
+  const {openSync} = await import('node:fs')
+  const leak = openSync(tmp('strata-leak-'), 'r') // a directory descriptor the caller left open
+  const fds = spawnSync(process.execPath, [bin, 'run', '--root', 'box', '--', 'ls', '/proc/self/fd'], {env: {...process.env, STRATA_HOME: home}, stdio: ['ignore', 'pipe', 'pipe', leak, leak, leak]})
+  assert.equal(fds.status, 0, fds.stderr.toString())
+  assert.deepEqual(fds.stdout.toString().trim().split('\n').map(Number).sort(), [0, 1, 2, 3], 'stdio and ls\'s own directory only')
+
+  const tag = String(4000 + Math.floor(Math.random() * 1000))
+  const child = spawn(process.execPath, [bin, 'run', '--root', 'box', '--', 'sh', '-c', `sleep ${tag} & sleep ${tag}`], {env: {...process.env, STRATA_HOME: home}, stdio: 'ignore'})
+  const sleepers = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${tag}\0`
+    } catch {
+      return false
+    }
+  })
+  const until = async (cond, ms) => {
+    for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) if (cond()) return true
+    return cond()
+  }
+  assert.ok(await until(() => sleepers().length === 2, 20000), 'the sandbox started')
+  child.kill('SIGKILL')
+  assert.ok(await until(() => sleepers().length === 0, 1000), `left running: ${sleepers()}`)
+})
+
+test('doctor lists which protections root sessions get here; --security-opt takes allow-missing only', async (t) => {
+  const home = setup(t)
+  const d = strata(home, ['doctor', '--json'])
+  const names = Object.fromEntries(d.json.protections.map((p) => [p.name, p.enforced]))
+  assert.equal(names['seccomp filter'], true, JSON.stringify(d.json.protections))
+  assert.equal(names['nested user namespace (mounts locked)'], true)
+  assert.match(strata(home, ['doctor']).stdout, /^ok\s+seccomp filter$/m)
+  assert.equal(sandbox(home, ['--security-opt', 'allow-missing'], ['true']).status, 0)
+  expectOneLineError(home, {args: ['run', '--root', 'box', '--security-opt', 'lax', '--', 'true'], exit: 2, says: /unknown --security-opt 'lax'/})
+  expectOneLineError(home, {args: ['run', 'box', '--cap-add', 'NET_RAW', '--', 'true'], exit: 2, says: /--cap-add only applies to a sandbox/})
+})

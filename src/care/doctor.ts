@@ -6,9 +6,10 @@ import type {Home} from '../store/home.js'
 import {detectMapping, subordinateRange} from '../runtime/idmap.js'
 import type {Probe} from '../runtime/probe.js'
 import {asStrataError} from '../errors.js'
+import {protections, type Protection} from '../runtime/protections.js'
 
 export interface Check {name: string; ok: boolean; detail: string; fix?: string}
-export interface Diagnosis {checks: Check[]; mapping: 'auto' | 'single'; backend: 'kernel' | null; usable: boolean; probe: Probe | null}
+export interface Diagnosis {checks: Check[]; mapping: 'auto' | 'single'; backend: 'kernel' | null; usable: boolean; probe: Probe | null; protections?: Protection[]}
 
 type Enter = <T>(op: string, args: Record<string, unknown>) => Promise<T>
 
@@ -35,5 +36,6 @@ export async function diagnose(home: Home, enter: Enter): Promise<Diagnosis> {
     checks.push({name: 'user namespace', ok: false, detail: asStrataError(e).message, fix: 'enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)'})
   }
   const usable = !!probe?.overlay.ok && !!probe?.dataOnly.ok
-  return {checks, mapping, backend: usable ? 'kernel' : null, usable, probe}
+  // root sessions (sandbox engine): which protections this machine enforces
+  return {checks, mapping, backend: usable ? 'kernel' : null, usable, probe, protections: protections()}
 }

@@ -9,9 +9,12 @@ import {existsSync, lstatSync, mkdirSync, readlinkSync, statSync, writeFileSync}
 import {isAbsolute, join, posix, resolve} from 'node:path'
 import type {Home} from '../store/home.js'
 import {StackStore, backendOf} from '../stack/stacks.js'
-import {environment, notFound, usage} from '../errors.js'
+import {spawn} from 'node:child_process'
+import {constants as osConstants} from 'node:os'
+import {StrataError, environment, notFound, usage, type ErrorCode} from '../errors.js'
+import {DEFAULT_RULES, capabilities, checkProtections, nsHelper, ociSeccomp} from './protections.js'
 import {unshareArgs, type Mapping} from './idmap.js'
-import {executePlan, runStep, type RunResult, type Step} from './plan.js'
+import {runStep, type RunResult, type Step} from './plan.js'
 import {ensureLower, mountSteps} from './backends.js'
 import {Sessions, type Session} from './session.js'
 
@@ -27,6 +30,12 @@ export interface SandboxSpec {
   hostname: string
   /** The stack is already mounted: the sandbox was started inside its session. */
   joined: boolean
+  /** What strata-ns holds the command by (protections.ts). */
+  user?: string
+  caps: string
+  seccomp: {defaultAction: string; rules: string[]} | 'off'
+  /** The strata process the sandbox dies with. */
+  watch?: number
 }
 
 export interface SandboxRequest {
@@ -35,6 +44,11 @@ export interface SandboxRequest {
   volume?: string[]
   net?: string
   hostname?: string
+  user?: string
+  'cap-add'?: string[]
+  'cap-drop'?: string[]
+  seccomp?: string
+  'security-opt'?: string[]
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
@@ -76,12 +90,26 @@ export function sandboxSpec(stack: string, argv: string[], req: SandboxRequest, 
   if (net !== 'host' && net !== 'none') throw usage(`unknown --net '${net}'`, 'use --net host or --net none')
   const hostname = req.hostname ?? (stack.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'strata')
   env.HOSTNAME = hostname
-  return {stack, argv, env, workdir: pathInStack(req.workdir ?? '/', '--workdir'), volumes, net, hostname, joined: false}
+  for (const o of req['security-opt'] ?? [])
+    if (o !== 'allow-missing') throw usage(`unknown --security-opt '${o}'`, 'the one option is allow-missing')
+  const missing = checkProtections((req['security-opt'] ?? []).includes('allow-missing'))
+  for (const m of missing) process.stderr.write(`strata: warning: not enforced in this sandbox: ${m.name} (${m.why})\n`)
+  if (req.user !== undefined && !/^\d+(:\d+)?$/.test(req.user)) throw usage(`invalid --user '${req.user}'`, 'give UID or UID:GID as numbers, e.g. --user 1000:1000')
+  const caps = capabilities(req['cap-add'], req['cap-drop'])
+  let seccomp: SandboxSpec['seccomp'] = {defaultAction: 'allow', rules: DEFAULT_RULES}
+  if (req.seccomp === 'unconfined') {
+    process.stderr.write('strata: warning: --seccomp unconfined: the sandbox runs without a seccomp filter\n')
+    seccomp = 'off'
+  } else if (req.seccomp) seccomp = ociSeccomp(resolve(req.seccomp), caps.names)
+  if (missing.some((m) => m.name === 'seccomp filter')) seccomp = 'off'
+  return {stack, argv, env, workdir: pathInStack(req.workdir ?? '/', '--workdir'), volumes, net, hostname, joined: false, user: req.user, caps: '0x' + caps.mask.toString(16), seccomp}
 }
 
 /** The command that starts the sandbox's first process: new namespaces, or a session's plus new ones. */
-export function sandboxLauncher(mapping: Mapping, spec: SandboxSpec, session: Session | null): string[] {
-  const extra = ['--uts', '--pid', '--fork', '--kill-child', ...(spec.net === 'none' ? ['--net'] : [])]
+export function sandboxLauncher(mapping: Mapping, spec: Pick<SandboxSpec, 'net'>, session: Session | null, holder = false): string[] {
+  // for `run --root` the pid and ipc namespaces are strata-ns's, so that pid 1 is its init and not this node;
+  // a root session's holder is pid 1 of its own
+  const extra = ['--uts', ...(holder ? ['--pid', '--fork', '--kill-child'] : []), ...(spec.net === 'none' ? ['--net'] : [])]
   if (!session) return ['unshare', ...unshareArgs(mapping), ...extra, '--']
   // inside the session's user namespace, a mount namespace of our own: its mounts stay ours
   return ['nsenter', '-U', '-m', '-t', String(session.pid), '--preserve-credentials', '--', 'unshare', '--mount', '--propagation', 'private', ...extra, '--']
@@ -129,7 +157,7 @@ const devices = ['null', 'zero', 'full', 'random', 'urandom', 'tty']
  * Shared by `run --root` (its pid 1 runs them, then the command) and a root
  * session's holder (runs them, then holds).
  */
-export function sandboxSetup(home: Home, spec: Omit<SandboxSpec, 'argv'>): {root: string; steps: Step[]} {
+export function sandboxSetup(home: Home, spec: Omit<SandboxSpec, 'argv' | 'caps' | 'seccomp'>, opts: {proc: boolean} = {proc: true}): {root: string; steps: Step[]} {
   const stacks = new StackStore(home)
   const stack = stacks.get(spec.stack)
   const root = stacks.merged(stack.name)
@@ -148,7 +176,8 @@ export function sandboxSetup(home: Home, spec: Omit<SandboxSpec, 'argv'>): {root
   const mount = (what: string, ...args: string[]) => steps.push(step(what, 'mount', ...args))
 
   const proc = at('/proc')
-  mount('cannot mount /proc in the sandbox', '-t', 'proc', '-o', 'nosuid,nodev,noexec', 'proc', proc)
+  // strata-ns mounts the /proc of its own pid namespace; a holder mounts it here
+  if (opts.proc) mount('cannot mount /proc in the sandbox', '-t', 'proc', '-o', 'nosuid,nodev,noexec', 'proc', proc)
   const dev = at('/dev')
   mount('cannot mount /dev in the sandbox', '-t', 'tmpfs', '-o', 'mode=755,nosuid,size=64k', 'tmpfs', dev)
   // the device files and links are made once /dev is the sandbox's tmpfs: a step after the mount
@@ -181,8 +210,46 @@ export function sandboxSetup(home: Home, spec: Omit<SandboxSpec, 'argv'>): {root
 
 /** Inside the namespaces, as their pid 1: mount, set up, run. */
 export async function runSandbox(home: Home, spec: SandboxSpec): Promise<RunResult> {
-  const {root, steps} = sandboxSetup(home, spec)
-  return executePlan({steps, run: {argv: [tool('unshare'), `--root=${root}`, `--wd=${spec.workdir}`, '--', ...spec.argv], cwd: '/', env: spec.env}})
+  const {root, steps} = sandboxSetup(home, spec, {proc: false})
+  for (const s of steps) runStep(s)
+  return runNs(nsArgs(root, spec), spec.env)
+}
+
+/** strata-ns's arguments: the root, the command's workdir, user, capabilities and seccomp rules. */
+export function nsArgs(root: string, spec: SandboxSpec): string[] {
+  const a = ['--root', root, '--wd', spec.workdir, '--caps', spec.caps, '--status-fd', '3']
+  if (spec.watch) a.push('--watch', String(spec.watch))
+  if (spec.user) a.push('--user', spec.user)
+  if (spec.seccomp === 'off') a.push('--seccomp', 'off')
+  else {
+    a.push('--seccomp-default', spec.seccomp.defaultAction)
+    for (const r of spec.seccomp.rules) a.push('--rule', r)
+  }
+  return [...a, '--', ...spec.argv]
+}
+
+/** Runs strata-ns with the terminal; a setup failure comes back on fd 3 as `error KIND MESSAGE`. */
+function runNs(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  const ignore = () => {}
+  process.on('SIGINT', ignore)
+  process.on('SIGQUIT', ignore)
+  return new Promise<RunResult>((res, rej) => {
+    const child = spawn(nsHelper(), args, {cwd: '/', env, stdio: ['inherit', 'inherit', 'inherit', 'pipe']})
+    let said = ''
+    child.stdio[3]!.on('data', (d: Buffer) => (said += d.toString()))
+    const closed = new Promise((r) => child.stdio[3]!.on('close', r))
+    child.on('error', (e) => rej(environment(`cannot start the sandbox helper: ${e.message}`, 'rebuild strata (`npm run build:native`)')))
+    child.on('exit', (code, signal) => {
+      void closed.then(() => {
+        const m = /^error (\w+) (.*)$/m.exec(said)
+        if (code === 125 && m) rej(new StrataError(m[1] as ErrorCode, `sandbox: ${m[2]}`, m[1] === 'environment' ? 'run `strata doctor` to see what this machine enforces' : 'correct the option'))
+        else res({status: code ?? 128 + ((osConstants.signals as Record<string, number>)[signal ?? ''] ?? 0), signal})
+      })
+    })
+  }).finally(() => {
+    process.off('SIGINT', ignore)
+    process.off('SIGQUIT', ignore)
+  })
 }
 
 type Enter = <T>(op: string, args: Record<string, unknown>, opts: {stdin?: boolean; launcher?: string[]}) => Promise<T>
@@ -190,7 +257,7 @@ type Enter = <T>(op: string, args: Record<string, unknown>, opts: {stdin?: boole
 /** Outer side of `run --root`/`shell --root`: check, pick the namespaces (a session's when the stack is mounted), go in. */
 export async function sandboxRun(home: Home, mapping: Mapping, stack: string, argv: string[], req: SandboxRequest, enter: Enter): Promise<RunResult> {
   new StackStore(home).get(stack)
-  const spec = sandboxSpec(stack, argv, req)
+  const spec = {...sandboxSpec(stack, argv, req), watch: process.pid}
   const session = await new Sessions(home).active(stack)
   const launcher = sandboxLauncher(mapping, spec, session)
   return enter<RunResult>('sandbox', {spec: {...spec, joined: session !== null}}, {stdin: true, launcher})
@@ -204,8 +271,8 @@ export async function sandboxRun(home: Home, mapping: Mapping, stack: string, ar
  */
 export async function startRootSession(home: Home, mapping: Mapping, stack: string, req: SandboxRequest): Promise<Session> {
   new StackStore(home).get(stack) // unknown stack: say that first
-  const {argv: _argv, joined: _joined, ...sandbox} = sandboxSpec(stack, [], req)
-  return new Sessions(home).start(stack, mapping, {sandbox, launcher: sandboxLauncher(mapping, {...sandbox, argv: [], joined: false}, null)})
+  const {argv: _argv, joined: _joined, watch: _watch, ...sandbox} = sandboxSpec(stack, [], req)
+  return new Sessions(home).start(stack, mapping, {sandbox, launcher: sandboxLauncher(mapping, sandbox, null, true)})
 }
 
 /** A host tool by absolute path: users' PATH often lacks the sbin directories. */

@@ -7,6 +7,7 @@ import {join} from 'node:path'
 import {type Home, runtimeDir} from '../store/home.js'
 import type {Mapping} from './idmap.js'
 import type {ErrorJSON} from '../errors.js'
+import {nsHelper} from './protections.js'
 
 export interface Session {
   stack: string
@@ -34,6 +35,10 @@ export interface SandboxSettings {
   hostname: string
   net: 'host' | 'none'
   volumes: Array<{source: string; target: string; readOnly: boolean}>
+  /** what strata-ns holds every joiner's command by (protections.ts); absent in a record from before strata-ns */
+  caps?: string
+  seccomp?: {defaultAction: string; rules: string[]} | 'off'
+  user?: string
 }
 
 export type SessionState = 'running' | 'stale'
@@ -102,7 +107,19 @@ export function joinCommand(s: Session, argv: string[], hostEnv: NodeJS.ProcessE
   const ns = ['-U', '-m', '-p', '-u', ...(s.sandbox.net === 'none' ? ['-n'] : [])]
   const env: NodeJS.ProcessEnv = {...s.sandbox.env}
   if (hostEnv.TERM) env.TERM = hostEnv.TERM
-  const chroot = [hostTool('unshare'), `--root=${s.mountpoint}`, `--wd=${s.sandbox.workdir}`, '--']
+  const sb = s.sandbox
+  if (sb.caps && sb.seccomp) {
+    // strata-ns joins the holder's namespaces itself, then holds the command as `run --root` does
+    const a = [nsHelper(), '--join', String(s.pid), '--root', s.mountpoint, '--wd', sb.workdir, '--caps', sb.caps, '--watch', String(process.pid)]
+    if (sb.user) a.push('--user', sb.user)
+    if (sb.seccomp === 'off') a.push('--seccomp', 'off')
+    else {
+      a.push('--seccomp-default', sb.seccomp.defaultAction)
+      for (const r of sb.seccomp.rules) a.push('--rule', r)
+    }
+    return {argv: [...a, '--', ...argv], env}
+  }
+  const chroot = [hostTool('unshare'), `--root=${s.mountpoint}`, `--wd=${sb.workdir}`, '--']
   return {argv: [hostTool('nsenter'), '-t', String(s.pid), ...ns, '--preserve-credentials', '--', ...chroot, ...argv], env}
 }
 
