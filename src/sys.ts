@@ -62,4 +62,5 @@ interface Sys {
 }
 
 
-export const sys: Sys = createRequire(import.meta.url)(join(packageRoot, 'build', 'Release', 'strata_sys.node'))
+// the prebuild for this platform while it matches native/, else build/Release (scripts/native.cjs)
+export const sys: Sys = createRequire(import.meta.url)(join(packageRoot, 'scripts', 'native.cjs')).load('strata_sys')

@@ -1,0 +1,90 @@
+// Where strata's native code comes from (plain CommonJS: the install script
+// uses it before anything is compiled). prebuilds/<platform>-<arch>-<libc>/
+// holds every target of binding.gyp, built by scripts/prebuild.js, and
+// prebuilds/manifest.json records the SHA-256 of the native sources they were
+// built from. A prebuild is used only while that hash still matches native/
+// and binding.gyp; otherwise (a developer edited native/) build/Release is,
+// so an edit is never silently ignored.
+'use strict'
+const {createHash} = require('node:crypto')
+const {closeSync, existsSync, openSync, readFileSync, readSync, readdirSync} = require('node:fs')
+const {join} = require('node:path')
+
+const root = join(__dirname, '..')
+
+/** SHA-256 over binding.gyp and every file under native/ (names and contents, sorted by path) */
+function sourcesHash(dir = root) {
+  const h = createHash('sha256')
+  const files = ['binding.gyp']
+  const walk = (rel) => {
+    for (const e of readdirSync(join(dir, rel), {withFileTypes: true})) {
+      const p = rel + '/' + e.name
+      if (e.isDirectory()) walk(p)
+      else if (e.isFile()) files.push(p)
+    }
+  }
+  walk('native')
+  files.sort()
+  for (const f of files) {
+    const data = readFileSync(join(dir, f))
+    h.update(f + '\0' + data.length + '\0')
+    h.update(data)
+  }
+  return h.digest('hex')
+}
+
+/** 'musl' or 'glibc' for the running node: the ELF interpreter it names */
+function libc() {
+  try {
+    const fd = openSync(process.execPath, 'r')
+    const head = Buffer.alloc(4096)
+    try { readSync(fd, head, 0, head.length, 0) } finally { closeSync(fd) }
+    if (head.includes('ld-musl-')) return 'musl'
+    if (head.includes('ld-linux')) return 'glibc'
+  } catch {}
+  const report = process.report && process.report.getReport()
+  return report && report.header && report.header.glibcVersionRuntime ? 'glibc' : 'musl'
+}
+
+/** this machine's prebuild directory name, e.g. linux-x64-glibc */
+function platformTag() {
+  return `${process.platform}-${process.arch}-${process.platform === 'linux' ? libc() : 'unknown'}`
+}
+
+function readManifest(dir = root) {
+  try { return JSON.parse(readFileSync(join(dir, 'prebuilds', 'manifest.json'), 'utf8')) } catch { return null }
+}
+
+/**
+ * Which file serves native target `file` (strata_sys.node, or an executable's
+ * name) here: {path, from: 'prebuild'|'build', why}; path is null when none.
+ */
+function locate(file, dir = root) {
+  const tag = platformTag()
+  const manifest = readManifest(dir)
+  const pre = join(dir, 'prebuilds', tag, file)
+  const built = join(dir, 'build', 'Release', file)
+  let why
+  if (!manifest) why = 'no prebuilds/manifest.json'
+  else if (!manifest.platforms || !manifest.platforms[tag] || !existsSync(pre)) why = `no prebuild for ${tag}`
+  else if (manifest.sources !== sourcesHash(dir)) why = 'native/ changed since the prebuilds were made'
+  else return {path: pre, from: 'prebuild', why: null}
+  if (existsSync(built)) return {path: built, from: 'build', why}
+  return {path: null, from: null, why}
+}
+
+/** the path of native target `file`, or an error saying how to get one */
+function nativePath(file) {
+  const found = locate(file)
+  if (found.path) return found.path
+  const e = new Error(`strata: no native ${file} for ${platformTag()} (${found.why}): run \`npm run build:native\` in ${root} (needs python3, make, a C compiler and node's headers)`)
+  e.code = 'STRATA_NO_NATIVE'
+  throw e
+}
+
+/** loads the Node-API addon target `name` */
+function load(name) {
+  return require(nativePath(name + '.node'))
+}
+
+module.exports = {sourcesHash, libc, platformTag, readManifest, locate, nativePath, load, root}
