@@ -4,6 +4,7 @@
 // session refuses to start with less unless --security-opt allow-missing).
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {createRequire} from 'node:module'
 import {packageRoot} from '../root.js'
 import {environment, usage} from '../errors.js'
 
@@ -97,7 +98,8 @@ export function ociSeccomp(file: string, caps: string[]): {defaultAction: string
   return {defaultAction: action(p.defaultAction, p.defaultErrnoRet, 'defaultAction').replace(' ', ':'), rules}
 }
 
-export const nsHelper = () => join(packageRoot, 'build', 'Release', 'strata-ns')
+// the prebuild for this platform while it matches native/, else build/Release (scripts/native.cjs), as for the addon
+export const nsHelper = (): string => createRequire(import.meta.url)(join(packageRoot, 'scripts', 'native.cjs')).nativePath('strata-ns')
 
 export interface Protection {name: string; enforced: boolean; why?: string}
 
