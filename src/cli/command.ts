@@ -4,11 +4,14 @@
 import {Command, Errors, Flags} from '@oclif/core'
 import {Home} from '../store/home.js'
 import {StrataError, asStrataError, usage} from '../errors.js'
-import {type Mapping, storeMapping} from '../runtime/idmap.js'
+import {type Mapping, recordMapping, resolveMapping} from '../runtime/idmap.js'
+import {existsSync} from 'node:fs'
 import {inNamespace} from '../runtime/enter.js'
 import type {ArgsOf, OpName, ResultOf} from '../services/ops.js'
-import {autoBackend} from '../runtime/backends.js'
+import {autoBackend, forgetProbe, isMountRefusal} from '../runtime/backends.js'
 import {type Backend, checkBackend} from '../stack/stacks.js'
+
+let noted = false
 
 export abstract class StrataCommand extends Command {
   static enableJsonFlag = true
@@ -20,8 +23,22 @@ export abstract class StrataCommand extends Command {
 
   /** Runs an op inside the store's user namespace. */
   protected async inNamespace<K extends OpName>(op: K, args: ArgsOf<K>, opts: {stdin?: boolean; map?: Mapping; launcher?: string[]} = {}): Promise<ResultOf<K>> {
-    const mapping = storeMapping(this.home, opts.map ?? (process.env.STRATA_MAP as Mapping | undefined))
-    return inNamespace<ResultOf<K>>(op, {home: this.home.root, mapping, progress: !this.jsonEnabled(), ...args}, {stdin: opts.stdin, launcher: opts.launcher})
+    const m = resolveMapping(this.home, opts.map ?? process.env.STRATA_MAP)
+    if (m.note && !noted) {
+      noted = true
+      process.stderr.write(`strata: warning: ${m.note}\n`)
+    }
+    let r: ResultOf<K>
+    try {
+      r = await inNamespace<ResultOf<K>>(op, {home: this.home.root, mapping: m.mapping, progress: !this.jsonEnabled(), ...args}, {stdin: opts.stdin, launcher: opts.launcher})
+    } catch (e) {
+      // a backend chosen from a cached probe no longer mounts: the next `auto` probes again
+      if (e instanceof StrataError && isMountRefusal(e.message)) forgetProbe(this.home)
+      throw e
+    }
+    // the mapping is the store's once a command that writes it has worked with it (a probe writes nothing of the store's)
+    if (m.record && op !== 'probe' && op !== 'stamp' && existsSync(this.home.layers)) recordMapping(this.home, m.mapping)
+    return r
   }
 
   /** The same, for core code that names its ops by string (runtime's run and sandbox orchestration). */

@@ -32,7 +32,8 @@ parentPort!.on('message', (t: unknown[] | {syncfs: string}) => {
       answers.push(digest, size, stored, squashed)
     } catch (e) {
       const err = e as NodeJS.ErrnoException
-      answers.push(null, err.message, err.code ?? null, null)
+      // the call that failed goes along: the error says which (an fsetxattr refused by the filesystem is no bug)
+      answers.push(null, err.syscall && !err.message.includes(err.syscall) ? `${err.message} (${err.syscall})` : err.message, err.code ?? null, null)
     }
   }
   parentPort!.postMessage(answers)
