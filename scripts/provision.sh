@@ -56,3 +56,16 @@ mountpoint -q "$envs/tmpfs" || mount -t tmpfs -o size=512m strata-tmpfs "$envs/t
 mountpoint -q "$envs/overlay" || mount -t overlay -o "lowerdir=$envs/.overlay/lower,upperdir=$envs/.overlay/upper,workdir=$envs/.overlay/work" strata-overlay "$envs/overlay"
 chown "$TEST_USER:" "$envs"/ramfs "$envs"/tmpfs "$envs"/overlay
 chmod 0755 /var/lib/strata-test "$envs"
+
+# a /tmp where another user made the test user's runtime directory first
+# (/tmp/strata-UID, world-writable, with a probe answer of theirs): strata must
+# refuse it. Tests bind it over /tmp inside bubblewrap.
+OTHER_USER=strata-other
+id "$OTHER_USER" >/dev/null 2>&1 || useradd --no-create-home --shell /usr/sbin/nologin "$OTHER_USER"
+planted=/var/lib/strata-test/planted-tmp
+test_uid=$(id -u "$TEST_USER")
+mkdir -p "$planted/strata-$test_uid/strata"
+chmod 1777 "$planted"
+echo '{"entries":{}}' > "$planted/strata-$test_uid/strata/probe.json"
+chown -R "$OTHER_USER:" "$planted/strata-$test_uid"
+chmod 0777 "$planted/strata-$test_uid" "$planted/strata-$test_uid/strata"

@@ -2,7 +2,7 @@
 // a one-line message and hint on stderr (or {"error": …} on stdout under
 // --json) and the documented exit code.
 import {Command, Errors, Flags} from '@oclif/core'
-import {Home} from '../store/home.js'
+import {Home, runtimeDir} from '../store/home.js'
 import {StrataError, asStrataError, usage} from '../errors.js'
 import {type Mapping, recordMapping, resolveMapping} from '../runtime/idmap.js'
 import {existsSync} from 'node:fs'
@@ -23,6 +23,7 @@ export abstract class StrataCommand extends Command {
 
   /** Runs an op inside the store's user namespace. */
   protected async inNamespace<K extends OpName>(op: K, args: ArgsOf<K>, opts: {stdin?: boolean; map?: Mapping; launcher?: string[]} = {}): Promise<ResultOf<K>> {
+    runtimeDir() // an untrusted runtime directory is refused before anything is said or started
     const m = resolveMapping(this.home, opts.map ?? process.env.STRATA_MAP)
     if (m.note && !noted) {
       noted = true
