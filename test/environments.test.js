@@ -212,7 +212,7 @@ test('inside bubblewrap keeping the uid: newuidmap cannot work, the first import
   assert.match(check(out.json, 'id mapping').detail, /^single \(the store's own\)/)
 })
 
-test("inside bubblewrap: a store left saying 'auto' that never held a foreign owner switches; STRATA_MAP=single is honored from the first namespace", async (t) => {
+test("inside bubblewrap: a store left saying 'auto' that never held a foreign owner switches to one id", async (t) => {
   const home = newHome()
   t.after(() => cleanHome(home))
   // what an older strata's doctor left behind: store.json alone, saying auto
@@ -223,17 +223,22 @@ test("inside bubblewrap: a store left saying 'auto' that never held a foreign ow
   assert.match(i.stderr, /^strata: warning: using a single-id mapping: newuidmap can't work in this user namespace .*; this store holds no file of another owner, so it switches to 'single'\n$/)
   assert.equal(storeJson(home).mapping, 'single')
 
-  // STRATA_MAP=single on a fresh store: the early namespace (started before oclif loads) is single too
-  const fresh = newHome()
-  t.after(() => cleanHome(fresh))
-  const r = inBwrap(fresh, ['import', source(), '--name', 'base'], [], {STRATA_MAP: 'single', DEBUG: 'strata:exec'})
-  assert.equal(r.status, 0, r.stderr)
-  const starts = r.stderr.split('\n').filter((l) => /strata:exec unshare /.test(l))
-  assert.equal(starts.length, 1, r.stderr)
-  assert.match(starts[0], /'--map-root-user'/)
-  assert.doesNotMatch(starts[0], /map-auto/)
-  assert.doesNotMatch(r.stderr, /newuidmap|warning/)
-  assert.equal(storeJson(fresh).mapping, 'single')
+})
+
+test('STRATA_MAP=single is honored by the early start path: the one namespace a fresh import starts is single', async (t) => {
+  for (const how of [{env: {STRATA_MAP: 'single'}, args: []}, {env: {}, args: ['--map', 'single']}, {env: {}, args: ['--map=single']}]) {
+    const fresh = newHome()
+    t.after(() => cleanHome(fresh))
+    // on this host a new store would be auto: only a start path that reads STRATA_MAP/--map starts single at once
+    const r = strata(fresh, ['import', source(), '--name', 'base', ...how.args], {env: {...how.env, DEBUG: 'strata:exec'}})
+    assert.equal(r.status, 0, r.stderr)
+    const starts = r.stderr.split('\n').filter((l) => /strata:exec unshare /.test(l))
+    assert.equal(starts.length, 1, r.stderr)
+    assert.match(starts[0], /'--map-root-user'/)
+    assert.doesNotMatch(starts[0], /map-auto/)
+    assert.doesNotMatch(r.stderr, /newuidmap|warning/)
+    assert.equal(storeJson(fresh).mapping, 'single')
+  }
 })
 
 test('bubblewrap as uid 0 without CAP_SETFCAP: not even one id can be mapped, and strata says that (no sysctl hint)', async (t) => {

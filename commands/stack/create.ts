@@ -13,7 +13,7 @@ export default class StackCreate extends StrataCommand {
   }
   static flags = {
     backend: Flags.string({description: 'how to mount it: kernel (data-only layers), kernel-flat, fuse, or auto: the first that works here (default: $STRATA_BACKEND or auto)', options: ['auto', 'kernel', 'kernel-flat', 'fuse']}),
-    map: Flags.string({description: "id mapping of the store: auto (several owners kept) or single (your id only); a store's first writing command chooses it", options: ['auto', 'single']}),
+    map: Flags.string({description: "id mapping of a new store: auto (several owners kept) or single (your id only); the store's first writing command chooses it", options: ['auto', 'single']}),
   }
 
   async run(): Promise<StackInfo> {

@@ -46,7 +46,7 @@ export function defaultHome(): string {
   return join(data, 'strata')
 }
 
-let trusted: string | undefined
+let trusted: {base: string; dir: string} | undefined
 /**
  * Where sessions, results and the probe cache live: `$XDG_RUNTIME_DIR/strata`,
  * else `/tmp/strata-UID/strata`. Used only when each of its directories is
@@ -55,10 +55,10 @@ let trusted: string | undefined
  * plant session state. Made (mode 0700) when missing; refused, naming it, when not ours.
  */
 export function runtimeDir(): string {
-  if (trusted) return trusted
   const uid = process.getuid!()
   const fromEnv = process.env.XDG_RUNTIME_DIR
   const base = fromEnv || `/tmp/strata-${uid}`
+  if (trusted?.base === base) return trusted.dir
   const dir = join(base, 'strata')
   for (const d of [base, dir]) {
     if (d === dir || !fromEnv) {
@@ -74,5 +74,6 @@ export function runtimeDir(): string {
     if (why)
       throw environment(`the runtime directory ${d} ${why}, so strata can't trust what it holds`, d === base && !fromEnv ? 'remove it (another user may have made it), or set XDG_RUNTIME_DIR to a directory of yours' : 'set XDG_RUNTIME_DIR to a directory of yours, mode 0700')
   }
-  return (trusted = dir)
+  trusted = {base, dir}
+  return dir
 }
