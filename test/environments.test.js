@@ -336,6 +336,9 @@ test('the first command that writes chooses the mapping: doctor and a failing st
   const c = strata(home, ['stack', 'create', 'x', 'nosuch'])
   assert.equal(c.status, 3, c.stderr)
   assert.ok(!existsSync(home), `no store made: ${existsSync(home) ? readdirSync(home) : ''}`)
+  // gc on a fresh STRATA_HOME writes nothing of anyone's: it chooses no mapping
+  assert.equal(strata(home, ['gc']).status, 0)
+  assert.ok(!existsSync(join(home, 'store.json')), 'gc recorded no mapping')
   const i = strata(home, ['import', source(), '--name', 'base', '--map', 'single'])
   assert.equal(i.status, 0, i.stderr)
   assert.equal(storeJson(home).mapping, 'single')

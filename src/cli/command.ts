@@ -31,6 +31,9 @@ export abstract class StrataCommand extends Command {
       noted = true
       process.stderr.write(`strata: warning: ${m.note}\n`)
     }
+    // the store's first writing command chooses its mapping: an import makes a store; other ops
+    // (gc on a fresh STRATA_HOME) may make an empty skeleton, which chooses nothing
+    const chooses = m.record && op !== 'probe' && op !== 'stamp' && (op === 'import-archive' || existsSync(this.home.layers))
     let r: ResultOf<K>
     try {
       r = await inNamespace<ResultOf<K>>(op, {home: this.home.root, mapping: m.mapping, progress: !this.jsonEnabled(), ...args}, {stdin: opts.stdin, launcher: opts.launcher})
@@ -40,7 +43,7 @@ export abstract class StrataCommand extends Command {
       throw e
     }
     // the mapping is the store's once a command that writes it has worked with it (a probe writes nothing of the store's)
-    if (m.record && op !== 'probe' && op !== 'stamp' && existsSync(this.home.layers)) recordMapping(this.home, m.mapping)
+    if (chooses && existsSync(this.home.layers)) recordMapping(this.home, m.mapping)
     return r
   }
 
