@@ -1,11 +1,11 @@
 // Published layers: layers/<id>/tree (immutable) and layers/<id>/layer.json.
 // Layers are referred to by name, full id or a unique id prefix.
-import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
 import {conflict, integrity, notFound, usage} from '../errors.js'
-import {discard, publish, writeAtomic} from '../store/fsutil.js'
+import {discard, publish, writeAtomic, writeFileAt} from '../store/fsutil.js'
 import type {ObjectStore} from '../store/objects.js'
 import {sys} from '../sys.js'
 import {METACOPY, decodeMetacopy} from '../format/xattrs.js'
@@ -90,7 +90,7 @@ export class LayerStore {
 
   /** Writes layer.json into a staged layer directory (published with it). */
   writeStagedInfo(dir: string, info: LayerInfo) {
-    writeFileSync(join(dir, 'layer.json'), JSON.stringify(info, null, 2) + '\n')
+    writeFileAt(join(dir, 'layer.json'), JSON.stringify(info, null, 2) + '\n')
   }
 
   /** Rewrites a published layer's layer.json atomically. */

@@ -1,11 +1,11 @@
 // Stacks: an ordered list of layers (top first) with a writable upper.
-import {chmodSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
 import {LayerStore} from '../layer/layers.js'
 import {conflict, notFound, usage} from '../errors.js'
-import {discard, exchange, publish, stagingDir, writeAtomic} from '../store/fsutil.js'
+import {discard, exchange, publish, stagingDir, writeAtomic, writeFileAt} from '../store/fsutil.js'
 import {ensureComposed} from './compose.js'
 import {sys} from '../sys.js'
 import {isStructural} from '../format/xattrs.js'
@@ -78,7 +78,7 @@ export class StackStore {
       mkdirSync(join(staging, 'merged'), {mode: 0o755})
       freshUpper(join(staging, 'upper'), composed)
       const info: StackInfo = {name, layers: ids, mapping, backend, created: new Date().toISOString()}
-      writeFileSync(join(staging, 'stack.json'), JSON.stringify(info, null, 2) + '\n')
+      writeFileAt(join(staging, 'stack.json'), JSON.stringify(info, null, 2) + '\n')
       publish(staging, this.dir(name), 'stack-create')
       return info
     } catch (e) {
@@ -123,7 +123,7 @@ export class StackStore {
   stageUpper(name: string, composed: string): string {
     const staging = stagingDir(this.home.tmp, 'upper')
     try {
-      writeFileSync(join(staging, 'stack'), name)
+      writeFileAt(join(staging, 'stack'), name)
       freshUpper(join(staging, 'upper'), composed)
       mkdirSync(join(staging, 'work'), {mode: 0o755})
       return staging

@@ -73,6 +73,17 @@ export function leftoverStaging(tmp: string): string[] {
 /** A staging name under tmp/ (pid-named, as `check` and gc tell leftovers by). */
 export const stagingName = (tmp: string, kind: string) => join(tmp, `${kind}-${process.pid}-${randomBytes(6).toString('hex')}`)
 
+/** writeFileSync, whose errors name the file (node's name none when the write itself fails: a full disk). */
+export function writeFileAt(file: string | Buffer, data: string | Buffer, opts?: {flag?: string; mode?: number}) {
+  try {
+    writeFileSync(file, data, opts)
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException
+    if (err && typeof err === 'object' && err.code && !err.path) err.path = file.toString()
+    throw e
+  }
+}
+
 /**
  * Writes a small record whole or not at all: into tmp/, then published at
  * file by rename. A failed write leaves nothing behind.
@@ -80,7 +91,7 @@ export const stagingName = (tmp: string, kind: string) => join(tmp, `${kind}-${p
 export function writeAtomic(file: string, data: string, tmp: string, step: string) {
   const t = stagingName(tmp, 'record')
   try {
-    writeFileSync(t, data)
+    writeFileAt(t, data)
     publish(t, file, step)
   } catch (e) {
     try {
