@@ -70,9 +70,14 @@ async function unpack(path: string, compression: Compression, dir: string): Prom
       if (!rel || e.type === 'dir') return
       if (made.has(rel)) throw usage(`${path}: the entry '${shown(e.name)}' appears twice`, HINT)
       if (e.type === 'file') {
-        const fd = openSync(place(rel), 'wx', 0o600)
+        const p = place(rel)
+        const fd = openSync(p, 'wx', 0o600)
         try {
           for await (const c of data()) writeSync(fd, c)
+        } catch (err) {
+          // node names no file when a write fails (a full disk): this one
+          if ((err as NodeJS.ErrnoException).code && !(err as NodeJS.ErrnoException).path) (err as NodeJS.ErrnoException).path = p
+          throw err
         } finally {
           closeSync(fd)
         }
