@@ -262,11 +262,12 @@ test('bubblewrap as uid 0 without CAP_SETFCAP: not even one id can be mapped, an
   assert.equal(storeJson(home).mapping, 'single')
 })
 
-test('root of `unshare --map-root-user --map-auto` (a rootless container): strata maps the namespace\'s 65,536 ids itself and owners are kept', async (t) => {
+test('root of `unshare --map-root-user --map-auto` (a rootless container): strata maps the namespace\'s 65,536 ids itself and owners are kept, with the store on ext4 and on an overlayfs', async (t) => {
   const work = tmp('strata-env-ns-')
   const home = join(work, 'home')
   const run = join(work, 'run')
   const tree = join(work, 'tree')
+  const overHome = homeOn(t, 'overlay', 'overlay')
   // inside the namespace: a tree owned by 0, 33, 1000 and 2000:3000, then strata as root there
   const script = `set -e
 mkdir -p ${tree}/d ${run} && chmod 700 ${run}
@@ -278,7 +279,11 @@ S doctor --json > ${work}/doctor.json || true
 S import ${tree} --stack dev --json > ${work}/import.json 2> ${work}/import.err
 S run dev -- find . -printf '%P %U:%G\\n' > ${work}/owners
 S mount dev > /dev/null && S exec dev -- stat -c '%u:%g' d/x > ${work}/session-owner; S umount dev > /dev/null
-cat /proc/self/uid_map > ${work}/uid_map`
+cat /proc/self/uid_map > ${work}/uid_map
+# the container's case whole: its store on an overlayfs (the container's root filesystem)
+export STRATA_HOME=${overHome}
+S import ${tree} --stack dev --json > ${work}/over-import.json
+S run dev -- find . -printf '%P %U:%G\n' > ${work}/over-owners`
   const r = spawnSync('unshare', ['--user', '--map-root-user', '--map-auto', '--mount', '--', 'bash', '-c', script], {encoding: 'utf8'})
   assert.equal(r.status, 0, r.stderr)
   assert.match(readFileSync(join(work, 'uid_map'), 'utf8'), /^\s*0\s+\d+\s+1\n\s*1\s+\d+\s+65535\n?$/, 'the namespace holds 65,536 ids')
@@ -293,6 +298,10 @@ cat /proc/self/uid_map > ${work}/uid_map`
   assert.deepEqual(owners, {'': '0:0', root: '0:0', www: '33:33', u1000: '1000:1000', d: '2000:3000', 'd/x': '2000:3000'})
   assert.equal(readFileSync(join(work, 'session-owner'), 'utf8').trim(), '2000:3000', 'a session (the holder) maps them too')
   assert.equal(JSON.parse(readFileSync(join(home, 'store.json'), 'utf8')).mapping, 'auto')
+  const over = JSON.parse(readFileSync(join(work, 'over-import.json'), 'utf8'))
+  assert.equal(over.stack.backend, 'fuse')
+  assert.equal(over.layer.skipped.squashedOwners, 0)
+  assert.deepEqual(Object.fromEntries(readFileSync(join(work, 'over-owners'), 'utf8').replace(/\n$/, '').split('\n').map((l) => l.split(' '))), owners)
   inNs(['rm', '-rf', work], {allowFail: true})
 })
 
