@@ -12,11 +12,13 @@
 #include "util.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -194,7 +196,8 @@ static napi_value js_exchange(napi_env env, napi_callback_info info) {
   get_args(env, info, argv, 2);
   char *a = get_path(env, argv[0]); if (!a) return NULL;
   char *b = get_path(env, argv[1]); if (!b) { free(a); return NULL; }
-  int rc = renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+  // the raw call: musl has no renameat2 wrapper
+  int rc = syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
   int e = errno;
   napi_value r = rc < 0 ? throw_errno_path(env, e, "renameat2", a) : NULL;
   free(a); free(b);
