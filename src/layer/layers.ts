@@ -1,6 +1,6 @@
 // Published layers: layers/<id>/tree (immutable) and layers/<id>/layer.json.
 // Layers are referred to by name, full id or a unique id prefix.
-import {existsSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
@@ -9,6 +9,7 @@ import {removeTree} from '../store/fsutil.js'
 import type {ObjectStore} from '../store/objects.js'
 import {sys} from '../sys.js'
 import {METACOPY, decodeMetacopy} from '../format/xattrs.js'
+import {readRecord, writeRecord} from '../format/record.js'
 
 export interface LayerInfo {
   id: string
@@ -40,7 +41,7 @@ export class LayerStore {
   }
 
   get(id: string): LayerInfo {
-    return JSON.parse(readFileSync(this.infoFile(id), 'utf8'))
+    return readRecord<LayerInfo>(this.infoFile(id), 'layer')
   }
 
   list(): LayerInfo[] {
@@ -88,11 +89,9 @@ export class LayerStore {
     throw notFound(`no layer named '${ref}'`, 'see `strata layer list`')
   }
 
-  /** Writes layer.json atomically. */
+  /** Writes layer.json atomically (its temporary file under tmp/, never inside a layer). */
   writeInfo(dir: string, info: LayerInfo) {
-    const tmp = join(this.home.tmp, `layer-json-${randomBytes(6).toString('hex')}`)
-    writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n')
-    renameSync(tmp, join(dir, 'layer.json'))
+    writeRecord(join(dir, 'layer.json'), 'layer', info, {tmpDir: this.home.tmp})
   }
 
   /**

@@ -5,7 +5,8 @@
 // holder's pid; `umount` ends the holder and everything left in its namespace.
 import {spawn} from 'node:child_process'
 import {startTime, nsOf, sessionFile, sessionsDir, joinArgv, joinCommand, readSession, rootPath, type Session, type SessionState, type HolderReport, type SandboxSettings} from './session-state.js'
-import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync} from 'node:fs'
+import {writeRecord} from '../format/record.js'
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {type Mapping, unshareArgs} from './idmap.js'
@@ -182,9 +183,7 @@ export class Sessions {
 
   /** Written by the holder, inside its namespace, once the stack is mounted. */
   static record(stateFile: string, s: Session) {
-    const tmp = `${stateFile}.${process.pid}`
-    writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n', {mode: 0o600})
-    renameSync(tmp, stateFile)
+    writeRecord(stateFile, 'session', s, {mode: 0o600})
   }
 
   /** The merged view as the same user's host tools see it. */

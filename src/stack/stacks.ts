@@ -1,5 +1,5 @@
 // Stacks: an ordered list of layers (top first) with a writable upper.
-import {chmodSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
@@ -9,6 +9,7 @@ import {removeTree, stagingDir} from '../store/fsutil.js'
 import {ensureComposed} from './compose.js'
 import {sys} from '../sys.js'
 import {isStructural} from '../format/xattrs.js'
+import {encodeRecord, readRecord, writeRecord} from '../format/record.js'
 
 // How a stack is mounted (see runtime/backends.ts): recorded with the stack, since its upper is written in that backend's form.
 export const BACKENDS = ['kernel', 'kernel-flat', 'fuse'] as const
@@ -54,7 +55,7 @@ export class StackStore {
   get(name: string): StackInfo {
     checkStackName(name)
     if (!this.has(name)) throw notFound(`no stack named '${name}'`, 'see `strata stack list`, or create it with `strata stack create`')
-    return JSON.parse(readFileSync(join(this.dir(name), 'stack.json'), 'utf8'))
+    return readRecord<StackInfo>(join(this.dir(name), 'stack.json'), 'stack')
   }
 
   list(): StackInfo[] { return this.names().map((n) => this.get(n)) }
@@ -78,7 +79,7 @@ export class StackStore {
       mkdirSync(join(staging, 'merged'), {mode: 0o755})
       freshUpper(join(staging, 'upper'), composed)
       const info: StackInfo = {name, layers: ids, mapping, backend, created: new Date().toISOString()}
-      writeFileSync(join(staging, 'stack.json'), JSON.stringify(info, null, 2) + '\n')
+      writeFileSync(join(staging, 'stack.json'), encodeRecord('stack', info)) // staged: published with the directory
       renameSync(staging, this.dir(name))
       return info
     } catch (e) {
@@ -99,10 +100,7 @@ export class StackStore {
   /** Rewrites stack.json with these layers (top first), atomically: write, then rename. */
   setLayers(name: string, layers: string[]): StackInfo {
     const info = {...this.get(name), layers}
-    const file = join(this.dir(name), 'stack.json')
-    const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}`
-    writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n')
-    renameSync(tmp, file)
+    writeRecord(join(this.dir(name), 'stack.json'), 'stack', info)
     return info
   }
 

@@ -5,8 +5,9 @@
 // archive's), so that importing it unchanged writes nothing at all.
 // ctime can't be set by anyone: a file whose content, owner, mode or xattrs
 // changed has a new ctime. Kept per source path under cache/, rewritten whole.
-import {createHash, randomBytes} from 'node:crypto'
-import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {mkdirSync, readFileSync} from 'node:fs'
+import {RECORD_VERSIONS, decodeRecord, writeFileAtomic} from '../format/record.js'
 import {join} from 'node:path'
 
 /** What lstat said of the file (its ident, as sys.scanDir gives it) and its content's digest. */
@@ -25,13 +26,9 @@ export class DigestCache {
 
   constructor(private readonly dir: string, source: string) {
     this.file = join(dir, createHash('sha256').update(source).digest('hex').slice(0, 32) + '.json')
-    try {
-      const saved: Saved = JSON.parse(readFileSync(this.file, 'utf8'))
-      this.old = saved.files ?? {}
-      this.lastTree = saved.tree
-    } catch {
-      this.old = {}
-    }
+    const saved = readCache(this.file)
+    this.old = saved?.files ?? {}
+    this.lastTree = saved?.tree
   }
 
   /** The digests of the files the last import saw: every object of the layer it made. */
@@ -54,19 +51,26 @@ export class DigestCache {
 
   save() {
     mkdirSync(this.dir, {recursive: true})
-    const tmp = `${this.file}.${randomBytes(4).toString('hex')}`
-    writeFileSync(tmp, JSON.stringify({files: this.seen, tree: this.tree} satisfies Saved))
-    renameSync(tmp, this.file)
+    writeFileAtomic(this.file, JSON.stringify({version: RECORD_VERSIONS['digest-cache'], files: this.seen, tree: this.tree}))
+  }
+}
+
+/**
+ * A cache file's content; undefined when it can't be read or is of a newer
+ * form than this strata reads: a cache is rebuildable, so it is then as if
+ * empty (and rewritten in this strata's form).
+ */
+function readCache(file: string): Saved | undefined {
+  try {
+    return decodeRecord<Saved>('digest-cache', readFileSync(file, 'utf8'), file)
+  } catch {
+    return undefined
   }
 }
 
 /** The layer a digest cache file says its source's last import made; undefined when it says none, or can't be read. */
 export function recordedLayer(file: string): string | undefined {
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as Saved).tree?.layer
-  } catch {
-    return undefined
-  }
+  return readCache(file)?.tree?.layer
 }
 
 /** The inode an ident names ("dev:ino"): hardlinks share it. */
