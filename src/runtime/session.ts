@@ -35,15 +35,16 @@ export function processesIn(mntns: string, userns: string, mountpoint?: string):
   return pids
 }
 
-/** Whether a process sees an overlay mounted at this path (its /proc/PID/mountinfo). */
-function hasOverlayAt(pid: number, mountpoint: string): boolean {
+/** Whether a process (or 'self') sees an overlay (with fuse: or fuse-overlayfs) mounted at this path (its /proc/PID/mountinfo). */
+export function hasOverlayAt(pid: number | 'self', mountpoint: string, fuse = false): boolean {
   const escaped = mountpoint.replace(/[\\ \t\n]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'))
   try {
     return readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
       .split('\n')
       .some((l) => {
         const f = l.split(' ')
-        return f[4] === escaped && f[f.indexOf('-') + 1] === 'overlay'
+        const type = f[f.indexOf('-') + 1]
+        return f[4] === escaped && (type === 'overlay' || (fuse && type === 'fuse.fuse-overlayfs'))
       })
   } catch {
     return false
