@@ -7,7 +7,7 @@ import {ObjectStore} from '../store/objects.js'
 import {METACOPY, decodeMetacopy, isStructural, unescapeName} from '../format/xattrs.js'
 import {type ScannedEntry, sys} from '../sys.js'
 import {conflict, notFound, usage} from '../errors.js'
-import {joinPath} from '../format/entry.js'
+import {isDir, walkTree} from '../walk.js'
 import {DEFAULT_INLINE_LIMIT, buildLayer} from '../layer/builder.js'
 import type {Meta} from '../format/entry.js'
 import {unchangedSince, type ImportResult, type Tally} from '../layer/publish.js'
@@ -43,27 +43,23 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   const fingerprint = new TreeFingerprint()
   const src = Buffer.from(source)
   const absSrc = (rel: Buffer) => (rel.length ? Buffer.concat([src, SLASH, rel]) : src)
+  const isStore = (_: Buffer, e: ScannedEntry) => isDir(e) && inodeOf(e[9]) === store
 
   const result = await buildLayer(
     home,
     {kind: 'import', inlineLimit, onProgress: opts.onProgress, explain: sourceError, source: {kind: 'dir', path: source}, name: opts.name},
     async (b) => {
-      const visit = async (rel: Buffer, e: ScannedEntry): Promise<void> => {
+      for (const [rel, e] of walkTree(source, {prune: isStore, read: scan})) {
         await b.breathe()
         const [, mode, uid, gid, size, nlink, rdev, atimeNs, mtimeNs, ident, xattrs, target] = e
         const fmt = mode & C.S_IFMT
-        if (fmt === C.S_IFDIR && inodeOf(ident) === store) return
         if (!opts.acceptStubs) fingerprint.add(rel, ident)
         const meta: Meta = {mode: mode & 0o7777, uid, gid, mtimeNs, atimeNs, xattrs: xattrs ? xattrs.sort(byName) : []}
-        if (fmt === C.S_IFDIR) {
-          b.writer.dir(rel, meta)
-          for (const child of scan(absSrc(rel))) await visit(joinPath(rel, child[0]), child)
-          return
-        }
-        if (fmt === C.S_IFSOCK) return b.skip(rel, 'socket')
-        if (fmt === C.S_IFBLK || (fmt === C.S_IFCHR && rdev !== 0)) return b.skip(rel, 'device')
-        if (b.sameInode(rel, inodeOf(ident), nlink)) return
-        if (fmt === C.S_IFREG) {
+        if (fmt === C.S_IFDIR) b.writer.dir(rel, meta)
+        else if (fmt === C.S_IFSOCK) b.skip(rel, 'socket')
+        else if (fmt === C.S_IFBLK || (fmt === C.S_IFCHR && rdev !== 0)) b.skip(rel, 'device')
+        else if (b.sameInode(rel, inodeOf(ident), nlink)) continue
+        else if (fmt === C.S_IFREG) {
           let known: string | null | undefined
           if (size > b.inlineLimit) {
             // `import --move`: a tree stamped into the store already names its objects
@@ -78,7 +74,6 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
         else if (fmt === C.S_IFIFO) b.writer.fifo(rel, meta)
         else b.writer.whiteout(rel, meta) // a 0/0 char device: an overlay upper's whiteout
       }
-      await visit(Buffer.alloc(0), sys.scanEntry(source))
     },
   )
   if (!opts.acceptStubs) cache.setTree({layer: result.layer.id, fingerprint: fingerprint.digest(), settings})
@@ -89,15 +84,8 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
 /** The fingerprint of the tree at source, walked as importDir walks it (leaving out the store, by its inode); null when it can't be walked. */
 function fingerprintOf(source: string, store: string): string | null {
   const f = new TreeFingerprint()
-  const src = Buffer.from(source)
-  const visit = (rel: Buffer, {1: mode, 9: ident}: ScannedEntry) => {
-    const dir = (mode & C.S_IFMT) === C.S_IFDIR
-    if (dir && inodeOf(ident) === store) return
-    f.add(rel, ident)
-    if (dir) for (const child of sys.scanDir(rel.length ? Buffer.concat([src, SLASH, rel]) : src)) visit(joinPath(rel, child[0]), child)
-  }
   try {
-    visit(Buffer.alloc(0), sys.scanEntry(source))
+    for (const [rel, e] of walkTree(source, {prune: (_, e) => isDir(e) && inodeOf(e[9]) === store})) f.add(rel, e[9])
   } catch {
     return null // the import proper will say what is wrong
   }

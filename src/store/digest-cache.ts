@@ -8,6 +8,7 @@
 import {createHash} from 'node:crypto'
 import {mkdirSync, readFileSync} from 'node:fs'
 import {RECORD_VERSIONS, decodeRecord, writeFileAtomic} from '../format/record.js'
+import {inodeOf} from '../walk.js'
 import {join} from 'node:path'
 
 /** What lstat said of the file (its ident, as sys.scanDir gives it) and its content's digest. */
@@ -73,8 +74,7 @@ export function recordedLayer(file: string): string | undefined {
   return readCache(file)?.tree?.layer
 }
 
-/** The inode an ident names ("dev:ino"): hardlinks share it. */
-export const inodeOf = (ident: string) => ident.slice(0, ident.indexOf(' '))
+export {inodeOf}
 
 /**
  * What a tree's entries look like to lstat, independent of walk order: each
