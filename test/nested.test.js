@@ -31,6 +31,14 @@ test('strata run S -- strata run S -- cat etc/hostname: the inner run uses the o
   r = strata(home, ['run', 'S', '--', 'cat', 'greeting'])
   assert.equal(r.stdout, 'hi\n')
 
+  // inside the stack's session too (exec joins the holder's namespaces)
+  assert.equal(strata(home, ['mount', 'S']).status, 0)
+  t.after(() => strata(home, ['umount', 'S']))
+  r = strata(home, ['exec', 'S', '--', 'strata', 'run', 'S', '--', 'cat', 'etc/hostname'], {env})
+  assert.equal(r.stdout, 'nested-box\n', r.stderr)
+  assert.equal(r.status, 0)
+  assert.equal(strata(home, ['umount', 'S']).status, 0)
+
   // the command's words reach it as given, a second `--` and repeated words included
   r = strata(home, ['run', 'S', '--', 'echo', 'S', '--', 'S', 'x'])
   assert.equal(r.stdout, 'S -- S x\n', r.stderr)
