@@ -1,8 +1,8 @@
 // The one tree walk: every entry of a tree as sys.scanDir reads it (lstat,
 // user.* xattrs, a symlink's target: one native call per directory), depth
-// first, each directory before what it holds. Import, stamp and the layer
-// reader (scan) walk with it; a stack's upper is read by stack/changes.ts in
-// the forms overlayfs and fuse-overlayfs write.
+// first, each directory before what it holds. Directory import, stamp, the
+// layer reader (scan), and diff and commit reading an upper (stack/changes.ts,
+// which reads a directory its own way: `.wh.` names) walk with it.
 import {constants as C} from 'node:fs'
 import {sys, type ScannedEntry} from './sys.js'
 
