@@ -15,7 +15,7 @@ import {scanTree, abs} from '../layer/scan.js'
 import type {Entry} from '../format/entry.js'
 import {type TarHeader, headerBlocks, padding, endOfArchive} from '../format/tar-writer.js'
 import {MT, REF_NAME, type Descriptor} from '../format/oci.js'
-import {writeFileAtomic} from '../format/record.js'
+import {writeAtomic} from '../store/fsutil.js'
 
 const SLASH = Buffer.from('/')
 const WH = Buffer.from('.wh.')
@@ -171,7 +171,7 @@ export async function exportStackOci(home: Home, stack: {name: string; layers: s
   const putBlob = (data: Buffer): Descriptor & {size: number} => {
     const d = createHash('sha256').update(data).digest('hex')
     const p = join(blobs, d)
-    if (!existsSync(p)) writeFileAtomic(p, data)
+    if (!existsSync(p)) writeAtomic(p, data, blobs, null)
     return {mediaType: '', digest: 'sha256:' + d, size: data.length}
   }
   const layers: OciExport['layers'] = []
@@ -221,8 +221,8 @@ export async function exportStackOci(home: Home, stack: {name: string; layers: s
   if (existsSync(indexPath)) index = JSON.parse(readFileSync(indexPath, 'utf8'))
   index.manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== tag)
   index.manifests.push(manifestDesc)
-  writeFileAtomic(join(dir, 'oci-layout'), JSON.stringify({imageLayoutVersion: '1.0.0'}))
-  writeFileAtomic(indexPath, JSON.stringify(index))
+  writeAtomic(join(dir, 'oci-layout'), JSON.stringify({imageLayoutVersion: '1.0.0'}), dir, null)
+  writeAtomic(indexPath, JSON.stringify(index), dir, null)
   return {layout: dir, tag, manifest: manifestDesc.digest, layers: layers.reverse()}
 }
 

@@ -9,7 +9,7 @@ import {resolve} from 'node:path'
 import type {Home} from '../store/home.js'
 import {ObjectStore} from '../store/objects.js'
 import {ObjectSink} from '../store/object-sink.js'
-import {StrataError, usage} from '../errors.js'
+import {StrataError, firstCause, isEnvironmentErrno, usage} from '../errors.js'
 import type {Meta} from '../format/entry.js'
 import {unchangedSince, type ImportResult, type Tally} from '../layer/publish.js'
 import {DEFAULT_INLINE_LIMIT, LayerBuilder} from '../layer/builder.js'
@@ -258,10 +258,12 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
     sink.flush()
     return await b.publish(opts.source, opts.name, opts.beforePublish)
   } catch (e) {
-    // every answer in before undoing: the caller rolls back the objects this stored
+    const cause = firstCause(b.failure, e)
+    // every answer in before undoing: the caller rolls back the objects this stored,
+    // and no worker writes a stub into the tree while it goes
     await sink.close(true)
     await b.discard()
-    throw explain(e, current, opts.source.path)
+    throw explain(cause, current, opts.source.path)
   } finally {
     await sink.close()
     await b.close()
@@ -314,7 +316,8 @@ export async function failed(e: unknown, s: {destroy: () => void; close: () => P
   try {
     await s.close()
   } catch (z) {
-    if (!(e instanceof StrataError) || /truncated/.test(e.message)) e = z
+    // a full disk stays the cause: the decompressor only complains that we stopped reading
+    if (!isEnvironmentErrno(e) && (!(e instanceof StrataError) || /truncated/.test(e.message))) e = z
   }
   new ObjectStore(home.objects, home.tmp).rollback(undo.objects, home)
   return e

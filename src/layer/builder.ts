@@ -8,7 +8,8 @@ import {join} from 'node:path'
 import {readFileSync} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {IngestPool} from '../store/ingest.js'
-import {removeTree, stagingDir} from '../store/fsutil.js'
+import {discard, stagingDir} from '../store/fsutil.js'
+import {firstCause} from '../errors.js'
 import {displayPath, type Meta} from '../format/entry.js'
 import {TreeWriter} from './writer.js'
 import {publishStaged, newTally, type ImportResult, type Tally} from './publish.js'
@@ -31,7 +32,7 @@ export class LayerBuilder {
   readonly tally: Tally = newTally()
   readonly inlineLimit: number
   private readonly pending = new Map<string, Promise<void>>()
-  private failure: unknown
+  private firstFailure: unknown
   private pool?: IngestPool
   private readonly firstOfInode = new Map<string, Buffer>()
   private readonly links: [Buffer, Buffer][] = []
@@ -45,11 +46,21 @@ export class LayerBuilder {
     this.writer = new TreeWriter(join(this.staging, 'tree'), {record: true})
   }
 
-  /** Lets deferred results in now and then (the walk is synchronous between awaits): stubs get written as it goes, and progress moves. */
+  /**
+   * Lets deferred results in now and then (the walk is synchronous between
+   * awaits): stubs get written as it goes, and progress moves. A worker that
+   * failed meanwhile (a full disk) stops the walk here.
+   */
   async breathe() {
     if (++this.sinceYield < 256) return
     this.sinceYield = 0
     await new Promise((r) => setImmediate(r))
+    this.check()
+  }
+
+  /** The first failure of deferred work so far, if any. */
+  get failure(): unknown {
+    return this.firstFailure
   }
 
   progress() {
@@ -142,7 +153,7 @@ export class LayerBuilder {
   due(key: string, work: Promise<void>) {
     const p: Promise<void> = work
       .catch((e) => {
-        this.failure ??= e
+        this.firstFailure ??= e
       })
       .finally(() => {
         if (this.pending.get(key) === p) this.pending.delete(key)
@@ -157,12 +168,12 @@ export class LayerBuilder {
   /** Waits for every deferred piece of work; then throws the first failure, if any. */
   async settle(): Promise<void> {
     while (this.pending.size) await Promise.all([...this.pending.values()])
-    if (this.failure) throw this.failure
+    if (this.firstFailure) throw this.firstFailure
   }
 
   /** The first deferred failure so far, thrown at once (a stream importer checks before each entry). */
   check() {
-    if (this.failure) throw this.failure
+    if (this.firstFailure) throw this.firstFailure
   }
 
   /**
@@ -183,12 +194,18 @@ export class LayerBuilder {
     return r
   }
 
-  /** After a failure: every deferred piece of work answered, then the staging removed; nothing was published. */
+  /**
+   * After a failure: every worker stopped and every deferred piece of work
+   * answered, so nothing lands in the tree while it goes; then the staging
+   * removed (never throwing: the caller reports the cause). Nothing was published.
+   */
   async discard() {
+    await this.close()
     while (this.pending.size) await Promise.all([...this.pending.values()])
-    removeTree(this.staging)
+    discard(this.staging)
   }
 
+  /** Stops the workers (idempotent). */
   async close() {
     await this.pool?.close()
   }
@@ -212,8 +229,9 @@ export async function buildLayer(
     await walk(b)
     return await b.publish(opts.source, opts.name, opts.before)
   } catch (e) {
+    const cause = firstCause(b.failure, e) // a worker's full disk over what failed after it
     await b.discard()
-    throw e
+    throw cause
   } finally {
     await b.close()
   }

@@ -5,7 +5,8 @@
 //   fuse         fuse-overlayfs over the materialized tree (no overlayfs in a user namespace)
 // `auto` picks the first that works here, probed once per boot.
 import {existsSync, mkdirSync, readFileSync} from 'node:fs'
-import {decodeRecord, writeRecord} from '../format/record.js'
+import {decodeRecord, encodeRecord} from '../format/record.js'
+import {writeAtomic} from '../store/fsutil.js'
 import {join, relative} from 'node:path'
 import {release} from 'node:os'
 import type {Home} from '../store/home.js'
@@ -77,7 +78,7 @@ export async function autoBackend(home: Home, probe: () => Promise<Probe>): Prom
   if (!p) {
     p = await probe()
     mkdirSync(runtimeDir(), {recursive: true, mode: 0o700})
-    writeRecord(file, 'backend-probe', {boot, kernel: release(), probe: p})
+    writeAtomic(file, encodeRecord('backend-probe', {boot, kernel: release(), probe: p}), runtimeDir(), null)
   }
   if (p.overlay.ok && p.dataOnly.ok) return 'kernel'
   if (p.overlay.ok) return 'kernel-flat'

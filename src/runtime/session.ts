@@ -6,8 +6,9 @@
 import {spawn} from 'node:child_process'
 import {startTime, nsOf, sessionFile, sessionsDir, joinArgv, joinCommand, readSession, rootPath, type Session, type SessionState, type HolderReport, type SandboxSettings} from './session-state.js'
 import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync} from 'node:fs'
-import {writeRecord} from '../format/record.js'
-import {join} from 'node:path'
+import {encodeRecord} from '../format/record.js'
+import {writeAtomic} from '../store/fsutil.js'
+import {dirname, join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {type Mapping, unshareArgs} from './idmap.js'
 import {trace} from '../exec.js'
@@ -184,7 +185,7 @@ export class Sessions {
 
   /** Written by the holder, inside its namespace, once the stack is mounted. */
   static record(stateFile: string, s: Session) {
-    writeRecord(stateFile, 'session', s, {mode: 0o600})
+    writeAtomic(stateFile, encodeRecord('session', s), dirname(stateFile), null, 0o600)
   }
 
   /** The merged view as the same user's host tools see it. */

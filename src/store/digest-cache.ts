@@ -7,9 +7,10 @@
 // changed has a new ctime. Kept per source path under cache/, rewritten whole.
 import {createHash} from 'node:crypto'
 import {mkdirSync, readFileSync} from 'node:fs'
-import {RECORD_VERSIONS, decodeRecord, writeFileAtomic} from '../format/record.js'
+import {RECORD_VERSIONS, decodeRecord} from '../format/record.js'
 import {inodeOf} from '../walk.js'
 import {join} from 'node:path'
+import {writeAtomic} from './fsutil.js'
 
 /** What lstat said of the file (its ident, as sys.scanDir gives it) and its content's digest. */
 type Row = [ident: string, digest: string]
@@ -50,9 +51,15 @@ export class DigestCache {
     this.seen[inodeOf(ident)] = [ident, digest]
   }
 
+  /**
+   * Saves what this import learned, if it can: a cache, so a failure to save
+   * (a full disk) costs the next import its shortcut and fails nothing.
+   */
   save() {
-    mkdirSync(this.dir, {recursive: true})
-    writeFileAtomic(this.file, JSON.stringify({version: RECORD_VERSIONS['digest-cache'], files: this.seen, tree: this.tree}))
+    try {
+      mkdirSync(this.dir, {recursive: true})
+      writeAtomic(this.file, JSON.stringify({version: RECORD_VERSIONS['digest-cache'], files: this.seen, tree: this.tree}), this.dir, 'digest-cache')
+    } catch {} // a cache: the next import reads the tree again
   }
 }
 
