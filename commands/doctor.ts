@@ -15,7 +15,7 @@ export default class Doctor extends StrataCommand {
 
   async run(): Promise<Diagnosis> {
     const {flags} = await this.parse(Doctor)
-    const d = await diagnose(this.home, (map?: Mapping) => this.enter(map), {refresh: flags.refresh, map: flags.map})
+    const d = await diagnose(this.home, (map?: Mapping) => this.ops(map).probe, {refresh: flags.refresh, map: flags.map})
     for (const c of d.checks) this.out(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}${!c.ok && c.fix ? ` — ${c.fix}` : ''}`)
     if (d.probe !== null) {
       this.out('root sessions (run --root, shell --root, mount --root, exec into one):')

@@ -23,7 +23,7 @@ export default class StackCreate extends StrataCommand {
     const known = new LayerStore(this.home)
     for (const l of layers) known.resolve(l)
     const backend = await this.backend(flags.backend)
-    const s = await this.inNamespace('stack-create', {name: args.name, layers, backend}, {map: flags.map as 'auto' | 'single' | undefined})
+    const s = await this.inNamespace('stack-create', {name: args.name, layers, backend}, {map: flags.map})
     this.out(`created stack ${s.name} (${s.backend}): ${s.layers.map((l) => l.slice(0, 12)).join(' ')}`)
     return s
   }

@@ -9,6 +9,7 @@ import {runtimeDir} from '../store/home.js'
 import {type Mapping, idOptions, isIdMap, recordedMapping, resolveMapping} from '../runtime/idmap.js'
 import type {Probe} from '../runtime/probe.js'
 import {cacheProbe, chooseBackend, forgetProbe} from '../runtime/backends.js'
+import type {OpCall} from '../runtime/enter.js'
 import type {Backend} from '../stack/stacks.js'
 import {asStrataError} from '../errors.js'
 import {protections, type Protection} from '../runtime/protections.js'
@@ -25,7 +26,6 @@ export interface Diagnosis {
   protections?: Protection[]
 }
 
-type Enter = <T>(op: string, args: Record<string, unknown>) => Promise<T>
 
 const readNumber = (f: string) => {
   try {
@@ -43,7 +43,7 @@ function namespaceSwitch(): {why: string; fix: string} | null {
   return null
 }
 
-export async function diagnose(home: Home, enter: (map?: Mapping) => Enter, opts: {refresh?: boolean; map?: string} = {}): Promise<Diagnosis> {
+export async function diagnose(home: Home, probeWith: (map?: Mapping) => OpCall<Record<string, never>, Probe>, opts: {refresh?: boolean; map?: string} = {}): Promise<Diagnosis> {
   const checks: Check[] = []
   const verdict = (why: string, probe: Probe | null = null, mapping: Mapping | null = null): Diagnosis => ({checks, mapping, mappingRecorded: recordedMapping(home) !== undefined, backend: null, why, usable: false, probe, protections: protections()})
   const has = (bin: string) => (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, bin)))
@@ -77,7 +77,7 @@ export async function diagnose(home: Home, enter: (map?: Mapping) => Enter, opts
 
   let probe: Probe
   try {
-    probe = await enter(mapping)<Probe>('probe', {})
+    probe = await probeWith(mapping)({})
     checks.push({name: 'user namespace', ok: true, detail: `a user and mount namespace with the '${mapping}' mapping can be made`})
   } catch (e) {
     const err = asStrataError(e)

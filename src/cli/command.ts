@@ -7,7 +7,7 @@ import {StrataError, asStrataError, usage} from '../errors.js'
 import {type Mapping, recordMapping, resolveMapping} from '../runtime/idmap.js'
 import {existsSync} from 'node:fs'
 import {inNamespace} from '../runtime/enter.js'
-import type {ArgsOf, OpName, ResultOf} from '../services/ops.js'
+import {opNames, type ArgsOf, type OpCalls, type OpName, type ResultOf} from '../services/ops.js'
 import {autoBackend, forgetProbe, isMountRefusal} from '../runtime/backends.js'
 import {reportError} from './report.js'
 import type {View} from './views.js'
@@ -24,9 +24,9 @@ export abstract class StrataCommand extends Command {
   }
 
   /** Runs an op inside the store's user namespace. */
-  protected async inNamespace<K extends OpName>(op: K, args: ArgsOf<K>, opts: {stdin?: boolean; map?: Mapping; launcher?: string[]} = {}): Promise<ResultOf<K>> {
+  protected async inNamespace<K extends OpName>(op: K, args: ArgsOf<K>, opts: {stdin?: boolean; map?: string; launcher?: string[]} = {}): Promise<ResultOf<K>> {
     runtimeDir() // an untrusted runtime directory is refused before anything is said or started
-    const m = resolveMapping(this.home, opts.map ?? process.env.STRATA_MAP)
+    const m = resolveMapping(this.home, opts.map)
     if (m.note && !noted) {
       noted = true
       process.stderr.write(`strata: warning: ${m.note}\n`)
@@ -47,10 +47,19 @@ export abstract class StrataCommand extends Command {
     return r
   }
 
-  /** The same, for core code that names its ops by string (runtime's run and sandbox orchestration). */
-  protected enter(map?: Mapping) {
-    return <T>(op: string, args: Record<string, unknown>, opts: {stdin?: boolean; launcher?: string[]} = {}): Promise<T> =>
-      this.inNamespace(op as OpName, args as never, {...opts, map}) as Promise<T>
+  /**
+   * The table's ops as calls, handed to core code that needs some of them
+   * (runtime's run and sandbox, doctor): what that code expects of each is
+   * checked against the table by the compiler where it is handed in.
+   */
+  protected ops(map?: string): OpCalls {
+    const call = (op: OpName) => (args: never, opts: {stdin?: boolean; launcher?: string[]} = {}) => this.inNamespace(op, args, {...opts, map})
+    return Object.fromEntries(opNames.map((op) => [op, call(op)])) as OpCalls
+  }
+
+  /** The store's id mapping, given --map (else STRATA_MAP): see runtime/idmap.ts, resolveMapping. */
+  protected mapping(flag?: string): Mapping {
+    return resolveMapping(this.home, flag).mapping
   }
 
   /** The backend for a new stack: as asked (--backend, STRATA_BACKEND), or the first that works here. */

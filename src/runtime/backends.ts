@@ -16,7 +16,7 @@ import {composedPath, ensureComposed} from '../stack/compose.js'
 import {ensureFlat, flatPath} from '../stack/flat.js'
 import {overlayOptions} from './overlay-options.js'
 import {tracer} from '../trace.js'
-import {environment} from '../errors.js'
+import {environment, integrity} from '../errors.js'
 import type {Step} from './plan.js'
 import type {Probe} from './probe.js'
 
@@ -41,6 +41,9 @@ export interface Mounting {
 /** What mounts the stack at its merged dir with this backend (its lower tree must exist). */
 export function mountSteps(home: Home, stack: StackInfo, backend: Backend): Mounting {
   const stacks = new StackStore(home)
+  // the kernel would only say "dmesg(1) may have more information"
+  for (const d of ['upper', 'work', 'merged'])
+    if (!existsSync(join(stacks.dir(stack.name), d))) throw integrity(`stack ${stack.name} has no ${d}/ directory (a command was killed while it swapped it)`, 'run `strata check --repair`, which mends it')
   // paths relative to STRATA_HOME keep the option string short whatever the home's path
   const rel = (p: string) => relative(home.root, p)
   const lower = rel(lowerOf(home, stack, backend).path)

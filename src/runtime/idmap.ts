@@ -139,7 +139,9 @@ function refuse(m: Mapping, r: Refusal, store?: string) {
  * store's record, what this machine can do). `check: false` skips the walk
  * for foreign owners (the early start path: a wrong guess only wastes it).
  */
-export function resolveMapping(home: Home, requested?: string, opts: {check?: boolean} = {}): Resolved {
+export function resolveMapping(home: Home, flag?: string, opts: {check?: boolean} = {}): Resolved {
+  // --map (flag), else STRATA_MAP: the one place either is read
+  let requested = flag ?? process.env.STRATA_MAP
   if (requested === '') requested = undefined
   if (requested !== undefined && requested !== 'auto' && requested !== 'single') throw usage(`unknown mapping '${requested}'`, 'use --map auto or --map single (or STRATA_MAP)')
   const can = idOptions()

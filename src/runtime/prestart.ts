@@ -3,6 +3,7 @@
 // also loads the importers meanwhile): the mapping is decided as the command
 // will decide it (resolveMapping: --map, STRATA_MAP, the store's record),
 // and a different decision later discards the early namespace.
+import {readFileSync} from 'node:fs'
 import {Home} from '../store/home.js'
 import {resolveMapping} from './idmap.js'
 import {type Preload, prestart} from './enter.js'
@@ -24,7 +25,9 @@ export function prestartFor(argv: string[]) {
   // a sandbox (--root) needs more namespaces than the early one has
   if (!early || own.includes('--help') || own.includes('-h') || own.includes('--root')) return
   try {
-    const m = resolveMapping(new Home(), mapFlag(own) ?? process.env.STRATA_MAP, {check: false})
+    // inside a user namespace already (strata run in strata run): the command decides whether it needs another
+    if (readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).join(' ') !== '0 0 4294967295') return
+    const m = resolveMapping(new Home(), mapFlag(own), {check: false})
     prestart(m.mapping, early.stdin, early.preload)
   } catch {
     // the command itself will report whatever is wrong
