@@ -4,7 +4,9 @@
 //   kernel-flat  overlayfs over the materialized tree (kernels without data-only layers)
 //   fuse         fuse-overlayfs over the materialized tree (no overlayfs in a user namespace)
 // `auto` picks the first that works here, probed once per boot.
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync} from 'node:fs'
+import {decodeRecord, encodeRecord} from '../format/record.js'
+import {writeAtomic} from '../store/fsutil.js'
 import {join, relative} from 'node:path'
 import {release} from 'node:os'
 import type {Home} from '../store/home.js'
@@ -73,13 +75,13 @@ export async function autoBackend(home: Home, probe: () => Promise<Probe>): Prom
   const boot = bootId()
   let p: Probe | undefined
   try {
-    const cached = JSON.parse(readFileSync(file, 'utf8'))
+    const cached = decodeRecord<{boot: string; kernel: string; probe: Probe}>('backend-probe', readFileSync(file, 'utf8'), file)
     if (cached.boot === boot && cached.kernel === release()) p = cached.probe
   } catch {}
   if (!p) {
     p = await probe()
     mkdirSync(runtimeDir(), {recursive: true, mode: 0o700})
-    writeFileSync(file, JSON.stringify({boot, kernel: release(), probe: p}))
+    writeAtomic(file, encodeRecord('backend-probe', {boot, kernel: release(), probe: p}), runtimeDir(), null)
   }
   if (p.overlay.ok && p.dataOnly.ok) return 'kernel'
   if (p.overlay.ok) return 'kernel-flat'
