@@ -6,7 +6,8 @@
 // under tmp/; `check` clean; and, room made again, the command succeeds.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {existsSync, mkdirSync, readdirSync, statSync, statfsSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, statfsSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {join} from 'node:path'
@@ -101,11 +102,22 @@ function expectClean(home, what) {
   assert.deepEqual(c.json.leftovers, [], what)
 }
 
+// the filesystems are the machine's: a test run of another checkout must not
+// fill them or remove the store meanwhile, so each run holds them in turn
+// (flock on the mount's root, the addon's, blocking)
+const sys = createRequire(import.meta.url)('../scripts/native.cjs').load('strata_sys')
+function holdFilesystem(t, mount) {
+  const fd = openSync(mount, 'r')
+  sys.flock(fd, true, true)
+  t.after(() => closeSync(fd))
+}
+
 for (const fs of ['small-tmpfs', 'small-ext4']) {
   const mount = join(SMALL, fs)
 
   test(`full disk (${fs}): import fails with exit 5 wherever the disk runs out, and leaves nothing`, (t) => {
     assert.ok(existsSync(mount) && statSync(mount).uid === process.getuid(), `${mount} must be a filesystem of the test user's: run scripts/provision.sh as root`)
+    holdFilesystem(t, mount)
     const src = tmp('strata-fulldisk-src-')
     const {bytes, need} = importTree(src)
     const home = join(mount, 'store')
@@ -131,6 +143,7 @@ for (const fs of ['small-tmpfs', 'small-ext4']) {
 
   test(`full disk (${fs}): commit fails with exit 5 wherever the disk runs out, the upper intact`, (t) => {
     assert.ok(existsSync(mount) && statSync(mount).uid === process.getuid(), `${mount} must be a filesystem of the test user's: run scripts/provision.sh as root`)
+    holdFilesystem(t, mount)
     const base = tmp('strata-fulldisk-base-')
     writeFileSync(join(base, 'readme'), 'the base layer\n')
     const home = join(mount, 'store')
