@@ -25,6 +25,7 @@ export default class Import extends StrataCommand {
     backend: Flags.string({description: 'with --stack: how to mount it (kernel, kernel-flat, fuse, or auto)', options: ['auto', 'kernel', 'kernel-flat', 'fuse'], dependsOn: ['stack']}),
     format: Flags.string({description: 'force the source format', options: FORMATS}),
     move: Flags.boolean({description: 'move a directory\'s file data into the store by rename (zero-copy on the same filesystem); the directory is consumed'}),
+    map: Flags.string({description: "id mapping of a new store: auto (several owners kept) or single (your id only); a store's first writing command chooses it (default: $STRATA_MAP, else auto where it can be had)", options: ['auto', 'single']}),
     'inline-limit': Flags.integer({description: 'files up to this many bytes are stored inline, not as objects', default: 64, min: 0}),
   }
 
@@ -45,7 +46,7 @@ export default class Import extends StrataCommand {
       backend: flags.stack !== undefined ? await this.backend(flags.backend) : undefined,
       move: flags.move,
       inlineLimit: flags['inline-limit'],
-    })
+    }, {map: flags.map as 'auto' | 'single' | undefined})
     const layers = 'image' in r ? r.layers : [r]
     if ('image' in r) this.out(`image ${r.image.tag ?? r.image.manifest} from ${r.image.layout}: ${r.layers.length} layers`)
     for (const x of layers) this.report(x.layer, x.existing)

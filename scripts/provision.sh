@@ -4,7 +4,7 @@
 # subordinate id ranges, and /dev/fuse at its usual mode.
 set -euo pipefail
 TEST_USER=${STRATA_TEST_USER:-strata-test}
-packages=(uidmap fuse-overlayfs fsverity attr util-linux bash bash-completion zsh fish tmux busybox-static umoci skopeo zstd iproute2)
+packages=(uidmap bubblewrap fuse-overlayfs fsverity attr util-linux bash bash-completion zsh fish tmux busybox-static umoci skopeo zstd iproute2)
 
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -45,6 +45,30 @@ fi
 # provisioning made everything readable) must not pass these cases by accident
 chmod a+rx /var/lib/strata-test "$private" "$private"/* && chmod a+r "$private"/*/readable
 chmod 0700 "$private/dir/locked" && chmod 0600 "$private/file/secret" "$private/small/secret"
+
+# filesystems a user's STRATA_HOME may sit on, each mounted once, owned by the
+# test user: ramfs (no user xattrs), tmpfs, and an overlayfs (a container's
+# root filesystem); test/environments.test.js puts stores on them
+envs=/var/lib/strata-test/fs
+mkdir -p "$envs"/ramfs "$envs"/tmpfs "$envs"/overlay "$envs"/.overlay/lower "$envs"/.overlay/upper "$envs"/.overlay/work
+mountpoint -q "$envs/ramfs" || mount -t ramfs strata-ramfs "$envs/ramfs"
+mountpoint -q "$envs/tmpfs" || mount -t tmpfs -o size=512m strata-tmpfs "$envs/tmpfs"
+mountpoint -q "$envs/overlay" || mount -t overlay -o "lowerdir=$envs/.overlay/lower,upperdir=$envs/.overlay/upper,workdir=$envs/.overlay/work" strata-overlay "$envs/overlay"
+chown "$TEST_USER:" "$envs"/ramfs "$envs"/tmpfs "$envs"/overlay
+chmod 0755 /var/lib/strata-test "$envs"
+
+# a /tmp where another user made the test user's runtime directory first
+# (/tmp/strata-UID, world-writable, with a probe answer of theirs): strata must
+# refuse it. Tests bind it over /tmp inside bubblewrap.
+OTHER_USER=strata-other
+id "$OTHER_USER" >/dev/null 2>&1 || useradd --no-create-home --shell /usr/sbin/nologin "$OTHER_USER"
+planted=/var/lib/strata-test/planted-tmp
+test_uid=$(id -u "$TEST_USER")
+mkdir -p "$planted/strata-$test_uid/strata"
+chmod 1777 "$planted"
+echo '{"entries":{}}' > "$planted/strata-$test_uid/strata/probe.json"
+chown -R "$OTHER_USER:" "$planted/strata-$test_uid"
+chmod 0777 "$planted/strata-$test_uid" "$planted/strata-$test_uid/strata"
 
 # two small filesystems the test user owns, for the full-disk test: a tmpfs
 # and a loop-mounted ext4 image (no blocks reserved for root, which the

@@ -1,3 +1,5 @@
+import {filesystemOf} from './fstype.js'
+
 // The error taxonomy every command shares. Each kind carries the documented
 // exit code (docs/design.md, Errors and exit codes), a one-line message naming the thing, and a hint naming the fix.
 
@@ -93,6 +95,17 @@ export function asStrataError(e: unknown): StrataError {
     return environment(`input/output error${at}`, 'the disk or filesystem there is failing: see dmesg, then run `strata check`')
   if (path && (err.code === 'EACCES' || err.code === 'EPERM'))
     return usage(`${err.syscall ?? 'access'} ${path}: ${err.code === 'EACCES' ? 'permission denied' : 'operation not permitted'}`, 'check the permissions of that path and its parents, or choose another (STRATA_HOME for the store)')
+  if (err && typeof err === 'object' && (err.code === 'EOPNOTSUPP' || err.code === 'ENOTSUP') && /xattr/.test(`${err.syscall ?? ''} ${err.message ?? ''}`)) {
+    const where = path ?? process.env.STRATA_HOME
+    let fs = 'its filesystem'
+    try {
+      if (where) fs = filesystemOf(where).type
+    } catch {}
+    return environment(
+      `${where ? `${where} is on ${fs}, which` : "the store's filesystem"} does not keep user xattrs (EOPNOTSUPP), and a store needs them for stubs, owners and whiteouts`,
+      'put STRATA_HOME on a filesystem that keeps them (ext4, xfs, btrfs, tmpfs on Linux ≥ 6.6), or import with a larger --inline-limit (files stored whole)',
+    )
+  }
   if (path && err.code === 'EROFS') return environment(`${err.syscall ?? 'write'} ${path}: read-only file system`, 'choose a writable place (STRATA_HOME for the store)')
   const message = err instanceof Error ? err.message : String(e)
   return new StrataError('unexpected', message.split('\n')[0], 'this is a bug in strata; rerun with DEBUG=strata:* and report it')

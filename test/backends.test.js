@@ -29,9 +29,12 @@ test('auto picks the kernel backend here and remembers the probe; a bad name is 
   assert.equal(strata(home, ['import', src, '--name', 'l'], {env}).status, 0)
   const c = strata(home, ['stack', 'create', 's', 'l', '--json'], {env})
   assert.equal(c.json.backend, 'kernel')
-  const probe = JSON.parse(readFileSync(join(runtime, 'strata', 'probe.json'), 'utf8'))
-  assert.equal(probe.probe.dataOnly.ok, true)
-  assert.equal(probe.boot, readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim())
+  // cached per filesystem of the store: keyed by boot id, kernel, user namespace, device and type
+  const cache = JSON.parse(readFileSync(join(runtime, 'strata', 'probe.json'), 'utf8'))
+  const [key, ...more] = Object.keys(cache.entries)
+  assert.equal(more.length, 0)
+  assert.equal(cache.entries[key].probe.dataOnly.ok, true)
+  assert.ok(key.startsWith(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() + ' '), key)
   assert.equal(strata(home, ['stack', 'create', 't', 'l', '--json'], {env: {...env, STRATA_BACKEND: 'fuse'}}).json.backend, 'fuse')
   const bad = strata(home, ['stack', 'create', 'u', 'l'], {env: {...env, STRATA_BACKEND: 'zfs'}})
   assert.equal(bad.status, 2)
@@ -75,13 +78,13 @@ test('auto falls back as the probe says: kernel-flat without data-only layers, f
     ]) {
       process.env.XDG_RUNTIME_DIR = tmp('strata-runtime-')
       let probes = 0
-      const fake = async () => (probes++, {kernel: 'test', ...probe})
+      const fake = async () => (probes++, {kernel: 'test', filesystem: {type: 'ext4', path: '/'}, ...probe})
       assert.equal(await autoBackend(new Home('/nonexistent'), fake), want)
       assert.equal(await autoBackend(new Home('/nonexistent'), fake), want)
       assert.equal(probes, 1, 'probed once, then read from the cache')
     }
     process.env.XDG_RUNTIME_DIR = tmp('strata-runtime-')
-    await assert.rejects(autoBackend(new Home('/nonexistent'), async () => ({kernel: 'test', overlay: no, dataOnly: no, fuse: no})), (e) => e.exit === 5 && /no backend works here/.test(e.message))
+    await assert.rejects(autoBackend(new Home('/nonexistent'), async () => ({kernel: 'test', filesystem: {type: 'ext4', path: '/'}, overlay: no, dataOnly: no, fuse: no})), (e) => e.exit === 5 && /no backend works for a store on ext4 here/.test(e.message))
   } finally {
     process.env.XDG_RUNTIME_DIR = saved
   }

@@ -71,7 +71,9 @@ test('bad input fails clearly, with its exit code, and leaves the store untouche
 
   // a store on a read-only filesystem (a tmpfs mounted read-only in a namespace of our own) is environment, exit 5
   const ro = tmp('strata-ro-')
-  const roRun = spawnSync('unshare', ['-Urm', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$1" && STRATA_MAP=single STRATA_HOME="$1/store" exec "$2" "$3" import "$4"', 'sh', ro, process.execPath, bin, src], {encoding: 'utf8'})
+  // uid 0 there: a runtime directory of its own (the machine's /tmp/strata-0 may be real root's, which strata refuses)
+  const roRuntime = tmp('strata-ro-run-')
+  const roRun = spawnSync('unshare', ['-Urm', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$1" && XDG_RUNTIME_DIR="$5" STRATA_MAP=single STRATA_HOME="$1/store" exec "$2" "$3" import "$4"', 'sh', ro, process.execPath, bin, src, roRuntime], {encoding: 'utf8'})
   assert.equal(roRun.status, 5, roRun.stderr)
   assert.match(roRun.stderr, new RegExp(`^strata: mkdir ${ro}/store: read-only file system — choose a writable place`))
 })

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../../src/cli/command.js'
 import type {StackInfo} from '../../src/stack/stacks.js'
+import {LayerStore} from '../../src/layer/layers.js'
 
 export default class StackCreate extends StrataCommand {
   static summary = 'Create a stack of layers (top first)'
@@ -12,12 +13,15 @@ export default class StackCreate extends StrataCommand {
   }
   static flags = {
     backend: Flags.string({description: 'how to mount it: kernel (data-only layers), kernel-flat, fuse, or auto: the first that works here (default: $STRATA_BACKEND or auto)', options: ['auto', 'kernel', 'kernel-flat', 'fuse']}),
-    map: Flags.string({description: 'id mapping of a new store: auto (subordinate ids) or single (your id only)', options: ['auto', 'single']}),
+    map: Flags.string({description: "id mapping of a new store: auto (several owners kept) or single (your id only); the store's first writing command chooses it", options: ['auto', 'single']}),
   }
 
   async run(): Promise<StackInfo> {
     const {args, argv, flags} = await this.parse(StackCreate)
     const layers = (argv as string[]).slice(1)
+    // before anything is probed or made: a layer that isn't there is not found, and the store stays as it was
+    const known = new LayerStore(this.home)
+    for (const l of layers) known.resolve(l)
     const backend = await this.backend(flags.backend)
     const s = await this.inNamespace('stack-create', {name: args.name, layers, backend}, {map: flags.map})
     this.out(`created stack ${s.name} (${s.backend}): ${s.layers.map((l) => l.slice(0, 12)).join(' ')}`)

@@ -1,41 +1,98 @@
-// `strata doctor`: each thing strata needs, tried, with the fix for what fails.
-import {existsSync} from 'node:fs'
+// `strata doctor`: each thing strata needs, tried in order, each failure with
+// its own cause and fix; the verdict is what `auto` would do for this store
+// (docs/design.md, Backends): exit 0 naming the backend when any works. It
+// creates no store and records no mapping; its fresh probe replaces the cached one.
+import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {userInfo} from 'node:os'
 import type {Home} from '../store/home.js'
-import {detectMapping, subordinateRange} from '../runtime/idmap.js'
+import {runtimeDir} from '../store/home.js'
+import {type Mapping, idOptions, isIdMap, recordedMapping, resolveMapping} from '../runtime/idmap.js'
 import type {Probe} from '../runtime/probe.js'
+import {cacheProbe, chooseBackend, forgetProbe} from '../runtime/backends.js'
 import type {OpCall} from '../runtime/enter.js'
+import type {Backend} from '../stack/stacks.js'
 import {asStrataError} from '../errors.js'
 import {protections, type Protection} from '../runtime/protections.js'
 
 export interface Check {name: string; ok: boolean; detail: string; fix?: string}
-export interface Diagnosis {checks: Check[]; mapping: 'auto' | 'single'; backend: 'kernel' | null; usable: boolean; probe: Probe | null; protections?: Protection[]}
+export interface Diagnosis {
+  checks: Check[]
+  mapping: Mapping | null
+  mappingRecorded: boolean
+  backend: Backend | null
+  why: string
+  usable: boolean
+  probe: Probe | null
+  protections?: Protection[]
+}
 
 
-export async function diagnose(home: Home, ops: {probe: OpCall<Record<string, never>, Probe>}): Promise<Diagnosis> {
+const readNumber = (f: string) => {
+  try {
+    return Number(readFileSync(f, 'utf8').trim())
+  } catch {
+    return null
+  }
+}
+
+/** Why no user namespace could be made, when a sysctl says so; else null (then what unshare said is the cause). */
+function namespaceSwitch(): {why: string; fix: string} | null {
+  if (readNumber('/proc/sys/user/max_user_namespaces') === 0) return {why: 'user namespaces are disabled (user.max_user_namespaces = 0)', fix: 'sysctl user.max_user_namespaces=15000'}
+  if (readNumber('/proc/sys/kernel/unprivileged_userns_clone') === 0) return {why: 'unprivileged user namespaces are disabled (kernel.unprivileged_userns_clone = 0)', fix: 'sysctl kernel.unprivileged_userns_clone=1'}
+  if (readNumber('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === 1) return {why: 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1)', fix: 'allow them for strata with an AppArmor profile, or sysctl kernel.apparmor_restrict_unprivileged_userns=0'}
+  return null
+}
+
+export async function diagnose(home: Home, probeWith: (map?: Mapping) => OpCall<Record<string, never>, Probe>, opts: {refresh?: boolean; map?: string} = {}): Promise<Diagnosis> {
   const checks: Check[] = []
+  const verdict = (why: string, probe: Probe | null = null, mapping: Mapping | null = null): Diagnosis => ({checks, mapping, mappingRecorded: recordedMapping(home) !== undefined, backend: null, why, usable: false, probe, protections: protections()})
   const has = (bin: string) => (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, bin)))
   checks.push({name: 'unshare', ok: has('unshare'), detail: has('unshare') ? 'util-linux unshare is installed' : 'unshare is missing', fix: 'install util-linux'})
-  const sub = subordinateRange('/etc/subuid')
-  const mapping = detectMapping()
-  checks.push({
-    name: 'id mapping',
-    ok: true,
-    detail: mapping === 'auto' ? `subordinate ids ${sub!.start}…${sub!.start + sub!.count - 1} via newuidmap: files keep several owners` : `no subordinate range for ${userInfo().username} (or no newuidmap): one id, foreign owners squashed to you`,
-  })
-  if (!existsSync('/usr/bin/newuidmap')) checks.push({name: 'newuidmap', ok: false, detail: 'newuidmap/newgidmap are missing', fix: 'install uidmap'})
-  let probe: Probe | null = null
+
   try {
-    probe = await ops.probe({})
-    checks.push({name: 'user namespace', ok: true, detail: 'a user and mount namespace can be created'})
-    checks.push({name: 'overlayfs', ok: probe.overlay.ok, detail: probe.overlay.detail, fix: 'a kernel with overlayfs allowed in user namespaces (Linux ≥ 5.11), outside a seccomp filter that forbids mount'})
-    checks.push({name: 'data-only layers', ok: probe.dataOnly.ok, detail: `${probe.dataOnly.detail} (kernel ${probe.kernel})`, fix: 'Linux ≥ 6.16'})
-    checks.push({name: 'fuse-overlayfs', ok: probe.fuse.ok, detail: probe.fuse.detail, fix: 'apt install fuse-overlayfs; chmod 0666 /dev/fuse'})
+    checks.push({name: 'runtime directory', ok: true, detail: `${runtimeDir()} is yours and closed to others`})
   } catch (e) {
-    checks.push({name: 'user namespace', ok: false, detail: asStrataError(e).message, fix: 'enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)'})
+    const err = asStrataError(e)
+    checks.push({name: 'runtime directory', ok: false, detail: err.message, fix: err.hint})
+    return verdict('fix the runtime directory')
   }
-  const usable = !!probe?.overlay.ok && !!probe?.dataOnly.ok
-  // root sessions (sandbox engine): which protections this machine enforces
-  return {checks, mapping, backend: usable ? 'kernel' : null, usable, probe, protections: protections()}
+  if (opts.refresh) forgetProbe(null)
+
+  // the store's own mapping, or what its first writing command would choose here
+  let mapping: Mapping
+  try {
+    const m = resolveMapping(home, opts.map ?? process.env.STRATA_MAP)
+    mapping = m.mapping
+    const can = idOptions()
+    const how =
+      m.via === 'newuidmap' ? `0 is you, 1…${m.ids - 1} your subordinate ids (newuidmap): files keep several owners`
+      : m.via === 'own-range' ? `0 is you, 1…${m.ids - 1} the ids this user namespace holds (mapped by strata): files keep several owners`
+      : `one id, you: files of other owners are squashed to you${isIdMap(can.auto) ? '' : ` (no 'auto' here: ${can.auto.why})`}`
+    checks.push({name: 'id mapping', ok: true, detail: `${m.mapping} (${m.record ? (recordedMapping(home) ? `switching from the store's '${recordedMapping(home)}'` : 'a new store would take it') : "the store's own"}): ${how}`})
+  } catch (e) {
+    const err = asStrataError(e)
+    checks.push({name: 'id mapping', ok: false, detail: err.message, fix: err.hint})
+    return verdict('no id mapping can be had here')
+  }
+
+  let probe: Probe
+  try {
+    probe = await probeWith(mapping)({})
+    checks.push({name: 'user namespace', ok: true, detail: `a user and mount namespace with the '${mapping}' mapping can be made`})
+  } catch (e) {
+    const err = asStrataError(e)
+    const sw = namespaceSwitch()
+    checks.push({name: 'user namespace', ok: false, detail: sw ? sw.why : err.message, fix: sw ? sw.fix : err.hint})
+    return verdict('no user namespace can be made here', null, mapping)
+  }
+  checks.push({name: 'store filesystem', ...probe.xattrs})
+  checks.push({name: 'overlayfs', ...probe.overlay})
+  checks.push({name: 'data-only layers', ...probe.dataOnly, detail: `${probe.dataOnly.detail} (kernel ${probe.kernel})`})
+  checks.push({name: 'fuse-overlayfs', ...probe.fuse})
+  cacheProbe(home, probe) // fresh: what `auto` will use from now on for this filesystem
+  const choice = chooseBackend(probe)
+  const d = verdict(choice ? choice.why : `no backend works for a store on ${probe.filesystem.type} here`, probe, mapping)
+  // a store needs user xattrs for its layers whatever the backend
+  if (!choice || !probe.xattrs.ok) return {...d, why: probe.xattrs.ok ? d.why : `a store can't live on ${probe.filesystem.type} (${probe.filesystem.path}): it keeps no user xattrs`, backend: choice?.backend ?? null}
+  return {...d, backend: choice.backend, usable: true}
 }

@@ -2,15 +2,18 @@
 // a one-line message and hint on stderr (or {"error": …} on stdout under
 // --json) and the documented exit code.
 import {Command, Errors, Flags} from '@oclif/core'
-import {Home} from '../store/home.js'
+import {Home, runtimeDir} from '../store/home.js'
 import {StrataError, asStrataError, usage} from '../errors.js'
-import {type Mapping, resolveMapping} from '../runtime/idmap.js'
+import {type Mapping, recordMapping, resolveMapping} from '../runtime/idmap.js'
+import {existsSync} from 'node:fs'
 import {inNamespace} from '../runtime/enter.js'
 import {opNames, type ArgsOf, type OpCalls, type OpName, type ResultOf} from '../services/ops.js'
-import {autoBackend} from '../runtime/backends.js'
+import {autoBackend, forgetProbe, isMountRefusal} from '../runtime/backends.js'
 import {reportError} from './report.js'
 import type {View} from './views.js'
 import {type Backend, checkBackend} from '../stack/stacks.js'
+
+let noted = false
 
 export abstract class StrataCommand extends Command {
   static enableJsonFlag = true
@@ -22,8 +25,26 @@ export abstract class StrataCommand extends Command {
 
   /** Runs an op inside the store's user namespace. */
   protected async inNamespace<K extends OpName>(op: K, args: ArgsOf<K>, opts: {stdin?: boolean; map?: string; launcher?: string[]} = {}): Promise<ResultOf<K>> {
-    const mapping = this.mapping(opts.map)
-    return inNamespace<ResultOf<K>>(op, {home: this.home.root, mapping, progress: !this.jsonEnabled(), ...args}, {stdin: opts.stdin, launcher: opts.launcher})
+    runtimeDir() // an untrusted runtime directory is refused before anything is said or started
+    const m = resolveMapping(this.home, opts.map)
+    if (m.note && !noted) {
+      noted = true
+      process.stderr.write(`strata: warning: ${m.note}\n`)
+    }
+    // the store's first writing command chooses its mapping: an import makes a store; other ops
+    // (gc on a fresh STRATA_HOME) may make an empty skeleton, which chooses nothing
+    const chooses = m.record && op !== 'probe' && op !== 'stamp' && (op === 'import-archive' || existsSync(this.home.layers))
+    let r: ResultOf<K>
+    try {
+      r = await inNamespace<ResultOf<K>>(op, {home: this.home.root, mapping: m.mapping, progress: !this.jsonEnabled(), ...args}, {stdin: opts.stdin, launcher: opts.launcher})
+    } catch (e) {
+      // a backend chosen from a cached probe no longer mounts: the next `auto` probes again
+      if (e instanceof StrataError && isMountRefusal(e.message)) forgetProbe(this.home)
+      throw e
+    }
+    // the mapping is the store's once a command that writes it has worked with it (a probe writes nothing of the store's)
+    if (chooses && existsSync(this.home.layers)) recordMapping(this.home, m.mapping)
+    return r
   }
 
   /**
@@ -38,7 +59,7 @@ export abstract class StrataCommand extends Command {
 
   /** The store's id mapping, given --map (else STRATA_MAP): see runtime/idmap.ts, resolveMapping. */
   protected mapping(flag?: string): Mapping {
-    return resolveMapping(this.home, flag)
+    return resolveMapping(this.home, flag).mapping
   }
 
   /** The backend for a new stack: as asked (--backend, STRATA_BACKEND), or the first that works here. */

@@ -3,10 +3,9 @@
 //   kernel       overlayfs, lowerdir=COMPOSED::objects (stubs read lazily from the store)
 //   kernel-flat  overlayfs over the materialized tree (kernels without data-only layers)
 //   fuse         fuse-overlayfs over the materialized tree (no overlayfs in a user namespace)
-// `auto` picks the first that works here, probed once per boot.
-import {existsSync, mkdirSync, readFileSync} from 'node:fs'
-import {decodeRecord, encodeRecord} from '../format/record.js'
-import {writeAtomic} from '../store/fsutil.js'
+// `auto` picks the first that works for the store's filesystem, probed once and cached per filesystem.
+import {existsSync, readFileSync, readlinkSync, renameSync, writeFileSync} from 'node:fs'
+import {filesystemOf} from '../fstype.js'
 import {join, relative} from 'node:path'
 import {release} from 'node:os'
 import type {Home} from '../store/home.js'
@@ -64,29 +63,85 @@ export function mountSteps(home: Home, stack: StackInfo, backend: Backend): Moun
   const options = overlayOptions({lower: [lower], dataOnly: backend === 'kernel' ? [rel(home.objects)] : [], ...common})
   traceMount('mount -t overlay -o %s (in %s)', options, home.root)
   return {
-    steps: [{file: 'mount', args: ['-t', 'overlay', '-o', options, 'strata', merged], cwd: home.root, what: `the kernel refused the overlay mount of '${stack.name}'`}],
+    steps: [{file: 'mount', args: ['-t', 'overlay', '-o', options, 'strata', merged], cwd: home.root, what: `the kernel refused the overlay mount of '${stack.name}'`, overlay: {lowers: [lower], upper: common.upper}}],
     after: [],
   }
 }
 
-/** The backend `auto` means here: the first that works, from a probe cached per boot. */
-export async function autoBackend(home: Home, probe: () => Promise<Probe>): Promise<Backend> {
-  const file = join(runtimeDir(), 'probe.json')
-  const boot = bootId()
-  let p: Probe | undefined
+/** The backend a probe allows: the first that works (kernel, kernel-flat, fuse), with why; null when none does. */
+export function chooseBackend(p: Probe): {backend: Backend; why: string} | null {
+  if (p.overlay.ok && p.dataOnly.ok) return {backend: 'kernel', why: 'overlayfs with data-only layers works here'}
+  if (p.overlay.ok) return {backend: 'kernel-flat', why: `overlayfs works here, data-only layers don't (${p.dataOnly.detail})`}
+  if (p.fuse.ok) return {backend: 'fuse', why: `overlayfs doesn't work here (${p.overlay.detail})`}
+  return null
+}
+
+/**
+ * Probe answers are cached per filesystem of the store (device and type, in
+ * this user namespace, this boot and kernel): a store on ext4 and one on an
+ * overlayfs differ. The cache lives in the runtime directory, trusted only when ours.
+ */
+interface ProbeCache {entries: Record<string, {probe: Probe; at: string}>}
+
+function cacheKey(home: Home): string {
+  const fs = filesystemOf(home.root)
+  let userns = ''
   try {
-    const cached = decodeRecord<{boot: string; kernel: string; probe: Probe}>('backend-probe', readFileSync(file, 'utf8'), file)
-    if (cached.boot === boot && cached.kernel === release()) p = cached.probe
+    userns = readlinkSync('/proc/self/ns/user')
   } catch {}
+  return [bootId(), release(), userns, fs.dev, fs.type].join(' ')
+}
+
+const cacheFile = () => join(runtimeDir(), 'probe.json')
+
+function readCache(): ProbeCache {
+  try {
+    const c = JSON.parse(readFileSync(cacheFile(), 'utf8')) as ProbeCache
+    if (c && typeof c.entries === 'object') return c
+  } catch {}
+  return {entries: {}}
+}
+
+function writeCache(c: ProbeCache) {
+  const file = cacheFile()
+  const tmp = `${file}.${process.pid}`
+  writeFileSync(tmp, JSON.stringify(c), {mode: 0o600})
+  renameSync(tmp, file)
+}
+
+/** The cached probe of the store's filesystem, if any. */
+export function cachedProbe(home: Home): Probe | undefined {
+  return readCache().entries[cacheKey(home)]?.probe
+}
+
+/** Caches a probe of the store's filesystem (doctor's fresh one replaces what was there). */
+export function cacheProbe(home: Home, p: Probe) {
+  const c = readCache()
+  c.entries[cacheKey(home)] = {probe: p, at: new Date().toISOString()}
+  writeCache(c)
+}
+
+/** Forgets the cached probe of the store's filesystem (a cached choice failed), or every one. */
+export function forgetProbe(home: Home | null) {
+  const c = readCache()
+  if (home) delete c.entries[cacheKey(home)]
+  else c.entries = {}
+  writeCache(c)
+}
+
+/** Whether an error is a backend's mount failing (then a cached probe that chose it is forgotten). */
+export const isMountRefusal = (message: string) => /^(the kernel refused the overlay mount of|fuse-overlayfs could not mount) /.test(message)
+
+/** The backend `auto` means for this store: the first that works, from a probe cached per filesystem. */
+export async function autoBackend(home: Home, probe: () => Promise<Probe>): Promise<Backend> {
+  let p = cachedProbe(home)
   if (!p) {
     p = await probe()
-    mkdirSync(runtimeDir(), {recursive: true, mode: 0o700})
-    writeAtomic(file, encodeRecord('backend-probe', {boot, kernel: release(), probe: p}), runtimeDir(), null)
+    cacheProbe(home, p)
   }
-  if (p.overlay.ok && p.dataOnly.ok) return 'kernel'
-  if (p.overlay.ok) return 'kernel-flat'
-  if (p.fuse.ok) return 'fuse'
-  throw environment(`no backend works here: ${p.overlay.detail}; ${p.fuse.detail}`)
+  const c = chooseBackend(p)
+  if (c) return c.backend
+  throw environment(`no backend works for a store on ${p.filesystem.type} here: ${p.overlay.detail}; ${p.fuse.detail}`, p.overlay.fix ?? p.fuse.fix)
 }
 
 const bootId = () => (existsSync('/proc/sys/kernel/random/boot_id') ? readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() : 'unknown')

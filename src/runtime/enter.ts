@@ -10,7 +10,7 @@ import type {Writable} from 'node:stream'
 import {trace} from '../exec.js'
 import {StrataError, environment} from '../errors.js'
 import {runtimeDir} from '../store/home.js'
-import {type Mapping, unshareArgs} from './idmap.js'
+import {type Mapping, launcherNeedsMap, mapOwnRange, unshareArgs} from './idmap.js'
 
 export interface EnterOptions {
   /** Give the namespace our stdin (only `run` and friends: nothing else reads it). */
@@ -35,7 +35,7 @@ export interface OpArgs {
   [k: string]: unknown
 }
 
-interface Started {child: ChildProcess; exit: Promise<number | string>; mapping: Mapping; stdin: boolean}
+interface Started {child: ChildProcess; exit: Promise<number | string>; mapping: Mapping; stdin: boolean; mapped: Promise<void>}
 let early: Started | undefined
 /** What an early namespace loads while it waits for its op (see inner.ts). */
 export type Preload = 'import'
@@ -47,11 +47,15 @@ function start(mapping: Mapping, stdin: boolean, launcher = ['unshare', ...unsha
     stdio: [stdin ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe'],
     env: {...process.env, ...(preload ? {STRATA_PRELOAD: preload} : {})},
   })
+  let ended = false
   const exit = new Promise<number | string>((resolve) => {
-    child.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'))
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'killed'))
+    child.on('error', (e: NodeJS.ErrnoException) => ((ended = true), resolve(e.code ?? 'error')))
+    child.on('exit', (code, signal) => ((ended = true), resolve(code ?? signal ?? 'killed')))
   })
-  return {child, exit, mapping, stdin}
+  // a namespace of our own range: its ids are ours to write (idmap.ts)
+  const mapped = launcherNeedsMap(launcher) && child.pid ? mapOwnRange(child.pid, () => ended) : Promise.resolve()
+  mapped.catch(() => {}) // awaited by inNamespace; an unused early start must not leave it unhandled
+  return {child, exit, mapping, stdin, mapped}
 }
 
 /**
@@ -80,6 +84,12 @@ export async function inNamespace<T>(op: string, args: OpArgs, opts: EnterOption
   try {
     const pipe = ns.child.stdio[3] as Writable
     pipe.on('error', () => {}) // a namespace that failed to start: its exit says why
+    try {
+      await ns.mapped
+    } catch (e) {
+      ns.child.kill('SIGKILL')
+      throw e
+    }
     pipe.end(JSON.stringify({op, args, resultFile}))
     const exit = await ns.exit
     let text: string

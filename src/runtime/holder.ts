@@ -12,7 +12,7 @@ import {asStrataError} from '../errors.js'
 import {ensureLower, mountSteps} from './backends.js'
 import {runStep} from './plan.js'
 import {Sessions, nsOf, startTime, type HolderReport} from './session.js'
-import type {Mapping} from './idmap.js'
+import {awaitOwnMap, type Mapping} from './idmap.js'
 import {sandboxSetup} from './sandbox.js'
 import {sys} from '../sys.js'
 import type {RootSessionStart} from './session.js'
@@ -25,6 +25,9 @@ function report(r: HolderReport) {
     closeSync(3)
   } catch {} // the starter went away: nothing to tell
 }
+
+// started in a namespace whose ids the starter writes (own range): nothing works as root before they are
+awaitOwnMap()
 
 process.on('SIGTERM', () => process.exit(0))
 process.on('SIGHUP', () => {})

@@ -6,6 +6,7 @@ import {spawn, spawnSync} from 'node:child_process'
 import {constants} from 'node:os'
 import {StrataError} from '../errors.js'
 import {trace} from '../exec.js'
+import {overlayRefusal} from './overlay-causes.js'
 
 export interface Step {
   file: string
@@ -13,6 +14,8 @@ export interface Step {
   cwd?: string
   /** What failed, for the error, e.g. "the kernel refused the overlay mount of 'dev'". */
   what: string
+  /** an overlay mount: its directories, to tell the cause of a refusal from the situation (overlay-causes.ts) */
+  overlay?: {lowers: string[]; upper: string}
 }
 
 export interface Plan {
@@ -38,7 +41,9 @@ export function runStep(s: Step) {
   trace('%s %o%s', s.file, s.args, s.cwd ? ` (in ${s.cwd})` : '')
   const r = spawnSync(s.file, s.args, {cwd: s.cwd, stdio: ['ignore', 'ignore', 'pipe']})
   if (r.error || r.status !== 0) {
-    const said = r.error ? r.error.message : r.stderr.toString().trim().split('\n').pop()
+    const said = r.error ? r.error.message : r.stderr.toString().trim().split('\n')[0]
+    const cause = s.overlay && !r.error ? overlayRefusal(s.cwd ?? process.cwd(), s.overlay.lowers, s.overlay.upper) : null
+    if (cause) throw new StrataError('environment', `${s.what}: ${cause.why}`, cause.fix)
     throw new StrataError('environment', `${s.what}: ${said}`, 'run `strata doctor` to see what this machine supports')
   }
 }

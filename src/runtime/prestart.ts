@@ -1,13 +1,23 @@
 // Called by bin/run.js before oclif loads, for commands that will surely
 // enter the namespace (`run`, with the terminal; `import`, whose namespace
-// also loads the importers meanwhile): the store's mapping, as recorded,
-// decides the namespace; a different decision later discards it.
-import {existsSync, readFileSync} from 'node:fs'
+// also loads the importers meanwhile): the mapping is decided as the command
+// will decide it (resolveMapping: --map, STRATA_MAP, the store's record),
+// and a different decision later discards the early namespace.
+import {readFileSync} from 'node:fs'
 import {Home} from '../store/home.js'
-import {detectMapping, type Mapping} from './idmap.js'
+import {resolveMapping} from './idmap.js'
 import {type Preload, prestart} from './enter.js'
 
 const EARLY: Record<string, {stdin: boolean; preload?: Preload}> = {run: {stdin: true}, import: {stdin: false, preload: 'import'}}
+
+/** --map's value among the command's own arguments (before `--`), if given. */
+function mapFlag(own: string[]): string | undefined {
+  for (let i = 0; i < own.length; i++) {
+    if (own[i] === '--map') return own[i + 1]
+    if (own[i].startsWith('--map=')) return own[i].slice('--map='.length)
+  }
+  return undefined
+}
 
 export function prestartFor(argv: string[]) {
   const early = EARLY[argv[0]]
@@ -17,9 +27,8 @@ export function prestartFor(argv: string[]) {
   try {
     // inside a user namespace already (strata run in strata run): the command decides whether it needs another
     if (readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).join(' ') !== '0 0 4294967295') return
-    const home = new Home()
-    const mapping: Mapping = existsSync(home.storeFile) ? JSON.parse(readFileSync(home.storeFile, 'utf8')).mapping : detectMapping()
-    prestart(mapping, early.stdin, early.preload)
+    const m = resolveMapping(new Home(), mapFlag(own), {check: false})
+    prestart(m.mapping, early.stdin, early.preload)
   } catch {
     // the command itself will report whatever is wrong
   }

@@ -10,7 +10,7 @@ import {encodeRecord} from '../format/record.js'
 import {writeAtomic} from '../store/fsutil.js'
 import {dirname, join} from 'node:path'
 import type {Home} from '../store/home.js'
-import {type Mapping, unshareArgs} from './idmap.js'
+import {type Mapping, launcherNeedsMap, mapOwnRange, unshareArgs} from './idmap.js'
 import {trace} from '../exec.js'
 import {conflict, environment, notFound, StrataError} from '../errors.js'
 import {StackStore} from '../stack/stacks.js'
@@ -147,6 +147,10 @@ export class Sessions {
         env: process.env,
       })
       closeSync(logFd)
+      // a namespace of our own range: its ids are ours to write (idmap.ts); the holder waits for them
+      let ended = false
+      child.on('exit', () => (ended = true))
+      if (launcherNeedsMap(launcher) && child.pid) await mapOwnRange(child.pid, () => ended).catch((e) => (child.kill('SIGKILL'), Promise.reject(e)))
       const report = await new Promise<HolderReport | null>((resolve) => {
         let text = ''
         const pipe = child.stdio[3] as NodeJS.ReadableStream

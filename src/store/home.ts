@@ -1,6 +1,8 @@
 // Where a store lives and how it is laid out (docs/design.md, On-disk layout (format 1)).
 import {isWithin, makeDirs} from './fsutil.js'
 import {homedir} from 'node:os'
+import {lstatSync, mkdirSync} from 'node:fs'
+import {environment} from '../errors.js'
 import {join, resolve} from 'node:path'
 
 export class Home {
@@ -44,7 +46,34 @@ export function defaultHome(): string {
   return join(data, 'strata')
 }
 
+let trusted: {base: string; dir: string} | undefined
+/**
+ * Where sessions, results and the probe cache live: `$XDG_RUNTIME_DIR/strata`,
+ * else `/tmp/strata-UID/strata`. Used only when each of its directories is
+ * ours and nobody else can write it (as podman and systemd require): another
+ * user who made /tmp/strata-UID first could otherwise choose our backend or
+ * plant session state. Made (mode 0700) when missing; refused, naming it, when not ours.
+ */
 export function runtimeDir(): string {
-  const base = process.env.XDG_RUNTIME_DIR || `/tmp/strata-${process.getuid?.() ?? 0}`
-  return join(base, 'strata')
+  const uid = process.getuid!()
+  const fromEnv = process.env.XDG_RUNTIME_DIR
+  const base = fromEnv || `/tmp/strata-${uid}`
+  if (trusted?.base === base) return trusted.dir
+  const dir = join(base, 'strata')
+  for (const d of [base, dir]) {
+    if (d === dir || !fromEnv) {
+      try {
+        mkdirSync(d, {mode: 0o700})
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code
+        if (code !== 'EEXIST') throw environment(`cannot make the runtime directory ${d} (${code})`, 'set XDG_RUNTIME_DIR to a directory of yours')
+      }
+    }
+    const st = lstatSync(d)
+    const why = !st.isDirectory() ? 'is not a directory' : st.uid !== uid ? `belongs to uid ${st.uid}, not you (${uid})` : st.mode & 0o022 && (d === dir || !fromEnv) ? `can be written by others (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})` : null
+    if (why)
+      throw environment(`the runtime directory ${d} ${why}, so strata can't trust what it holds`, d === base && !fromEnv ? 'remove it (another user may have made it), or set XDG_RUNTIME_DIR to a directory of yours' : 'set XDG_RUNTIME_DIR to a directory of yours, mode 0700')
+  }
+  trusted = {base, dir}
+  return dir
 }

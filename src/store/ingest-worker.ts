@@ -33,8 +33,9 @@ parentPort!.on('message', (t: unknown[] | {syncfs: string}) => {
       answers.push(digest, size, stored, squashed)
     } catch (e) {
       const err = e as Omit<NodeJS.ErrnoException, 'path'> & {path?: unknown}
-      // the path the error names (the store's, when a write failed): what the user is told
-      answers.push(null, err.message, err.code ?? null, pathText(err.path))
+      // the path the error names (the store's, when a write failed): what the user is told; and the
+      // call that failed (an fsetxattr refused by the filesystem is no bug)
+      answers.push(null, err.syscall && !err.message.includes(err.syscall) ? `${err.message} (${err.syscall})` : err.message, err.code ?? null, pathText(err.path))
     }
   }
   parentPort!.postMessage(answers)

@@ -1,0 +1,47 @@
+// Why the kernel refused an overlay mount, told from the situation itself:
+// an unprivileged user can't read the kernel's reason (dmesg_restrict), and
+// mount(8) only says "dmesg(1) may have more information". The known causes:
+// an upper on overlayfs or on a filesystem without xattrs, a lower on NFS,
+// lowers that are themselves overlays (the kernel's stacking depth).
+import {mkdtempSync, rmSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {filesystemOf} from '../fstype.js'
+import {sys} from '../sys.js'
+
+export interface Refusal {why: string; fix: string}
+
+const MOVE = 'put STRATA_HOME on a volume or another filesystem (ext4, xfs, btrfs), or use `--backend fuse`'
+
+/** The first known cause that fits these directories (relative to cwd), or null. */
+export function overlayRefusal(cwd: string, lowers: string[], upper: string, store = cwd): Refusal | null {
+  const up = resolve(cwd, upper)
+  let upperFs: string
+  try {
+    upperFs = filesystemOf(up).type
+  } catch {
+    return null
+  }
+  if (upperFs === 'overlayfs')
+    return {why: `the store is on an overlayfs (${store}), and the kernel refuses an overlayfs as upperdir (a container's root filesystem is one)`, fix: MOVE}
+  if (!keepsUserXattrs(up)) return {why: `the store's filesystem (${upperFs}) does not keep user xattrs, which an upperdir needs with userxattr`, fix: MOVE}
+  for (const l of lowers) {
+    const fs = filesystemOf(resolve(cwd, l)).type
+    if (fs === 'nfs') return {why: `a lower layer is on NFS (under ${store}), which overlayfs in a user namespace refuses`, fix: 'put STRATA_HOME on a local filesystem, or use `--backend fuse`'}
+    if (fs === 'overlayfs') return {why: `a lower layer is itself on an overlayfs (under ${store}): nesting overlays beyond the kernel's stacking depth is refused`, fix: MOVE}
+  }
+  if (upperFs === 'nfs') return {why: 'the store is on NFS, which overlayfs refuses as upperdir', fix: MOVE}
+  return null
+}
+
+function keepsUserXattrs(dir: string): boolean {
+  let d: string | undefined
+  try {
+    d = mkdtempSync(join(dir, '.xattr-'))
+    sys.setxattr(d, 'user.strata.probe', Buffer.from('1'))
+    return true
+  } catch {
+    return false
+  } finally {
+    if (d) rmSync(d, {recursive: true, force: true})
+  }
+}
