@@ -1,13 +1,14 @@
 // The light half of sessions: where a session's state file is, what it holds,
 // whether its holder still runs, and how to join it. Node's own modules only:
 // `strata exec` uses this on its start-up path, before (instead of) oclif.
-import {existsSync, readFileSync, readlinkSync} from 'node:fs'
+import {readFileSync, readlinkSync} from 'node:fs'
 import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 import {type Home, runtimeDir} from '../store/home.js'
 import type {Mapping} from './idmap.js'
 import type {ErrorJSON} from '../errors.js'
 import {nsHelper} from './protections.js'
+import {hostTool} from './host-tools.js'
 
 export interface Session {
   stack: string
@@ -33,7 +34,8 @@ export interface SandboxSettings {
   env: Record<string, string>
   workdir: string
   hostname: string
-  net: 'host' | 'none'
+  net: 'host' | 'none' | 'private'
+  publish?: Array<{host: number; port: number}>
   volumes: Array<{source: string; target: string; readOnly: boolean}>
   /** what strata-ns holds every joiner's command by (protections.ts); absent in a record from before strata-ns */
   caps?: string
@@ -104,7 +106,7 @@ export function joinArgv(s: Session, argv: string[], dir = s.mountpoint): string
  */
 export function joinCommand(s: Session, argv: string[], hostEnv: NodeJS.ProcessEnv = process.env): {argv: string[]; env: NodeJS.ProcessEnv} {
   if (!s.root || !s.sandbox) return {argv: joinArgv(s, argv), env: hostEnv}
-  const ns = ['-U', '-m', '-p', '-u', ...(s.sandbox.net === 'none' ? ['-n'] : [])]
+  const ns = ['-U', '-m', '-p', '-u', ...(s.sandbox.net !== 'host' ? ['-n'] : [])]
   const env: NodeJS.ProcessEnv = {...s.sandbox.env}
   if (hostEnv.TERM) env.TERM = hostEnv.TERM
   const sb = s.sandbox
@@ -123,8 +125,6 @@ export function joinCommand(s: Session, argv: string[], hostEnv: NodeJS.ProcessE
   return {argv: [hostTool('nsenter'), '-t', String(s.pid), ...ns, '--preserve-credentials', '--', ...chroot, ...argv], env}
 }
 
-/** util-linux tools by absolute path: the sandbox's PATH is not the host's. */
-const hostTool = (name: string) => ['/usr/bin', '/bin', '/usr/sbin', '/sbin'].map((d) => `${d}/${name}`).find((p) => existsSync(p)) ?? name
 
 /** The merged view as the same user's host tools see it: through the holder's root, into its mount namespace. */
 export const rootPath = (s: Session) => `/proc/${s.pid}/root${s.mountpoint}`
