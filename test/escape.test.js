@@ -7,7 +7,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, symlinkSync, writeFileSync, copyFileSync, chmodSync} from 'node:fs'
+import {existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync, copyFileSync, chmodSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {strata, newHome, cleanHome, tmp, bin, terminal} from './helpers.js'
@@ -230,6 +230,13 @@ test('a root session: exec cannot reach the holder (pid 1) through /proc/1/root,
   })
   const dir = openSync(hostDir, 'r')
   t.after(() => closeSync(dir))
+  // its own uts, ipc, pid and mount namespaces: none is the host's
+  const ns = strata(home, ['exec', 'box', '--', 'sh', '-c', 'for n in uts ipc pid mnt; do echo "$n $(readlink /proc/self/ns/$n)"; done'])
+  assert.equal(ns.status, 0, ns.stderr)
+  for (const n of ['uts', 'ipc', 'pid', 'mnt']) {
+    const inside = ns.stdout.match(new RegExp(`^${n} (.*)$`, 'm'))?.[1]
+    assert.ok(inside && inside !== readlinkSync(`/proc/self/ns/${n}`), `${n}: ${ns.stdout}`)
+  }
   const r = spawnSync(process.execPath, [bin, 'exec', 'box', '--', 'sh', '-c', `probe escape ${marker}; cat /proc/1/root${marker} && echo READ-THROUGH; ls /proc/1/root/ >/dev/null 2>&1 && echo LISTED; probe nsenter /proc/1/ns/mnt; probe fds ${markerName}`], {env: {...process.env, STRATA_HOME: home}, stdio: ['ignore', 'pipe', 'pipe', dir, dir], encoding: 'utf8'})
   assert.equal(r.status, 0, r.stderr)
   const got = results(r.stdout)

@@ -1,10 +1,12 @@
-// `run --root`: a sandbox chrooted into the stack. The outer process checks
-// the request and picks the namespaces (user+mount, uts, pid, and net for
-// --net none); inside, the namespace's first process — pid 1 of the new pid
-// namespace — mounts the stack (unless it joined a session that has it
-// mounted), then /proc, a minimal /dev, a tmpfs /tmp and the volumes, sets the
-// hostname, brings loopback up, and runs the command through
-// `unshare --root --wd` (a chroot: node has none) with a fresh environment.
+// `run --root`: a sandbox whose root is the stack (docs/design.md, "Sandboxes:
+// the engine and the setup sequence"). The outer process checks the request
+// and picks the namespaces (user+mount, uts, and net for --net none|private);
+// inside, node mounts the stack (unless it joined a session that has it
+// mounted), a minimal /dev, a tmpfs /tmp and the volumes, sets the hostname,
+// brings loopback up, waits for pasta with --net private, then hands over to
+// strata-ns, which makes the pid namespace, pivots, masks, locks the mounts in
+// a nested user namespace and runs the command with its capabilities,
+// no_new_privs and seccomp filter, under a small init.
 import {existsSync, lstatSync, mkdirSync, readlinkSync, statSync, writeFileSync} from 'node:fs'
 import {isAbsolute, join, posix, resolve} from 'node:path'
 import type {Home} from '../store/home.js'
@@ -17,6 +19,7 @@ import {unshareArgs, type Mapping} from './idmap.js'
 import {runStep, type RunResult, type Step} from './plan.js'
 import {ensureLower, mountSteps} from './backends.js'
 import {Sessions, type Session} from './session.js'
+import {sandboxNamespaces, unshareFlags} from './session-state.js'
 import {hostTool} from './host-tools.js'
 import {PrivateNet, awaitNetwork, parsePublish, type Publish} from './private-net.js'
 
@@ -119,7 +122,7 @@ export function sandboxSpec(stack: string, argv: string[], req: SandboxRequest, 
 export function sandboxLauncher(mapping: Mapping, spec: Pick<SandboxSpec, 'net'>, session: Session | null, holder = false): string[] {
   // for `run --root` the pid and ipc namespaces are strata-ns's, so that pid 1 is its init and not this node;
   // a root session's holder is pid 1 of its own
-  const extra = ['--uts', ...(holder ? ['--pid', '--fork', '--kill-child'] : []), ...(spec.net !== 'host' ? ['--net'] : [])]
+  const extra = [...unshareFlags(sandboxNamespaces(spec.net, holder)), ...(holder ? ['--fork', '--kill-child'] : [])]
   if (!session) return ['unshare', ...unshareArgs(mapping), ...extra, '--']
   // inside the session's user namespace, a mount namespace of our own: its mounts stay ours
   return ['nsenter', '-U', '-m', '-t', String(session.pid), '--preserve-credentials', '--', 'unshare', '--mount', '--propagation', 'private', ...extra, '--']

@@ -45,6 +45,21 @@ export interface SandboxSettings {
 
 export type SessionState = 'running' | 'stale'
 
+/**
+ * The namespaces a sandbox has of its own besides user and mount (which every
+ * strata namespace has): the one list that `run --root` and a root session's
+ * holder are started with (unshare) and that joiners enter (nsenter). `run
+ * --root` leaves pid and ipc to strata-ns, whose init is its pid 1; a holder
+ * is pid 1 of its own, and its execs share its ipc namespace, never the host's. strata-ns --join enters the same set from the holder's /proc.
+ */
+type SandboxNs = 'uts' | 'pid' | 'ipc' | 'net'
+export function sandboxNamespaces(net: SandboxSettings['net'], holder: boolean): SandboxNs[] {
+  return ['uts', ...(holder ? (['pid', 'ipc'] as const) : []), ...(net !== 'host' ? (['net'] as const) : [])]
+}
+const NS_FLAG = {uts: {unshare: '--uts', nsenter: '-u'}, pid: {unshare: '--pid', nsenter: '-p'}, ipc: {unshare: '--ipc', nsenter: '-i'}, net: {unshare: '--net', nsenter: '-n'}}
+export const unshareFlags = (ns: SandboxNs[]) => ns.map((n) => NS_FLAG[n].unshare)
+export const nsenterFlags = (ns: SandboxNs[]) => ns.map((n) => NS_FLAG[n].nsenter)
+
 /** What the holder prints on its readiness pipe. */
 export type HolderReport = {ok: true} | {ok: false; error: ErrorJSON}
 
@@ -106,7 +121,7 @@ export function joinArgv(s: Session, argv: string[], dir = s.mountpoint): string
  */
 export function joinCommand(s: Session, argv: string[], hostEnv: NodeJS.ProcessEnv = process.env): {argv: string[]; env: NodeJS.ProcessEnv} {
   if (!s.root || !s.sandbox) return {argv: joinArgv(s, argv), env: hostEnv}
-  const ns = ['-U', '-m', '-p', '-u', ...(s.sandbox.net !== 'host' ? ['-n'] : [])]
+  const ns = ['-U', '-m', ...nsenterFlags(sandboxNamespaces(s.sandbox.net, true))]
   const env: NodeJS.ProcessEnv = {...s.sandbox.env}
   if (hostEnv.TERM) env.TERM = hostEnv.TERM
   const sb = s.sandbox
