@@ -274,7 +274,7 @@ test('doctor lists which protections root sessions get here; --security-opt take
 test('run --root --net private: outbound to a server on the host\'s loopback through pasta\'s gateway address; --publish reaches a server inside; pasta ends with the run, and with strata killed', async (t) => {
   const home = newHome()
   const src = makeRootfs(join(tmp('strata-root-'), 'root'))
-  for (const a of ['wget', 'httpd', 'cut']) if (!existsSync(join(src, 'bin', a))) symlinkSync('busybox', join(src, 'bin', a))
+  for (const a of ['nc', 'httpd', 'cut']) if (!existsSync(join(src, 'bin', a))) symlinkSync('busybox', join(src, 'bin', a))
   mkdirSync(join(src, 'srv', 'www'), {recursive: true})
   writeFileSync(join(src, 'srv', 'www', 'index.html'), 'served from the sandbox\n')
   t.after(() => cleanHome(home))
@@ -283,9 +283,9 @@ test('run --root --net private: outbound to a server on the host\'s loopback thr
   const {spawn} = await import('node:child_process')
 
   // outbound: a server the test runs on the host's loopback, reached at the sandbox's gateway address
-  // an HTTP server (wget stops at Content-Length: the pasta of Debian 12 sometimes loses the host side's FIN)
-  const {createServer: httpServer} = await import('node:http')
-  const server = httpServer((req, res) => res.writeHead(200, {Connection: 'close'}).end('from the host\n'))
+  // write, then close; nc -w: the pasta of Debian 12 sometimes loses the host side's FIN, which would leave nc waiting
+  const {createServer} = await import('node:net')
+  const server = createServer((c) => c.write('from the host\n', () => c.destroy()))
   await new Promise((res) => server.listen(0, '127.0.0.1', res))
   t.after(() => server.close())
   // (not spawnSync: the server is in this process, and must answer while strata runs)
@@ -297,7 +297,7 @@ test('run --root --net private: outbound to a server on the host\'s loopback thr
     c.stderr.on('data', (d) => (stderr += d))
     c.on('exit', (status) => res({status, stdout, stderr}))
   })
-  const out = await runAsync(['run', '--root', '--net', 'private', 'box', '--', 'sh', '-c', `ip -o link | cut -d: -f2; gw=$(ip route | grep ^default | cut -d" " -f3); echo "gw $gw"; wget -q -T 20 -O - http://$gw:${server.address().port}/`])
+  const out = await runAsync(['run', '--root', '--net', 'private', 'box', '--', 'sh', '-c', `ip -o link | cut -d: -f2; gw=$(ip route | grep ^default | cut -d" " -f3); echo "gw $gw"; nc -w 5 $gw ${server.address().port} </dev/null`])
   assert.equal(out.status, 0, out.stderr)
   const lines = out.stdout.split('\n').map((l) => l.trim())
   assert.ok(lines.includes('lo') && lines.length >= 4, `loopback and pasta's interface: ${out.stdout}`)
