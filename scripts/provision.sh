@@ -4,7 +4,7 @@
 # subordinate id ranges, and /dev/fuse at its usual mode.
 set -euo pipefail
 TEST_USER=${STRATA_TEST_USER:-strata-test}
-packages=(uidmap bubblewrap fuse-overlayfs fsverity attr util-linux bash bash-completion zsh fish tmux busybox-static umoci skopeo zstd iproute2)
+packages=(uidmap bubblewrap passt gcc libc6-dev fuse-overlayfs fsverity attr util-linux bash bash-completion zsh fish tmux busybox-static umoci skopeo zstd iproute2)
 
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -22,6 +22,8 @@ grep -q "^$TEST_USER:" /etc/subgid || usermod --add-subgids 200000-265535 "$TEST
 
 # fuse-overlayfs needs /dev/fuse; 0666 is its usual mode, some containers give 0600
 [ -e /dev/fuse ] && chmod 0666 /dev/fuse
+# pasta (--net private) opens /dev/net/tun; 0666 is its usual mode too
+[ -e /dev/net/tun ] && chmod 0666 /dev/net/tun
 
 # a tree holding a real device node, which only root can make: imports must skip and count it
 devtree=/var/lib/strata-test/devtree

@@ -4,7 +4,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {strata, newHome, cleanHome, tmp, bin, expectOneLineError, terminal, waitForProcess} from './helpers.js'
@@ -269,4 +269,81 @@ test('doctor lists which protections root sessions get here; --security-opt take
   assert.equal(sandbox(home, ['--security-opt', 'allow-missing'], ['true']).status, 0)
   expectOneLineError(home, {args: ['run', '--root', 'box', '--security-opt', 'lax', '--', 'true'], exit: 2, says: /unknown --security-opt 'lax'/})
   expectOneLineError(home, {args: ['run', 'box', '--cap-add', 'NET_RAW', '--', 'true'], exit: 2, says: /--cap-add only applies to a sandbox/})
+})
+
+test('run --root --net private: outbound to a server on the host\'s loopback through pasta\'s gateway address; --publish reaches a server inside; pasta ends with the run, and with strata killed', async (t) => {
+  const home = newHome()
+  const src = makeRootfs(join(tmp('strata-root-'), 'root'))
+  for (const a of ['nc', 'httpd', 'cut']) if (!existsSync(join(src, 'bin', a))) symlinkSync('busybox', join(src, 'bin', a))
+  mkdirSync(join(src, 'srv', 'www'), {recursive: true})
+  writeFileSync(join(src, 'srv', 'www', 'index.html'), 'served from the sandbox\n')
+  t.after(() => cleanHome(home))
+  assert.equal(strata(home, ['import', src, '--name', 'base']).status, 0)
+  assert.equal(strata(home, ['stack', 'create', 'box', 'base']).status, 0)
+  const {spawn} = await import('node:child_process')
+
+  // outbound: a server the test runs on the host's loopback, reached at the sandbox's gateway address
+  // write, then close; nc -w: the pasta of Debian 12 sometimes loses the host side's FIN, which would leave nc waiting
+  const {createServer} = await import('node:net')
+  const server = createServer((c) => c.write('from the host\n', () => c.destroy()))
+  await new Promise((res) => server.listen(0, '127.0.0.1', res))
+  t.after(() => server.close())
+  // (not spawnSync: the server is in this process, and must answer while strata runs)
+  const runAsync = (args) => new Promise((res) => {
+    const c = spawn(process.execPath, [bin, ...args], {env: {...process.env, STRATA_HOME: home}, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    c.stdout.on('data', (d) => (stdout += d))
+    c.stderr.on('data', (d) => (stderr += d))
+    c.on('exit', (status) => res({status, stdout, stderr}))
+  })
+  const out = await runAsync(['run', '--root', '--net', 'private', 'box', '--', 'sh', '-c', `ip -o link | cut -d: -f2; gw=$(ip route | grep ^default | cut -d" " -f3); echo "gw $gw"; nc -w 5 $gw ${server.address().port} </dev/null`])
+  assert.equal(out.status, 0, out.stderr)
+  const lines = out.stdout.split('\n').map((l) => l.trim())
+  assert.ok(lines.includes('lo') && lines.length >= 4, `loopback and pasta's interface: ${out.stdout}`)
+  assert.match(out.stdout, /^gw \d+\.\d+\.\d+\.\d+$/m)
+  assert.match(out.stdout, /^from the host$/m, out.stdout + out.stderr)
+  // its own network namespace: not the host's
+  assert.notEqual(sandbox(home, ['--net', 'private'], ['readlink', '/proc/self/ns/net']).stdout.trim(), readlinkSync('/proc/self/ns/net'))
+
+  // --publish: the host reaches a server inside at its own port
+  const hostPort = 20000 + Math.floor(Math.random() * 20000)
+  const pastas = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      const args = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')
+      return args.includes('--config-net') && args.includes(`${hostPort}:8080`)
+    } catch {
+      return false
+    }
+  })
+  const child = spawn(process.execPath, [bin, 'run', '--root', '--net', 'private', '--publish', `${hostPort}:8080`, 'box', '--', 'sh', '-c', 'httpd -p 8080 -h /srv/www && echo listening; read line; echo "bye $line"'], {env: {...process.env, STRATA_HOME: home}, stdio: ['pipe', 'pipe', 'pipe']})
+  let said = ''
+  child.stdout.on('data', (d) => (said += d))
+  let err = ''
+  child.stderr.on('data', (d) => (err += d))
+  const exited = new Promise((res) => child.on('exit', res))
+  await Promise.race([new Promise((res) => child.stdout.on('data', () => said.includes('listening') && res())), exited])
+  assert.match(said, /listening/, err)
+  assert.equal(pastas().length, 1, 'pasta runs for the sandbox')
+  const page = await fetch(`http://127.0.0.1:${hostPort}/index.html`, {signal: AbortSignal.timeout(20000)}).then((r) => r.text())
+  assert.equal(page, 'served from the sandbox\n')
+  child.stdin.end('done\n')
+  assert.equal(await exited, 0, err)
+  assert.match(said, /bye done/)
+  assert.deepEqual(pastas(), [], 'pasta ended with the run')
+
+  // SIGKILL of strata: the sandbox and pasta go with it
+  const killed = spawn(process.execPath, [bin, 'run', '--root', '--net', 'private', '--publish', `${hostPort}:8080`, 'box', '--', 'sh', '-c', 'echo up; sleep 900'], {env: {...process.env, STRATA_HOME: home}, stdio: ['ignore', 'pipe', 'pipe']})
+  let killedErr = ''
+  killed.stderr.on('data', (d) => (killedErr += d))
+  assert.equal(await Promise.race([new Promise((res) => killed.stdout.once('data', () => res('up'))), new Promise((res) => killed.on('exit', () => res('exited')))]), 'up', killedErr)
+  assert.equal(pastas().length, 1)
+  killed.kill('SIGKILL')
+  const end = Date.now() + 1000
+  while (pastas().length && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
+  assert.deepEqual(pastas(), [], 'pasta ended with strata')
+
+  expectOneLineError(home, {args: ['run', '--root', 'box', '--publish', '8080:80', '--', 'true'], exit: 2, says: /--publish needs a network of the sandbox's own — add --net private/})
+  expectOneLineError(home, {args: ['run', '--root', 'box', '--net', 'private', '--publish', '80', '--', 'true'], exit: 2, says: /invalid --publish '80'/})
+  expectOneLineError(home, {args: ['mount', '--root', 'box', '--net', 'private'], exit: 2, says: /--net private is for run --root and shell --root/})
 })

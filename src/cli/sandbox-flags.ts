@@ -9,7 +9,8 @@ export const sandboxFlags = {
   env: Flags.string({char: 'e', description: 'with --root: set NAME=VALUE (or pass NAME on from the host)', multiple: true, multipleNonGreedy: true}),
   workdir: Flags.string({char: 'w', description: 'with --root: working directory inside the stack (default /)'}),
   volume: Flags.string({char: 'v', description: 'with --root: bind HOST:PATH[:ro] into the sandbox (a :ro volume cannot be made writable from inside)', multiple: true, multipleNonGreedy: true}),
-  net: Flags.string({description: 'with --root: host network, or none (a new network namespace with loopback up)', options: ['host', 'none']}),
+  net: Flags.string({description: "with --root: host network; none (a new network namespace with loopback up); or private (a namespace of its own with outbound access through pasta, the host's loopback at the gateway address)", options: ['host', 'none', 'private']}),
+  publish: Flags.string({char: 'p', description: 'with --root --net private: forward host port HOSTPORT to the sandbox\'s PORT (TCP), as HOSTPORT:PORT', multiple: true, multipleNonGreedy: true}),
   user: Flags.string({description: 'with --root: run the command as UID[:GID] of the sandbox (default 0, root of the sandbox)'}),
   'cap-add': Flags.string({description: "with --root: add a capability to the default eleven (podman's), or ALL", multiple: true, multipleNonGreedy: true}),
   'cap-drop': Flags.string({description: 'with --root: drop a capability, or ALL', multiple: true, multipleNonGreedy: true}),
@@ -20,9 +21,9 @@ export const sandboxFlags = {
 }
 
 /** Sandbox flags given without --root: say so rather than ignore them. */
-export function checkSandboxFlags(flags: {root?: boolean; env?: string[]; workdir?: string; volume?: string[]; net?: string; hostname?: string; user?: string; 'cap-add'?: string[]; 'cap-drop'?: string[]; seccomp?: string; 'security-opt'?: string[]}) {
+export function checkSandboxFlags(flags: {root?: boolean; env?: string[]; workdir?: string; volume?: string[]; net?: string; publish?: string[]; hostname?: string; user?: string; 'cap-add'?: string[]; 'cap-drop'?: string[]; seccomp?: string; 'security-opt'?: string[]}) {
   if (flags.root) return
-  const given = (['env', 'workdir', 'volume', 'net', 'hostname', 'user', 'cap-add', 'cap-drop', 'seccomp', 'security-opt'] as const).filter((f) => flags[f] !== undefined)
+  const given = (['env', 'workdir', 'volume', 'net', 'publish', 'hostname', 'user', 'cap-add', 'cap-drop', 'seccomp', 'security-opt'] as const).filter((f) => flags[f] !== undefined)
   if (given.length) throw usage(`--${given[0]} only applies to a sandbox`, 'add --root')
 }
 

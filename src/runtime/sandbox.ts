@@ -1,10 +1,12 @@
-// `run --root`: a sandbox chrooted into the stack. The outer process checks
-// the request and picks the namespaces (user+mount, uts, pid, and net for
-// --net none); inside, the namespace's first process — pid 1 of the new pid
-// namespace — mounts the stack (unless it joined a session that has it
-// mounted), then /proc, a minimal /dev, a tmpfs /tmp and the volumes, sets the
-// hostname, brings loopback up, and runs the command through
-// `unshare --root --wd` (a chroot: node has none) with a fresh environment.
+// `run --root`: a sandbox whose root is the stack (docs/design.md, "Sandboxes:
+// the engine and the setup sequence"). The outer process checks the request
+// and picks the namespaces (user+mount, uts, and net for --net none|private);
+// inside, node mounts the stack (unless it joined a session that has it
+// mounted), a minimal /dev, a tmpfs /tmp and the volumes, sets the hostname,
+// brings loopback up, waits for pasta with --net private, then hands over to
+// strata-ns, which makes the pid namespace, pivots, masks, locks the mounts in
+// a nested user namespace and runs the command with its capabilities,
+// no_new_privs and seccomp filter, under a small init.
 import {existsSync, lstatSync, mkdirSync, readlinkSync, statSync, writeFileSync} from 'node:fs'
 import {isAbsolute, join, posix, resolve} from 'node:path'
 import type {Home} from '../store/home.js'
@@ -18,6 +20,9 @@ import {runStep, type RunResult, type Step} from './plan.js'
 import {ensureLower, mountSteps} from './backends.js'
 import {Sessions, type Session} from './session.js'
 import type {OpCall} from './enter.js'
+import {sandboxNamespaces, unshareFlags} from './session-state.js'
+import {hostTool} from './host-tools.js'
+import {PrivateNet, awaitNetwork, parsePublish, type Publish} from './private-net.js'
 
 export interface Volume {source: string; target: string; readOnly: boolean}
 
@@ -27,7 +32,11 @@ export interface SandboxSpec {
   env: Record<string, string>
   workdir: string
   volumes: Volume[]
-  net: 'host' | 'none'
+  net: 'host' | 'none' | 'private'
+  /** --publish, with --net private: host ports forwarded to the sandbox's (TCP) */
+  publish?: Publish[]
+  /** --net private: where the outer strata waits to start pasta on the sandbox's namespace (private-net.ts) */
+  netSocket?: string
   hostname: string
   /** The stack is already mounted: the sandbox was started inside its session. */
   joined: boolean
@@ -44,6 +53,7 @@ export interface SandboxRequest {
   workdir?: string
   volume?: string[]
   net?: string
+  publish?: string[]
   hostname?: string
   user?: string
   'cap-add'?: string[]
@@ -88,7 +98,10 @@ export function sandboxSpec(stack: string, argv: string[], req: SandboxRequest, 
     return {source, target: pathInStack(parts[1], 'volume target'), readOnly}
   })
   const net = req.net ?? 'host'
-  if (net !== 'host' && net !== 'none') throw usage(`unknown --net '${net}'`, 'use --net host or --net none')
+  if (net !== 'host' && net !== 'none' && net !== 'private') throw usage(`unknown --net '${net}'`, 'use --net host, none or private')
+  const publish = parsePublish(req.publish ?? [])
+  if (publish.length && net !== 'private') throw usage('--publish needs a network of the sandbox\'s own', 'add --net private')
+  if (net === 'private') hostTool('pasta', 'install passt (Debian: apt install passt), or use --net host or none')
   const hostname = req.hostname ?? (stack.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'strata')
   env.HOSTNAME = hostname
   for (const o of req['security-opt'] ?? [])
@@ -103,14 +116,14 @@ export function sandboxSpec(stack: string, argv: string[], req: SandboxRequest, 
     seccomp = 'off'
   } else if (req.seccomp) seccomp = ociSeccomp(resolve(req.seccomp), caps.names)
   if (missing.some((m) => m.name === 'seccomp filter')) seccomp = 'off'
-  return {stack, argv, env, workdir: pathInStack(req.workdir ?? '/', '--workdir'), volumes, net, hostname, joined: false, user: req.user, caps: '0x' + caps.mask.toString(16), seccomp}
+  return {stack, argv, env, workdir: pathInStack(req.workdir ?? '/', '--workdir'), volumes, net, ...(publish.length ? {publish} : {}), hostname, joined: false, user: req.user, caps: '0x' + caps.mask.toString(16), seccomp}
 }
 
 /** The command that starts the sandbox's first process: new namespaces, or a session's plus new ones. */
 export function sandboxLauncher(mapping: Mapping, spec: Pick<SandboxSpec, 'net'>, session: Session | null, holder = false): string[] {
   // for `run --root` the pid and ipc namespaces are strata-ns's, so that pid 1 is its init and not this node;
   // a root session's holder is pid 1 of its own
-  const extra = ['--uts', ...(holder ? ['--pid', '--fork', '--kill-child'] : []), ...(spec.net === 'none' ? ['--net'] : [])]
+  const extra = [...unshareFlags(sandboxNamespaces(spec.net, holder)), ...(holder ? ['--fork', '--kill-child'] : [])]
   if (!session) return ['unshare', ...unshareArgs(mapping), ...extra, '--']
   // inside the session's user namespace, a mount namespace of our own: its mounts stay ours
   return ['nsenter', '-U', '-m', '-t', String(session.pid), '--preserve-credentials', '--', 'unshare', '--mount', '--propagation', 'private', ...extra, '--']
@@ -172,7 +185,7 @@ export function sandboxSetup(home: Home, spec: Omit<SandboxSpec, 'argv' | 'caps'
     if (!r) throw environment(`cannot make ${p} in stack '${stack.name}' (a symlink loop?)`, 'fix the path in the stack')
     return r
   }
-  const step = (what: string, file: string, ...args: string[]): Step => ({file: file.includes('/') ? file : tool(file), args, what})
+  const step = (what: string, file: string, ...args: string[]): Step => ({file: file.includes('/') ? file : hostTool(file), args, what})
   const steps: Step[] = []
   const mount = (what: string, ...args: string[]) => steps.push(step(what, 'mount', ...args))
 
@@ -200,8 +213,8 @@ export function sandboxSetup(home: Home, spec: Omit<SandboxSpec, 'argv' | 'caps'
     mount(`cannot bind ${v.source} at ${v.target}`, '--bind', v.source, target)
     if (v.readOnly) mount(`cannot make ${v.target} read-only`, '-o', 'remount,bind,ro', target)
   }
-  steps.push(step('cannot set the hostname', tool('hostname'), spec.hostname))
-  if (spec.net === 'none') steps.push(step('cannot bring up loopback in the new network namespace', tool('ip'), 'link', 'set', 'lo', 'up'))
+  steps.push(step('cannot set the hostname', hostTool('hostname'), spec.hostname))
+  if (spec.net !== 'host') steps.push(step('cannot bring up loopback in the new network namespace', hostTool('ip', 'install iproute2'), 'link', 'set', 'lo', 'up'))
 
   const wd = resolveInRoot(root, spec.workdir)
   if (!wd || !statSync(wd).isDirectory())
@@ -213,6 +226,7 @@ export function sandboxSetup(home: Home, spec: Omit<SandboxSpec, 'argv' | 'caps'
 export async function runSandbox(home: Home, spec: SandboxSpec): Promise<RunResult> {
   const {root, steps} = sandboxSetup(home, spec, {proc: false})
   for (const s of steps) runStep(s)
+  if (spec.netSocket) await awaitNetwork(spec.netSocket)
   return runNs(nsArgs(root, spec), spec.env)
 }
 
@@ -260,7 +274,12 @@ export async function sandboxRun(home: Home, mapping: Mapping, stack: string, ar
   const spec = {...sandboxSpec(stack, argv, req), watch: process.pid}
   const session = await new Sessions(home).active(stack)
   const launcher = sandboxLauncher(mapping, spec, session)
-  return ops.sandbox({spec: {...spec, joined: session !== null}}, {stdin: true, launcher})
+  const net = spec.net === 'private' ? await PrivateNet.listen(spec.publish ?? []) : null
+  try {
+    return await ops.sandbox({spec: {...spec, joined: session !== null, netSocket: net?.socket}}, {stdin: true, launcher})
+  } finally {
+    await net?.close()
+  }
 }
 
 /**
@@ -271,13 +290,7 @@ export async function sandboxRun(home: Home, mapping: Mapping, stack: string, ar
  */
 export async function startRootSession(home: Home, mapping: Mapping, stack: string, req: SandboxRequest): Promise<Session> {
   new StackStore(home).get(stack) // unknown stack: say that first
+  if (req.net === 'private') throw usage('--net private is for run --root and shell --root, not yet for mount --root', 'use --net host or none for a root session')
   const {argv: _argv, joined: _joined, watch: _watch, ...sandbox} = sandboxSpec(stack, [], req)
   return new Sessions(home).start(stack, mapping, {sandbox, launcher: sandboxLauncher(mapping, sandbox, null, true)})
-}
-
-/** A host tool by absolute path: users' PATH often lacks the sbin directories. */
-function tool(name: string): string {
-  for (const dir of [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/sbin', '/usr/bin', '/bin'])
-    if (existsSync(join(dir, name))) return join(dir, name)
-  throw environment(`${name} is not installed, and the sandbox needs it`, name === 'ip' ? 'install iproute2' : 'install util-linux')
 }

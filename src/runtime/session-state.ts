@@ -1,7 +1,7 @@
 // The light half of sessions: where a session's state file is, what it holds,
 // whether its holder still runs, and how to join it. Node's own modules only:
 // `strata exec` uses this on its start-up path, before (instead of) oclif.
-import {existsSync, readFileSync, readlinkSync} from 'node:fs'
+import {readFileSync, readlinkSync} from 'node:fs'
 import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 import {type Home, runtimeDir} from '../store/home.js'
@@ -9,6 +9,7 @@ import type {Mapping} from './idmap.js'
 import {StrataError, type ErrorJSON} from '../errors.js'
 import {decodeRecord} from '../format/record.js'
 import {nsHelper} from './protections.js'
+import {hostTool} from './host-tools.js'
 
 export interface Session {
   stack: string
@@ -34,7 +35,8 @@ export interface SandboxSettings {
   env: Record<string, string>
   workdir: string
   hostname: string
-  net: 'host' | 'none'
+  net: 'host' | 'none' | 'private'
+  publish?: Array<{host: number; port: number}>
   volumes: Array<{source: string; target: string; readOnly: boolean}>
   /** what strata-ns holds every joiner's command by (protections.ts); absent in a record from before strata-ns */
   caps?: string
@@ -43,6 +45,21 @@ export interface SandboxSettings {
 }
 
 export type SessionState = 'running' | 'stale'
+
+/**
+ * The namespaces a sandbox has of its own besides user and mount (which every
+ * strata namespace has): the one list that `run --root` and a root session's
+ * holder are started with (unshare) and that joiners enter (nsenter). `run
+ * --root` leaves pid and ipc to strata-ns, whose init is its pid 1; a holder
+ * is pid 1 of its own, and its execs share its ipc namespace, never the host's. strata-ns --join enters the same set from the holder's /proc.
+ */
+type SandboxNs = 'uts' | 'pid' | 'ipc' | 'net'
+export function sandboxNamespaces(net: SandboxSettings['net'], holder: boolean): SandboxNs[] {
+  return ['uts', ...(holder ? (['pid', 'ipc'] as const) : []), ...(net !== 'host' ? (['net'] as const) : [])]
+}
+const NS_FLAG = {uts: {unshare: '--uts', nsenter: '-u'}, pid: {unshare: '--pid', nsenter: '-p'}, ipc: {unshare: '--ipc', nsenter: '-i'}, net: {unshare: '--net', nsenter: '-n'}}
+export const unshareFlags = (ns: SandboxNs[]) => ns.map((n) => NS_FLAG[n].unshare)
+export const nsenterFlags = (ns: SandboxNs[]) => ns.map((n) => NS_FLAG[n].nsenter)
 
 /** What the holder prints on its readiness pipe. */
 export type HolderReport = {ok: true} | {ok: false; error: ErrorJSON}
@@ -115,7 +132,7 @@ export function joinArgv(s: Session, argv: string[], dir = s.mountpoint): string
  */
 export function joinCommand(s: Session, argv: string[], hostEnv: NodeJS.ProcessEnv = process.env): {argv: string[]; env: NodeJS.ProcessEnv} {
   if (!s.root || !s.sandbox) return {argv: joinArgv(s, argv), env: hostEnv}
-  const ns = ['-U', '-m', '-p', '-u', ...(s.sandbox.net === 'none' ? ['-n'] : [])]
+  const ns = ['-U', '-m', ...nsenterFlags(sandboxNamespaces(s.sandbox.net, true))]
   const env: NodeJS.ProcessEnv = {...s.sandbox.env}
   if (hostEnv.TERM) env.TERM = hostEnv.TERM
   const sb = s.sandbox
@@ -134,8 +151,6 @@ export function joinCommand(s: Session, argv: string[], hostEnv: NodeJS.ProcessE
   return {argv: [hostTool('nsenter'), '-t', String(s.pid), ...ns, '--preserve-credentials', '--', ...chroot, ...argv], env}
 }
 
-/** util-linux tools by absolute path: the sandbox's PATH is not the host's. */
-const hostTool = (name: string) => ['/usr/bin', '/bin', '/usr/sbin', '/sbin'].map((d) => `${d}/${name}`).find((p) => existsSync(p)) ?? name
 
 /** The merged view as the same user's host tools see it: through the holder's root, into its mount namespace. */
 export const rootPath = (s: Session) => `/proc/${s.pid}/root${s.mountpoint}`
