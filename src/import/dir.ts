@@ -13,7 +13,7 @@ import {joinPath, displayPath} from '../format/entry.js'
 import {TreeWriter} from '../layer/writer.js'
 import type {Meta} from '../format/entry.js'
 import {publishStaged, unchangedSince, type ImportResult, type Tally, newTally} from '../layer/publish.js'
-import {stagingDir} from '../store/fsutil.js'
+import {stagingDir} from '../store/staging.js'
 import {join, resolve} from 'node:path'
 
 export interface ImportOptions {

@@ -25,5 +25,5 @@ export async function runInStack(home: Home, name: string, argv: string[], enter
   if (!existsSync(lower.path)) await enter(lower.build, {layers: stack.layers})
   const m = mountSteps(home, stack, backend)
   const plan: Plan = {steps: m.steps, run: {argv, cwd: stacks.merged(name)}, after: m.after}
-  return enter<RunResult>('plan', {plan}, {stdin: true})
+  return enter<RunResult>('plan', {plan, stack: name}, {stdin: true})
 }

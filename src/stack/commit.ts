@@ -5,7 +5,8 @@ import {readFileSync, readlinkSync} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {IngestPool} from '../store/ingest.js'
 import {StoreLock} from '../store/lock.js'
-import {removeTree, stagingDir} from '../store/fsutil.js'
+import {removeTree} from '../store/fsutil.js'
+import {stagingDir} from '../store/staging.js'
 import {ensureComposed} from './compose.js'
 import {LayerStore, type LayerInfo} from '../layer/layers.js'
 import {TreeWriter} from '../layer/writer.js'
@@ -16,6 +17,7 @@ import {displayPath} from '../format/entry.js'
 import {StackStore} from './stacks.js'
 import {type ChangeJSON, type UpperNode, changeJSON, readChanges} from './changes.js'
 import {join} from 'node:path'
+import {conflict} from '../errors.js'
 
 export interface DiffResult {stack: string; changes: ChangeJSON[]}
 export interface CommitResult {stack: string; layer: LayerInfo | null; changes: number; nameMovedFrom: string | null}
@@ -29,7 +31,12 @@ function changesOf(home: Home, name: string) {
 }
 
 export function diffStack(home: Home, name: string): DiffResult {
-  return {stack: name, changes: changesOf(home, name).changes.map(changeJSON)}
+  const release = new StackStore(home).lock(name, 'shared') // no commit or reset swaps the upper while we read it
+  try {
+    return {stack: name, changes: changesOf(home, name).changes.map(changeJSON)}
+  } finally {
+    release()
+  }
 }
 
 /**
@@ -40,17 +47,34 @@ export function diffStack(home: Home, name: string): DiffResult {
  */
 export async function commitStack(home: Home, name: string, layerName?: string): Promise<CommitResult> {
   const stacks = new StackStore(home)
-  const unlock = stacks.lock(name)
-  const storeLock = StoreLock.shared(home) // gc must not remove objects the new layer refers to
+  const storeLock = StoreLock.shared(home) // gc must not remove objects the new layer refers to (taken first: docs/design.md, Locking)
+  let unlock
+  try {
+    unlock = stacks.lock(name)
+  } catch (e) {
+    storeLock.release()
+    throw e
+  }
   try {
     const {stack, nodes, changes} = changesOf(home, name)
     if (changes.length === 0) return {stack: name, layer: null, changes: 0, nameMovedFrom: null}
     const top = new LayerStore(home).get(stack.layers[0])
     const r = await writeLayer(home, stacks.upper(name), nodes, top.inlineLimit ?? DEFAULT_INLINE_LIMIT, layerName)
-    const layers = [r.layer.id, ...stack.layers]
-    const composed = ensureComposed(home, layers)
-    stacks.setLayers(name, layers)
-    stacks.replaceUpper(name, composed)
+    // published, the new layer is no stack's until stack.json names it: held meanwhile, so no `layer rm` takes it
+    let hold
+    try {
+      hold = new LayerStore(home).hold(r.layer.id)
+    } catch {
+      throw conflict(`the layer committing '${name}' made (${r.layer.id.slice(0, 12)}) was removed before the stack took it`, 'nothing changed in the stack: commit again')
+    }
+    try {
+      const layers = [r.layer.id, ...stack.layers]
+      const composed = ensureComposed(home, layers)
+      stacks.setLayers(name, layers)
+      stacks.replaceUpper(name, composed)
+    } finally {
+      hold.release()
+    }
     return {stack: name, layer: r.layer, changes: changes.length, nameMovedFrom: r.nameMovedFrom}
   } finally {
     unlock()
