@@ -76,7 +76,7 @@ function gcLoop() {
   const done = (async () => {
     while (!stop) {
       seen.push(await start(['gc', '--json']))
-      await sleep(50) // a loop, not a spin: the machine has other work
+      await sleep(150) // a loop, not a spin: the machine has other work
     }
   })()
   return {

@@ -45,9 +45,10 @@ export class LayerStore {
     try {
       return JSON.parse(readFileSync(this.infoFile(id), 'utf8'))
     } catch (e) {
-      // removed by a `layer rm` since we found it
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`no layer ${id.slice(0, 12)}: it was removed`, 'see `strata layer list`')
-      throw e
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+      // removed by a `layer rm` since we found it, or damaged from outside
+      if (!existsSync(this.home.layer(id))) throw notFound(`no layer ${id.slice(0, 12)}: it was removed`, 'see `strata layer list`')
+      throw integrity(`layer ${id.slice(0, 12)} is damaged: layers/${id} has no layer.json`, 'run `strata check` to see it, remove that directory, then import again')
     }
   }
 
@@ -70,10 +71,7 @@ export class LayerStore {
    */
   hold(id: string): InodeLock {
     const l = InodeLock.take(this.home.layer(id), false, true)
-    if (l === 'busy' || l === 'gone' || !this.has(id)) {
-      if (typeof l !== 'string') l.release()
-      throw notFound(`no layer ${id.slice(0, 12)}: it was removed`, 'see `strata layer list`')
-    }
+    if (l === 'busy' || l === 'gone') throw notFound(`no layer ${id.slice(0, 12)}: it was removed`, 'see `strata layer list`')
     return l
   }
 
