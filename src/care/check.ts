@@ -95,9 +95,10 @@ function checkHeld(home: Home, opts: {repair?: boolean; data?: boolean}): CheckR
     }
   }
 
-  // stacks: their layers exist
+  // stacks: their layers exist, and their upper, work and merged directories
   const names = stacks.names()
   let stackCount = 0
+  const unmended: string[] = []
   for (const name of names) {
     let release
     try {
@@ -110,7 +111,10 @@ function checkHeld(home: Home, opts: {repair?: boolean; data?: boolean}): CheckR
     try {
       const s = stacks.get(name)
       for (const l of s.layers) if (!layers.has(l)) problems.push({kind: 'stack', ref: name, message: `stack ${name} uses layer ${l.slice(0, 12)}, which is gone`})
-      for (const d of ['upper', 'work', 'merged']) if (!existsSync(join(stacks.dir(name), d))) problems.push({kind: 'stack', ref: name, message: `stack ${name} has no ${d}/ directory`})
+      const missing = ['upper', 'work', 'merged'].filter((d) => !existsSync(join(stacks.dir(name), d)))
+      // what a crash mid-swap leaves: --repair mends it (below), else it is damage
+      if (missing.length && opts.repair) unmended.push(name)
+      else for (const d of missing) problems.push({kind: 'stack', ref: name, message: `stack ${name} has no ${d}/ directory`})
     } catch (err) {
       problems.push({kind: 'stack', ref: name, message: `stack ${name} can't be read: ${(err as Error).message}`})
     } finally {
@@ -122,6 +126,18 @@ function checkHeld(home: Home, opts: {repair?: boolean; data?: boolean}): CheckR
   const leftovers = stagingLeftovers(home.tmp)
 
   if (opts.repair) {
+    // before leftovers go: an upper a crash displaced is among them
+    for (const name of unmended) {
+      let unlock: (() => void) | undefined
+      try {
+        unlock = stacks.lock(name)
+        repaired.push(...stacks.mend(name, leftovers))
+      } catch (err) {
+        problems.push({kind: 'stack', ref: name, message: `stack ${name} misses its upper, work or merged directory and could not be mended: ${(err as Error).message}`})
+      } finally {
+        unlock?.()
+      }
+    }
     for (const p of leftovers) if (removeLeftover(p)) repaired.push(`removed leftover ${p}`)
     for (const d of badObjects) {
       // aside, not deleted: the data may still matter to someone

@@ -5,7 +5,6 @@
 // holds one (/proc/locks), so a refusal can name the holder.
 import {closeSync, fstatSync, openSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
-import type {Home} from './home.js'
 import {sys} from '../sys.js'
 import {conflict} from '../errors.js'
 
@@ -102,6 +101,12 @@ function commandOf(pid: number): string | null {
 export function inUseBy(path: string): string {
   const h = lockHolders(path)
   return h.length ? `in use by ${h.join(', ')}` : 'in use by another strata command'
+}
+
+/** The store as the lock sees it (not home.ts's Home: home.ts needs fsutil, which needs these locks). */
+interface Home {
+  readonly root: string
+  ensure(): unknown
 }
 
 export class StoreLock {

@@ -5,19 +5,15 @@
 // namespace fakes: a sandbox's writer is pid 1, alive forever to the host).
 // A remover that renames a layer or stack out into tmp/ does so holding its
 // exclusive lock, which moves with the inode: the same rule covers it.
-import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
-import {randomBytes} from 'node:crypto'
 import {InodeLock} from './lock.js'
-import {removeTree} from './fsutil.js'
+import {discard, publish, removeTree, stagingName} from './fsutil.js'
+
+export {stagingName}
 
 /** Locks of this process's staging entries, by path: released when published or at exit (the kernel's part). */
 const held = new Map<string, InodeLock>()
-
-/** A staging name under tmp/ for an entry of this kind (no pid: see above). */
-export function stagingName(tmp: string, kind: string): string {
-  return join(tmp, `${kind}-${randomBytes(6).toString('hex')}`)
-}
 
 /**
  * A fresh directory under tmp/ for staging, locked as ours; the caller
@@ -42,14 +38,21 @@ export function releaseStaging(path: string) {
   held.delete(path)
 }
 
-/** Removes our staging entry and releases it. */
+/** Removes our staging entry (never throwing: see fsutil discard) and releases it. */
 export function removeStaging(path: string) {
-  removeTree(path)
+  discard(path)
   releaseStaging(path)
+}
+
+/** What can't be locked (no directory or file: nothing of ours) is a leftover without asking. */
+const lockable = (path: string) => {
+  const st = lstatSync(path, {throwIfNoEntry: false})
+  return !st || st.isDirectory() || st.isFile()
 }
 
 /** Whether a tmp/ entry is a leftover: its writer is gone (its lock is free). Never blocks. */
 export function isLeftover(path: string): boolean {
+  if (!lockable(path)) return true
   const l = InodeLock.take(path, true, false)
   if (typeof l === 'string') return false // busy: being worked on; gone: published or removed meanwhile
   l.release()
@@ -68,6 +71,10 @@ export function leftovers(tmp: string): string[] {
  * holds it (or it went by itself).
  */
 export function removeLeftover(path: string): boolean {
+  if (!lockable(path)) {
+    removeTree(path)
+    return true
+  }
   const l = InodeLock.take(path, true, false)
   if (typeof l === 'string') return false
   try {
@@ -89,7 +96,7 @@ export function buildCached(tmp: string, kind: string, target: string, build: (r
   const root = join(staging, 'tree')
   try {
     build(root)
-    renameSync(root, target)
+    publish(root, target, kind)
   } catch (e) {
     if (!existsSync(target)) throw e
   } finally {
