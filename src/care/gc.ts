@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {StoreLock} from '../store/lock.js'
 import {removeTree} from '../store/fsutil.js'
-import {isLeftover, removeLeftover} from '../store/staging.js'
+import {isLeftover, leftovers as stagingLeftovers, removeLeftover} from '../store/staging.js'
 import {StrataError} from '../errors.js'
 import {LayerStore} from '../layer/layers.js'
 import {scanTree} from '../layer/scan.js'
@@ -80,8 +80,27 @@ export function collectGarbage(home: Home, opts: {dryRun?: boolean; wait?: boole
       return !!layer && layers.has(layer)
     }, r.digests)
 
+    // an upper a crash displaced into tmp/ goes back to its stack before tmp/ is swept
+    const stacks = new StackStore(home)
+    const upperless = () => stacks.names().filter((name) => !['upper', 'work', 'merged'].every((d) => existsSync(join(stacks.dir(name), d))))
+    if (!opts.dryRun) {
+      const leftovers = stagingLeftovers(home.tmp)
+      for (const name of upperless()) {
+        let unlock: (() => void) | undefined
+        try {
+          unlock = stacks.lock(name)
+          stacks.mend(name, leftovers)
+        } catch {
+          // `check` names it; the displaced uppers stay (below)
+        } finally {
+          unlock?.()
+        }
+      }
+    }
+    const keepDisplaced = upperless().length > 0
     // staging whose writer is gone: its lock is free (store/staging.ts)
     for (const n of existsSync(home.tmp) ? readdirSync(home.tmp) : []) {
+      if (keepDisplaced && n.startsWith('upper-') && existsSync(join(home.tmp, n, 'old-upper'))) continue
       const p = join(home.tmp, n)
       if (opts.dryRun ? isLeftover(p) : removeLeftover(p)) r.leftovers.removed++
     }

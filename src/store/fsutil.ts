@@ -72,21 +72,25 @@ export function writeFileAt(file: string | Buffer, data: string | Buffer, opts?:
 }
 
 /**
- * Writes a small record whole or not at all: into tmp/, then published at
- * file by rename. A failed write leaves nothing behind.
+ * Writes a small file whole or not at all: into tmp (the store's tmp/, or
+ * beside the file; the same filesystem), then published at file by rename.
+ * A failed write leaves nothing behind. The one atomic write: every record
+ * (docs/design.md, Records) is written so. step: the publishing step it is
+ * (the crash test's hook), or null for a file outside the store (runtime state).
  */
-export function writeAtomic(file: string, data: string, tmp: string, step: string) {
+export function writeAtomic(file: string, data: string | Buffer, tmp: string, step: string | null, mode?: number) {
   // held while it is written, so gc and `check --repair` don't take it for a leftover (store/staging.ts)
   let t: string
   let lock: InodeLock | 'busy' | 'gone'
   do {
     t = stagingName(tmp, 'record')
-    writeFileAt(t, '', {flag: 'wx'})
+    writeFileAt(t, '', mode === undefined ? {flag: 'wx'} : {flag: 'wx', mode})
     lock = InodeLock.take(t, true, true)
   } while (typeof lock === 'string') // a gc took it for a leftover before we locked it: another
   try {
     writeFileAt(t, data)
-    publish(t, file, step)
+    if (step === null) renameSync(t, file)
+    else publish(t, file, step)
   } catch (e) {
     try {
       unlinkSync(t)
