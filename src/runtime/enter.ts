@@ -45,8 +45,7 @@ function start(mapping: Mapping, stdin: boolean, launcher = ['unshare', ...unsha
   trace('%s %o', launcher[0], argv)
   const child = spawn(launcher[0], argv, {
     stdio: [stdin ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe'],
-    // STRATA_COMMAND: the namespace's process takes it as its title (services/inner.ts), then drops it
-    env: {...process.env, STRATA_COMMAND: process.argv.slice(2).join(' '), ...(preload ? {STRATA_PRELOAD: preload} : {})},
+    env: {...process.env, ...(preload ? {STRATA_PRELOAD: preload} : {})},
   })
   const exit = new Promise<number | string>((resolve) => {
     child.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'))

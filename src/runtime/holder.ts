@@ -35,7 +35,6 @@ try {
   const stack = new StackStore(home).get(args.stack)
   // held shared for the session's life: no commit, reset or stack rm pulls the upper (or, through the stack, its layers) from under the mount
   new StackStore(home).lock(args.stack, 'shared')
-  process.title = `strata mount ${args.stack} (session holder)`
   if (args.sandbox) {
     for (const step of sandboxSetup(home, {...args.sandbox, joined: false}).steps) runStep(step)
   } else {

@@ -17,9 +17,6 @@ try {
 // an early start that was never used: nothing to do
 if (input) {
   const {op, args, resultFile} = JSON.parse(input)
-  // what `ps` and a refusal naming a lock's holder show (store/lock.ts): the command this op serves
-  process.title = `strata ${process.env.STRATA_COMMAND || op}`.slice(0, 100)
-  delete process.env.STRATA_COMMAND
   let out: string
   try {
     const {ops} = await import('./ops.js')

@@ -91,10 +91,27 @@ function commandOf(pid: number): string | null {
     return null
   }
   if (argv.length === 0) return null
-  // the namespace's process and a session's holder carry their command as their title (see services/inner.ts)
-  if (argv[0].startsWith('strata ')) return argv[0].trim()
+  // the namespace's process serves the strata command that started it (unshare exec'd it: its parent)
+  if (argv.length > 1 && /services\/inner\.js$/.test(argv[1])) return commandOf(parentOf(pid)) ?? 'strata'
+  // a session's holder: its arguments name the stack
+  if (argv.length > 2 && /runtime\/holder\.js$/.test(argv[1])) {
+    try {
+      return `strata mount ${JSON.parse(argv[2]).stack} (its session)`
+    } catch {
+      return 'strata mount (a session)'
+    }
+  }
   if (argv.length > 1 && /(^|\/)bin\/run\.js$/.test(argv[1])) return ['strata', ...argv.slice(2)].join(' ').slice(0, 120)
   return argv.join(' ').slice(0, 120)
+}
+
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+  } catch {
+    return 0
+  }
 }
 
 /** "in use by pid 12 (strata run dev)" or "in use by another strata command". */
