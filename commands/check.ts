@@ -9,11 +9,12 @@ export default class Check extends StrataCommand {
   static flags = {
     repair: Flags.boolean({description: 'remove leftovers of interrupted commands; move damaged objects aside'}),
     quick: Flags.boolean({description: "don't rehash object data (metadata checks only)"}),
+    wait: Flags.boolean({description: 'with --repair: wait for commands adding to the store to finish, rather than refuse'}),
   }
 
   async run(): Promise<CheckResult> {
     const {flags} = await this.parse(Check)
-    const r = await this.inNamespace('check', {repair: flags.repair, data: !flags.quick})
+    const r = await this.inNamespace('check', {repair: flags.repair, data: !flags.quick, wait: flags.wait})
     for (const p of r.problems) this.out(`damaged: ${p.message}`)
     if (r.leftovers.length && !flags.repair) this.out(`${r.leftovers.length} leftovers of interrupted commands under tmp/ (not damage; \`strata check --repair\` or \`strata gc\` removes them)`)
     for (const x of r.repaired) this.out(x)

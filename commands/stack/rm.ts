@@ -6,11 +6,15 @@ export default class StackRm extends StrataCommand {
   static summary = 'Remove a stack and its upper (its layers stay)'
   static examples = ['<%= config.bin %> stack rm dev', '<%= config.bin %> stack rm dev --force']
   static args = {name: Args.string({description: 'stack name', required: true, ignoreStdin: true})}
-  static flags = {force: Flags.boolean({description: 'stop the stack\'s session first if it is mounted'})}
+  static description = 'Refused (exit 4) while the stack is mounted (unless --force) and while another command uses it (a run, diff, export or commit), naming that command; --wait waits for it instead.'
+  static flags = {
+    force: Flags.boolean({description: 'stop the stack\'s session first if it is mounted'}),
+    wait: Flags.boolean({description: 'wait for commands using the stack to finish, rather than refuse'}),
+  }
 
   async run(): Promise<{removed: string}> {
     const {args, flags} = await this.parse(StackRm)
-    const r = await onUnmountedStack(this.home, args.name, flags.force, () => this.inNamespace('stack-rm', {name: args.name}))
+    const r = await onUnmountedStack(this.home, args.name, flags.force, () => this.inNamespace('stack-rm', {name: args.name, wait: flags.wait}))
     this.out(`removed stack ${r.removed}`)
     return r
   }

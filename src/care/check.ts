@@ -1,13 +1,18 @@
 // `strata check`: the store against itself. Every layer's tree must still
 // hash to its id and find its objects; every object must still hash to its
 // name; every stack's layers must exist. Leftovers of interrupted commands
-// (staging under tmp/ whose process is gone) are not damage: --repair
+// (staging under tmp/ whose writer is gone) are not damage: --repair
 // removes them, along with objects whose content no longer matches their name.
+// A consistent view (docs/design.md, Locking): the store held shared (gc
+// waits; --repair holds it exclusive, as gc does), each layer and stack held
+// shared while it is read, and what was removed meanwhile skipped.
 import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {ObjectStore} from '../store/objects.js'
-import {leftoverStaging, removeTree} from '../store/fsutil.js'
+import {StoreLock} from '../store/lock.js'
+import {leftovers as stagingLeftovers, removeLeftover} from '../store/staging.js'
+import {StrataError} from '../errors.js'
 import {LayerStore} from '../layer/layers.js'
 import {scanTree} from '../layer/scan.js'
 import {treeId, displayPath} from '../format/entry.js'
@@ -22,7 +27,19 @@ export interface CheckResult {
   repaired: string[]
 }
 
-export function checkStore(home: Home, opts: {repair?: boolean; data?: boolean} = {}): CheckResult {
+export function checkStore(home: Home, opts: {repair?: boolean; data?: boolean; wait?: boolean} = {}): CheckResult {
+  const lock = opts.repair ? StoreLock.exclusive(home, 'check --repair', opts.wait) : StoreLock.shared(home)
+  try {
+    return checkHeld(home, opts)
+  } finally {
+    lock.release()
+  }
+}
+
+/** Taken away by a remover between our listing and our reading it: not ours to report. */
+const removed = (e: unknown) => (e instanceof StrataError && e.code === 'not_found') || (e as NodeJS.ErrnoException).code === 'ENOENT'
+
+function checkHeld(home: Home, opts: {repair?: boolean; data?: boolean}): CheckResult {
   const problems: Problem[] = []
   const repaired: string[] = []
   const objects = new ObjectStore(home.objects, home.tmp)
@@ -50,7 +67,16 @@ export function checkStore(home: Home, opts: {repair?: boolean; data?: boolean} 
 
   // layers: tree still hashes to the id; every stub finds its object
   const ids = layers.ids()
+  let layerCount = 0
   for (const id of ids) {
+    let hold
+    try {
+      hold = layers.hold(id)
+    } catch (e) {
+      if (removed(e)) continue
+      throw e
+    }
+    layerCount++
     try {
       const info = layers.get(id)
       if (info.id !== id) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}'s layer.json names another id`})
@@ -64,13 +90,24 @@ export function checkStore(home: Home, opts: {repair?: boolean; data?: boolean} 
       }
     } catch (err) {
       problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)} can't be read: ${(err as Error).message}`})
+    } finally {
+      hold.release()
     }
   }
 
   // stacks: their layers exist, and their upper, work and merged directories
   const names = stacks.names()
+  let stackCount = 0
   const unmended: string[] = []
   for (const name of names) {
+    let release
+    try {
+      release = stacks.lock(name, 'shared', true) // a commit or reset swapping the upper: waited out
+    } catch (e) {
+      if (removed(e)) continue
+      throw e
+    }
+    stackCount++
     try {
       const s = stacks.get(name)
       for (const l of s.layers) if (!layers.has(l)) problems.push({kind: 'stack', ref: name, message: `stack ${name} uses layer ${l.slice(0, 12)}, which is gone`})
@@ -80,11 +117,13 @@ export function checkStore(home: Home, opts: {repair?: boolean; data?: boolean} 
       else for (const d of missing) problems.push({kind: 'stack', ref: name, message: `stack ${name} has no ${d}/ directory`})
     } catch (err) {
       problems.push({kind: 'stack', ref: name, message: `stack ${name} can't be read: ${(err as Error).message}`})
+    } finally {
+      release()
     }
   }
 
-  // leftovers of interrupted commands: staging whose process is gone
-  const leftovers = leftoverStaging(home.tmp)
+  // leftovers of interrupted commands: staging whose writer is gone (store/staging.ts)
+  const leftovers = stagingLeftovers(home.tmp)
 
   if (opts.repair) {
     // before leftovers go: an upper a crash displaced is among them
@@ -99,10 +138,7 @@ export function checkStore(home: Home, opts: {repair?: boolean; data?: boolean} 
         unlock?.()
       }
     }
-    for (const p of leftovers) {
-      removeTree(p)
-      repaired.push(`removed leftover ${p}`)
-    }
+    for (const p of leftovers) if (removeLeftover(p)) repaired.push(`removed leftover ${p}`)
     for (const d of badObjects) {
       // aside, not deleted: the data may still matter to someone
       const aside = join(home.root, 'damaged', d)
@@ -111,6 +147,6 @@ export function checkStore(home: Home, opts: {repair?: boolean; data?: boolean} 
       repaired.push(`moved damaged object ${d.slice(0, 12)} to ${aside}; re-import the layers that used it`)
     }
   }
-  return {ok: problems.length === 0, counts: {layers: ids.length, objects: objectCount, stacks: names.length}, problems, leftovers, repaired}
+  return {ok: problems.length === 0, counts: {layers: layerCount, objects: objectCount, stacks: stackCount}, problems, leftovers, repaired}
 }
 

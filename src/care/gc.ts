@@ -1,12 +1,17 @@
 // `strata gc`: removes what nothing refers to — objects no layer's stub
 // redirects to, composed and materialized trees of layer chains no stack
 // uses, digest caches of imports whose layer is gone, staging left by
-// interrupted commands — under the store's exclusive lock.
+// interrupted commands — under the store's exclusive lock, so nothing is
+// being published meanwhile; each layer is held shared while its tree is
+// read, so a `layer rm` going on is waited out and its layer skipped
+// (docs/design.md, Locking).
 import {existsSync, readdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {StoreLock} from '../store/lock.js'
-import {leftoverStaging, removeTree} from '../store/fsutil.js'
+import {removeTree} from '../store/fsutil.js'
+import {isLeftover, leftovers as stagingLeftovers, removeLeftover} from '../store/staging.js'
+import {StrataError} from '../errors.js'
 import {LayerStore} from '../layer/layers.js'
 import {scanTree} from '../layer/scan.js'
 import {StackStore} from '../stack/stacks.js'
@@ -22,12 +27,25 @@ export interface GcResult {
   leftovers: {removed: number}
 }
 
-export function collectGarbage(home: Home, opts: {dryRun?: boolean} = {}): GcResult {
-  const lock = StoreLock.exclusive(home, 'gc')
+export function collectGarbage(home: Home, opts: {dryRun?: boolean; wait?: boolean} = {}): GcResult {
+  const lock = StoreLock.exclusive(home, 'gc', opts.wait)
   try {
     const layers = new LayerStore(home)
     const used = new Set<string>()
-    for (const id of layers.ids()) for (const e of scanTree(layers.tree(id))) if (e.digest) used.add(e.digest)
+    for (const id of layers.ids()) {
+      let hold
+      try {
+        hold = layers.hold(id)
+      } catch (e) {
+        if (e instanceof StrataError && e.code === 'not_found') continue // removed meanwhile: its objects are garbage too
+        throw e
+      }
+      try {
+        for (const e of scanTree(layers.tree(id))) if (e.digest) used.add(e.digest)
+      } finally {
+        hold.release()
+      }
+    }
 
     const none = () => ({removed: 0, kept: 0})
     const r: GcResult = {dryRun: !!opts.dryRun, objects: {removed: 0, bytes: 0, kept: 0}, composed: none(), flat: none(), digests: none(), leftovers: {removed: 0}}
@@ -66,7 +84,7 @@ export function collectGarbage(home: Home, opts: {dryRun?: boolean} = {}): GcRes
     const stacks = new StackStore(home)
     const upperless = () => stacks.names().filter((name) => !['upper', 'work', 'merged'].every((d) => existsSync(join(stacks.dir(name), d))))
     if (!opts.dryRun) {
-      const leftovers = leftoverStaging(home.tmp)
+      const leftovers = stagingLeftovers(home.tmp)
       for (const name of upperless()) {
         let unlock: (() => void) | undefined
         try {
@@ -80,13 +98,11 @@ export function collectGarbage(home: Home, opts: {dryRun?: boolean} = {}): GcRes
       }
     }
     const keepDisplaced = upperless().length > 0
-    // holding the lock exclusively, no other command is staging anything that matters
+    // staging whose writer is gone: its lock is free (store/staging.ts)
     for (const n of existsSync(home.tmp) ? readdirSync(home.tmp) : []) {
-      const pid = Number(/-(\d+)-/.exec(n)?.[1])
-      if (pid && pid !== process.pid && existsSync(`/proc/${pid}`)) continue
       if (keepDisplaced && n.startsWith('upper-') && existsSync(join(home.tmp, n, 'old-upper'))) continue
-      r.leftovers.removed++
-      if (!opts.dryRun) removeTree(join(home.tmp, n))
+      const p = join(home.tmp, n)
+      if (opts.dryRun ? isLeftover(p) : removeLeftover(p)) r.leftovers.removed++
     }
     return r
   } finally {

@@ -111,7 +111,17 @@ export function tarTarget(output: string): {output: string; stream: boolean} {
 }
 
 export async function exportLayer(home: Home, ref: string, to: string): Promise<LayerExport> {
-  const id = new LayerStore(home).resolve(ref)
+  const layers = new LayerStore(home)
+  const id = layers.resolve(ref)
+  const hold = layers.hold(id) // the whole layer, or none of it: no `layer rm` meanwhile (docs/design.md, Locking)
+  try {
+    return await exportHeld(home, id, to)
+  } finally {
+    hold.release()
+  }
+}
+
+async function exportHeld(home: Home, id: string, to: string): Promise<LayerExport> {
   const {output, stream} = tarTarget(to)
   if (stream) {
     const fd = output === '-' ? 1 : openSync(output, 'w')

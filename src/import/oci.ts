@@ -173,7 +173,10 @@ export async function importOci(home: Home, dir: string, opts: OciImportOptions)
     // nothing of a failed image stays: its new layers, then their objects
     // (unless another command is adding to the store: it may share them; gc will tell)
     if (StoreLock.mayUndo(home)) {
-      for (const id of undo.layers) if (layers.has(id)) layers.remove(id, [])
+      for (const id of undo.layers)
+        try {
+          if (layers.has(id)) layers.remove(id, () => [])
+        } catch {} // a layer another command reads now stays, whole: the first cause is what we report
       objects.rollback(undo.objects, home)
     }
     throw e

@@ -4,8 +4,10 @@ import {existsSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
-import {conflict, integrity, notFound, usage} from '../errors.js'
+import {StrataError, conflict, integrity, notFound, usage} from '../errors.js'
 import {discard, publish, writeAtomic, writeFileAt} from '../store/fsutil.js'
+import {releaseStaging, stagingName} from '../store/staging.js'
+import {InodeLock, inUseBy} from '../store/lock.js'
 import type {ObjectStore} from '../store/objects.js'
 import {sys} from '../sys.js'
 import {METACOPY, decodeMetacopy} from '../format/xattrs.js'
@@ -41,11 +43,37 @@ export class LayerStore {
   }
 
   get(id: string): LayerInfo {
-    return readRecord<LayerInfo>(this.infoFile(id), 'layer')
+    try {
+      return readRecord<LayerInfo>(this.infoFile(id), 'layer')
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+      // removed by a `layer rm` since we found it, or damaged from outside
+      if (!existsSync(this.home.layer(id))) throw notFound(`no layer ${id.slice(0, 12)}: it was removed`, 'see `strata layer list`')
+      throw integrity(`layer ${id.slice(0, 12)} is damaged: layers/${id} has no layer.json`, 'run `strata check` to see it, remove that directory, then import again')
+    }
   }
 
+  /** Every layer's record; one removed while we list is left out (docs/design.md, Locking). */
   list(): LayerInfo[] {
-    return this.ids().map((id) => this.get(id))
+    return this.ids().flatMap((id) => {
+      try {
+        return [this.get(id)]
+      } catch (e) {
+        if (e instanceof StrataError && e.code === 'not_found') return []
+        throw e
+      }
+    })
+  }
+
+  /**
+   * Holds a layer shared while it is read (its tree walked, linked, exported):
+   * no `layer rm` can take it meanwhile. Waits out a removal going on; a layer
+   * removed before we held it is not found (exit 3).
+   */
+  hold(id: string): InodeLock {
+    const l = InodeLock.take(this.home.layer(id), false, true)
+    if (l === 'busy' || l === 'gone') throw notFound(`no layer ${id.slice(0, 12)}: it was removed`, 'see `strata layer list`')
+    return l
   }
 
   has(id: string) { return existsSync(this.infoFile(id)) }
@@ -128,6 +156,7 @@ export class LayerStore {
     if (this.has(id)) return false
     try {
       publish(staging, this.home.layer(id), 'layer-publish')
+      releaseStaging(staging) // its lock came along: published, the layer is everyone's
       return true
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
@@ -139,13 +168,28 @@ export class LayerStore {
     }
   }
 
-  /** Removes a layer; refused while a stack uses it. */
-  remove(id: string, usedBy: string[]) {
-    if (usedBy.length)
-      throw conflict(`layer ${id.slice(0, 12)} is used by stack${usedBy.length > 1 ? 's' : ''} ${usedBy.join(', ')}`, 'remove those stacks first (`strata stack rm`)')
-    // move aside first, so a half-removed layer is never visible under its id
-    const doomed = join(this.home.tmp, `rm-layer-${id}-${randomBytes(4).toString('hex')}`)
-    publish(this.home.layer(id), doomed, 'layer-rm')
-    discard(doomed) // removed already: what can't be deleted now is a leftover, not a failure
+  /**
+   * Removes a layer; refused while a stack uses it, and while a command reads
+   * it (exit 4 naming who, unless wait: then it waits for them). Under the
+   * layer's exclusive lock: the stacks that use it are read (a `stack create`
+   * of it holds it shared until its stack is published, so none can be on
+   * the way), then the layer is renamed out into tmp/ (readers arriving later
+   * find it gone), then removed, still locked (gc leaves it alone).
+   */
+  remove(id: string, usersOf: () => string[], wait = false) {
+    const dir = this.home.layer(id)
+    const lock = InodeLock.take(dir, true, wait)
+    if (lock === 'gone') throw notFound(`no layer ${id.slice(0, 12)}: it was removed`, 'see `strata layer list`')
+    if (lock === 'busy') throw conflict(`layer ${id.slice(0, 12)} is ${inUseBy(dir)}`, 'try again when it has finished, or pass --wait to wait for it')
+    try {
+      const usedBy = usersOf()
+      if (usedBy.length)
+        throw conflict(`layer ${id.slice(0, 12)} is used by stack${usedBy.length > 1 ? 's' : ''} ${usedBy.join(', ')}`, 'remove those stacks first (`strata stack rm`)')
+      const doomed = stagingName(this.home.tmp, 'rm-layer')
+      publish(dir, doomed, 'layer-rm')
+      discard(doomed) // removed already: what can't be deleted now is a leftover, not a failure
+    } finally {
+      lock.release()
+    }
   }
 }

@@ -3,6 +3,7 @@
 import type {Home} from '../store/home.js'
 import {sys} from '../sys.js'
 import {discard} from '../store/fsutil.js'
+import {StrataError, conflict} from '../errors.js'
 import {scanTree} from './scan.js'
 import {treeId} from '../format/entry.js'
 import {type LayerInfo, LayerStore, checkLayerName} from './layers.js'
@@ -42,7 +43,9 @@ export function publishStaged(
   const store = new LayerStore(home)
   const entries = writer.recorded() ?? scanTree(writer.root)
   const id = treeId(entries)
-  let existing = store.has(id)
+  // the same content published already: held while we name it, so no `layer rm` takes it meanwhile (one that did: ours is published)
+  let hold = store.has(id) ? tryHold(store, id) : null
+  let existing = hold !== null
   if (!existing) {
     const c = writer.counts
     const info: LayerInfo = {
@@ -59,10 +62,29 @@ export function publishStaged(
     // objects and tree reach the disk before anything refers to them by name
     sys.syncfs(home.root)
     existing = !store.publish(staging, id)
+    hold = tryHold(store, id)
   }
-  if (existing) discard(staging)
-  const nameMovedFrom = (name ? store.addName(id, name) : undefined) ?? null
-  return {layer: store.get(id), existing, nameMovedFrom}
+  if (!hold) {
+    discard(staging)
+    throw conflict(`layer ${id.slice(0, 12)} was removed as it was published`, 'import it again')
+  }
+  try {
+    if (existing) discard(staging)
+    const nameMovedFrom = (name ? store.addName(id, name) : undefined) ?? null
+    return {layer: store.get(id), existing, nameMovedFrom}
+  } finally {
+    hold.release()
+  }
+}
+
+/** The layer held shared, or null when it was removed (docs/design.md, Locking). */
+function tryHold(store: LayerStore, id: string) {
+  try {
+    return store.hold(id)
+  } catch (e) {
+    if (e instanceof StrataError && e.code === 'not_found') return null
+    throw e
+  }
 }
 
 /**
@@ -84,7 +106,14 @@ export function unchangedSince(
   if (last?.settings !== settings) return null
   if (name) checkLayerName(name)
   const store = new LayerStore(home)
-  if (!store.has(last.layer) || fingerprint() !== last.fingerprint || !whole(last.layer)) return null
-  const nameMovedFrom = (name ? store.addName(last.layer, name) : undefined) ?? null
-  return {layer: store.get(last.layer), existing: true, nameMovedFrom}
+  if (!store.has(last.layer) || fingerprint() !== last.fingerprint) return null
+  const hold = tryHold(store, last.layer)
+  if (!hold) return null
+  try {
+    if (!whole(last.layer)) return null
+    const nameMovedFrom = (name ? store.addName(last.layer, name) : undefined) ?? null
+    return {layer: store.get(last.layer), existing: true, nameMovedFrom}
+  } finally {
+    hold.release()
+  }
 }

@@ -36,6 +36,8 @@ process.on('SIGINT', () => process.exit(0))
 try {
   const home = new Home(args.home)
   const stack = new StackStore(home).get(args.stack)
+  // held shared for the session's life: no commit, reset or stack rm pulls the upper (or, through the stack, its layers) from under the mount
+  new StackStore(home).lock(args.stack, 'shared')
   if (args.sandbox) {
     for (const step of sandboxSetup(home, {...args.sandbox, joined: false}).steps) runStep(step)
   } else {

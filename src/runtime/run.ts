@@ -13,7 +13,7 @@ export {runCommand} from './plan.js'
 
 type BuildLower = OpCall<{layers: string[]}, {path: string}>
 
-export async function runInStack(home: Home, name: string, argv: string[], ops: {plan: OpCall<{plan: Plan}, RunResult>; compose: BuildLower; flatten: BuildLower}): Promise<RunResult> {
+export async function runInStack(home: Home, name: string, argv: string[], ops: {plan: OpCall<{plan: Plan; stack?: string}, RunResult>; compose: BuildLower; flatten: BuildLower}): Promise<RunResult> {
   const stacks = new StackStore(home)
   const stack = stacks.get(name)
   // strata run inside `strata run` of the same stack (or exec in its session):
@@ -29,5 +29,5 @@ export async function runInStack(home: Home, name: string, argv: string[], ops: 
   if (!existsSync(lower.path)) await ops[lower.build]({layers: stack.layers})
   const m = mountSteps(home, stack, backend)
   const plan: Plan = {steps: m.steps, run: {argv, cwd: stacks.merged(name)}, after: m.after}
-  return ops.plan({plan}, {stdin: true})
+  return ops.plan({plan, stack: name}, {stdin: true})
 }

@@ -45,7 +45,13 @@ export const ops = {
     const {exportStackOci} = await import('../export/export.js')
     const {StackStore} = await import('../stack/stacks.js')
     const home = new Home(a.home)
-    return exportStackOci(home, new StackStore(home).get(a.stack), a.dir, a.tag, a.compression)
+    const stacks = new StackStore(home)
+    const release = stacks.lock(a.stack, 'shared') // its layers stay while the stack does
+    try {
+      return await exportStackOci(home, stacks.get(a.stack), a.dir, a.tag, a.compression)
+    } finally {
+      release()
+    }
   },
   async stamp(a: Common & {tree: string; objects: string; inlineLimit?: number; check?: boolean; undo?: boolean}) {
     const {stamp} = await import('../import/stamp.js')
@@ -53,20 +59,27 @@ export const ops = {
   },
   async 'stack-create'(a: Common & {name: string; layers: string[]; backend: string}) {
     const {StackStore} = await import('../stack/stacks.js')
-    return new StackStore(new Home(a.home)).create(a.name, a.layers, a.mapping, a.backend)
+    const {StoreLock} = await import('../store/lock.js')
+    const home = new Home(a.home)
+    const lock = StoreLock.shared(home) // gc must not sweep the new chain's composed tree before the stack names it
+    try {
+      return new StackStore(home).create(a.name, a.layers, a.mapping, a.backend)
+    } finally {
+      lock.release()
+    }
   },
-  async 'stack-rm'(a: Common & {name: string}) {
+  async 'stack-rm'(a: Common & {name: string; wait?: boolean}) {
     const {StackStore} = await import('../stack/stacks.js')
-    new StackStore(new Home(a.home)).remove(a.name)
+    new StackStore(new Home(a.home)).remove(a.name, a.wait === true)
     return {removed: a.name}
   },
-  async 'layer-rm'(a: Common & {ref: string}) {
+  async 'layer-rm'(a: Common & {ref: string; wait?: boolean}) {
     const {LayerStore} = await import('../layer/layers.js')
     const {StackStore} = await import('../stack/stacks.js')
     const home = new Home(a.home)
     const layers = new LayerStore(home)
     const id = layers.resolve(a.ref)
-    layers.remove(id, new StackStore(home).usersOf(id))
+    layers.remove(id, () => new StackStore(home).usersOf(id), a.wait === true)
     return {removed: id}
   },
   async diff(a: Common & {stack: string}) {
@@ -81,13 +94,24 @@ export const ops = {
     const {resetStack} = await import('../stack/commit.js')
     return resetStack(new Home(a.home), a.stack)
   },
-  async plan(a: Common & {plan: Plan}) {
+  async plan(a: Common & {plan: Plan; stack?: string}) {
     const {executePlan} = await import('../runtime/plan.js')
-    return executePlan(a.plan)
+    // the stack this plan mounts, held shared for as long as it is mounted here (docs/design.md, Locking)
+    const release = a.stack === undefined ? () => {} : await holdStack(a.home, a.stack)
+    try {
+      return await executePlan(a.plan)
+    } finally {
+      release()
+    }
   },
   async sandbox(a: Common & {spec: SandboxSpec}) {
     const {runSandbox} = await import('../runtime/sandbox.js')
-    return runSandbox(new Home(a.home), a.spec)
+    const release = await holdStack(a.home, a.spec.stack)
+    try {
+      return await runSandbox(new Home(a.home), a.spec)
+    } finally {
+      release()
+    }
   },
   async flatten(a: Common & {layers: string[]}) {
     const {ensureFlat} = await import('../stack/flat.js')
@@ -101,14 +125,20 @@ export const ops = {
     const {probe} = await import('../runtime/probe.js')
     return probe(new Home(a.home))
   },
-  async check(a: Common & {repair?: boolean; data?: boolean}) {
+  async check(a: Common & {repair?: boolean; data?: boolean; wait?: boolean}) {
     const {checkStore} = await import('../care/check.js')
-    return checkStore(new Home(a.home), {repair: a.repair === true, data: a.data !== false})
+    return checkStore(new Home(a.home), {repair: a.repair === true, data: a.data !== false, wait: a.wait === true})
   },
-  async gc(a: Common & {dryRun?: boolean}) {
+  async gc(a: Common & {dryRun?: boolean; wait?: boolean}) {
     const {collectGarbage} = await import('../care/gc.js')
-    return collectGarbage(new Home(a.home), {dryRun: a.dryRun === true})
+    return collectGarbage(new Home(a.home), {dryRun: a.dryRun === true, wait: a.wait === true})
   },
+}
+
+/** Holds a stack shared in this process (the one that mounts and reads it), until the returned release. */
+async function holdStack(home: string, stack: string): Promise<() => void> {
+  const {StackStore} = await import('../stack/stacks.js')
+  return new StackStore(new Home(home)).lock(stack, 'shared')
 }
 
 export type Ops = typeof ops

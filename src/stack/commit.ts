@@ -4,7 +4,8 @@
 import {existsSync, readdirSync, readlinkSync} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {StoreLock} from '../store/lock.js'
-import {discard, leftoverStaging} from '../store/fsutil.js'
+import {discard} from '../store/fsutil.js'
+import {leftovers} from '../store/staging.js'
 import {ensureComposed} from './compose.js'
 import {LayerStore, type LayerInfo} from '../layer/layers.js'
 import type {Meta} from '../format/entry.js'
@@ -12,6 +13,7 @@ import {DEFAULT_INLINE_LIMIT, buildLayer} from '../layer/builder.js'
 import {StackStore} from './stacks.js'
 import {type ChangeJSON, type UpperNode, changeJSON, readChanges} from './changes.js'
 import {join} from 'node:path'
+import {conflict} from '../errors.js'
 
 export interface DiffResult {stack: string; changes: ChangeJSON[]}
 export interface CommitResult {stack: string; layer: LayerInfo | null; changes: number; nameMovedFrom: string | null}
@@ -25,7 +27,12 @@ function changesOf(home: Home, name: string) {
 }
 
 export function diffStack(home: Home, name: string): DiffResult {
-  return {stack: name, changes: changesOf(home, name).changes.map(changeJSON)}
+  const release = new StackStore(home).lock(name, 'shared') // no commit or reset swaps the upper while we read it
+  try {
+    return {stack: name, changes: changesOf(home, name).changes.map(changeJSON)}
+  } finally {
+    release()
+  }
 }
 
 /**
@@ -37,8 +44,14 @@ export function diffStack(home: Home, name: string): DiffResult {
  */
 export async function commitStack(home: Home, name: string, layerName?: string): Promise<CommitResult> {
   const stacks = new StackStore(home)
-  const unlock = stacks.lock(name)
-  const storeLock = StoreLock.shared(home) // gc must not remove objects the new layer refers to
+  const storeLock = StoreLock.shared(home) // gc must not remove objects the new layer refers to (taken first: docs/design.md, Locking)
+  let unlock
+  try {
+    unlock = stacks.lock(name)
+  } catch (e) {
+    storeLock.release()
+    throw e
+  }
   try {
     mendBeforeUse(home, stacks, name)
     const {stack, nodes, changes} = changesOf(home, name)
@@ -50,13 +63,24 @@ export async function commitStack(home: Home, name: string, layerName?: string):
     }
     const top = new LayerStore(home).get(stack.layers[0])
     const r = await writeLayer(home, stacks.upper(name), nodes, top.inlineLimit ?? DEFAULT_INLINE_LIMIT, layerName)
-    const layers = [r.layer.id, ...stack.layers]
-    const staged = stacks.stageUpper(name, ensureComposed(home, layers))
+    // published, the new layer is no stack's until stack.json names it: held meanwhile, so no `layer rm` takes it
+    let hold
     try {
-      stacks.setLayers(name, layers)
-      stacks.swapUpper(name, staged)
+      hold = new LayerStore(home).hold(r.layer.id)
+    } catch {
+      throw conflict(`the layer committing '${name}' made (${r.layer.id.slice(0, 12)}) was removed before the stack took it`, 'nothing changed in the stack: commit again')
+    }
+    try {
+      const layers = [r.layer.id, ...stack.layers]
+      const staged = stacks.stageUpper(name, ensureComposed(home, layers))
+      try {
+        stacks.setLayers(name, layers)
+        stacks.swapUpper(name, staged)
+      } finally {
+        discard(staged)
+      }
     } finally {
-      discard(staged)
+      hold.release()
     }
     return {stack: name, layer: r.layer, changes: changes.length, nameMovedFrom: r.nameMovedFrom}
   } finally {
@@ -86,7 +110,7 @@ export function resetStack(home: Home, name: string): ResetResult {
 function mendBeforeUse(home: Home, stacks: StackStore, name: string) {
   const dir = stacks.dir(name)
   if (['upper', 'work', 'merged'].every((d) => existsSync(join(dir, d)))) return
-  stacks.mend(name, leftoverStaging(home.tmp))
+  stacks.mend(name, leftovers(home.tmp))
 }
 
 /** Parents of changes, so a layer can hold them: kept with their (unchanged) metadata. */

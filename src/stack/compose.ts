@@ -10,7 +10,8 @@ import {LayerStore} from '../layer/layers.js'
 import {scanTree, abs} from '../layer/scan.js'
 import type {Entry} from '../format/entry.js'
 import {TreeWriter} from '../layer/writer.js'
-import {buildCached, removeTree} from '../store/fsutil.js'
+import {removeTree} from '../store/fsutil.js'
+import {buildCached} from '../store/staging.js'
 
 /** Chain id: what a composed tree is cached under. Layers top first. */
 export function chainId(layerIds: string[]): string {

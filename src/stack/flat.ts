@@ -7,7 +7,7 @@ import {constants as fsc, copyFileSync, existsSync, linkSync, mkdirSync, statSyn
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {ObjectStore, copySparse} from '../store/objects.js'
-import {buildCached} from '../store/fsutil.js'
+import {buildCached} from '../store/staging.js'
 import {abs, scanTree} from '../layer/scan.js'
 import {TreeWriter} from '../layer/writer.js'
 import {chainId, ensureComposed} from './compose.js'

@@ -1,11 +1,13 @@
 // Stacks: an ordered list of layers (top first) with a writable upper.
-import {chmodSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync} from 'node:fs'
+import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
 import {LayerStore} from '../layer/layers.js'
-import {conflict, notFound, usage} from '../errors.js'
-import {discard, exchange, publish, stagingDir, writeAtomic, writeFileAt} from '../store/fsutil.js'
+import {StrataError, conflict, notFound, usage} from '../errors.js'
+import {discard, exchange, publish, writeAtomic, writeFileAt} from '../store/fsutil.js'
+import {releaseStaging, stagingDir, stagingName} from '../store/staging.js'
+import {InodeLock, lockHolders} from '../store/lock.js'
 import {ensureComposed} from './compose.js'
 import {sys} from '../sys.js'
 import {isStructural} from '../format/xattrs.js'
@@ -54,16 +56,38 @@ export class StackStore {
 
   get(name: string): StackInfo {
     checkStackName(name)
-    if (!this.has(name)) throw notFound(`no stack named '${name}'`, 'see `strata stack list`, or create it with `strata stack create`')
-    return readRecord<StackInfo>(join(this.dir(name), 'stack.json'), 'stack')
+    const missing = () => notFound(`no stack named '${name}'`, 'see `strata stack list`, or create it with `strata stack create`')
+    if (!this.has(name)) throw missing()
+    try {
+      return readRecord<StackInfo>(join(this.dir(name), 'stack.json'), 'stack')
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw missing() // removed by a `stack rm` since
+      throw e
+    }
   }
 
-  list(): StackInfo[] { return this.names().map((n) => this.get(n)) }
+  /** Every stack's record; one removed while we list is left out (docs/design.md, Locking). */
+  list(): StackInfo[] {
+    return this.names().flatMap((n) => {
+      try {
+        return [this.get(n)]
+      } catch (e) {
+        if (e instanceof StrataError && e.code === 'not_found') return []
+        throw e
+      }
+    })
+  }
 
   /** Stacks that use a layer. */
   usersOf(id: string): string[] { return this.list().filter((s) => s.layers.includes(id)).map((s) => s.name) }
 
-  /** Creates a stack of layers (top first), its upper starting with the root of the composed tree. */
+  /**
+   * Creates a stack of layers (top first), its upper starting with the root of
+   * the composed tree. Its layers are held shared until the stack is
+   * published: a `layer rm` of one either finished before (not found, exit 3)
+   * or finds this stack using it (docs/design.md, Locking). The caller holds
+   * the store shared, so gc leaves the new chain's composed tree alone.
+   */
   create(name: string, layerRefs: string[], mapping: StackInfo['mapping'], backend = 'kernel'): StackInfo {
     checkBackend(backend)
     checkStackName(name)
@@ -72,29 +96,46 @@ export class StackStore {
     const ids = layerRefs.map((r) => layers.resolve(r))
     if (this.has(name)) throw conflict(`stack '${name}' already exists`, 'choose another name, or remove it with `strata stack rm`')
     this.home.ensure()
-    const composed = ensureComposed(this.home, ids)
-    const staging = stagingDir(this.home.tmp, 'stack')
+    const held: InodeLock[] = []
     try {
-      mkdirSync(join(staging, 'work'), {mode: 0o755})
-      mkdirSync(join(staging, 'merged'), {mode: 0o755})
-      freshUpper(join(staging, 'upper'), composed)
-      const info: StackInfo = {name, layers: ids, mapping, backend, created: new Date().toISOString()}
-      writeFileAt(join(staging, 'stack.json'), encodeRecord('stack', info)) // staged: published with the directory
-      publish(staging, this.dir(name), 'stack-create')
-      return info
-    } catch (e) {
-      discard(staging)
-      if ((e as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (e as NodeJS.ErrnoException).code === 'EEXIST')
-        throw conflict(`stack '${name}' already exists`, 'choose another name, or remove it with `strata stack rm`')
-      throw e
+      for (const id of ids) held.push(layers.hold(id))
+      const composed = ensureComposed(this.home, ids)
+      const staging = stagingDir(this.home.tmp, 'stack')
+      try {
+        mkdirSync(join(staging, 'work'), {mode: 0o755})
+        mkdirSync(join(staging, 'merged'), {mode: 0o755})
+        freshUpper(join(staging, 'upper'), composed)
+        const info: StackInfo = {name, layers: ids, mapping, backend, created: new Date().toISOString()}
+        writeFileAt(join(staging, 'stack.json'), encodeRecord('stack', info)) // staged: published with the directory
+        publish(staging, this.dir(name), 'stack-create')
+        releaseStaging(staging)
+        return info
+      } catch (e) {
+        discard(staging)
+        releaseStaging(staging)
+        if ((e as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (e as NodeJS.ErrnoException).code === 'EEXIST')
+          throw conflict(`stack '${name}' already exists`, 'choose another name, or remove it with `strata stack rm`')
+        throw e
+      }
+    } finally {
+      for (const h of held) h.release()
     }
   }
 
-  remove(name: string) {
-    this.get(name)
-    const doomed = join(this.home.tmp, `rm-stack-${randomBytes(6).toString('hex')}`)
-    publish(this.dir(name), doomed, 'stack-rm')
-    discard(doomed) // removed already: what can't be deleted now is a leftover, not a failure
+  /**
+   * Removes a stack: under its exclusive lock (refused while a run, mount,
+   * diff, export or commit holds it, exit 4 naming who, unless wait), renamed
+   * out into tmp/ first, then removed, still locked (gc leaves it alone).
+   */
+  remove(name: string, wait = false) {
+    const release = this.lock(name, 'exclusive', wait || 'flag')
+    try {
+      const doomed = stagingName(this.home.tmp, 'rm-stack')
+      publish(this.dir(name), doomed, 'stack-rm')
+      discard(doomed) // removed already: what can't be deleted now is a leftover, not a failure
+    } finally {
+      release()
+    }
   }
 
   /** Rewrites stack.json with these layers (top first), atomically: write, then rename. */
@@ -208,20 +249,28 @@ export class StackStore {
   }
 
   /**
-   * Holds the stack for a commit or reset (exclusive) or while a run writes
-   * into it (shared): one can't happen under the other. flock on the stack's
-   * directory, released by the kernel if the holder dies.
+   * Holds the stack: exclusive for what changes or removes it (commit, reset,
+   * stack rm), shared for what reads it (run, a mount's holder, diff,
+   * export, check). flock on the stack's directory, released by the kernel if
+   * the holder dies. A conflict (exit 4) names the holder, unless wait; a
+   * stack removed before we held it is not found (exit 3).
    */
-  lock(name: string, mode: 'exclusive' | 'shared' = 'exclusive'): () => void {
+  lock(name: string, mode: 'exclusive' | 'shared' = 'exclusive', wait: boolean | 'flag' = false): () => void {
     this.get(name)
-    const fd = openSync(this.dir(name), 'r')
-    if (!sys.flock(fd, mode === 'exclusive', false)) {
-      closeSync(fd)
-      throw mode === 'exclusive'
-        ? conflict(`stack '${name}' is in use (a run, commit or reset is going on)`, 'try again when it has finished')
-        : conflict(`stack '${name}' is being committed or reset`, 'try again when that has finished')
+    const dir = this.dir(name)
+    const l = InodeLock.take(dir, mode === 'exclusive', wait === true)
+    if (l === 'gone' || (l !== 'busy' && !this.has(name))) {
+      if (typeof l !== 'string') l.release()
+      throw notFound(`no stack named '${name}': it was removed`, 'see `strata stack list`')
     }
-    return () => closeSync(fd)
+    if (l === 'busy') {
+      const h = lockHolders(dir)
+      const who = h.length ? `: ${h.join(', ')}` : ''
+      throw mode === 'exclusive'
+        ? conflict(`stack '${name}' is in use (a run, commit or reset is going on)${who}`, wait === 'flag' ? 'try again when it has finished, or pass --wait to wait for it' : 'try again when it has finished')
+        : conflict(`stack '${name}' is being committed, reset or removed${who}`, 'try again when that has finished')
+    }
+    return () => l.release()
   }
 }
 

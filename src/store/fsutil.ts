@@ -1,10 +1,11 @@
 // Small filesystem helpers the store shares, and the one way anything is
 // published in it: by rename (publish) or by an atomic swap (exchange).
-import {existsSync, readdirSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync} from 'node:fs'
+import {existsSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {mkdirSync} from 'node:fs'
 import {sys} from '../sys.js'
+import {InodeLock} from './lock.js'
 import {tracer} from '../trace.js'
 
 const trace = tracer('strata:fs')
@@ -52,26 +53,12 @@ export function discard(p: string | Buffer) {
   }
 }
 
-/** A fresh directory under tmp/ for staging; the caller publishes it by rename. */
-export function stagingDir(tmp: string, kind: string): string {
-  const d = stagingName(tmp, kind)
-  mkdirSync(d, {recursive: true, mode: 0o700})
-  return d
-}
-
-/** Staging under tmp/ whose command is gone (its pid, in its name, runs no more): what a killed command left. */
-export function leftoverStaging(tmp: string): string[] {
-  const out: string[] = []
-  for (const n of existsSync(tmp) ? readdirSync(tmp) : []) {
-    const pid = Number(/-(\d+)-/.exec(n)?.[1])
-    if (pid && existsSync(`/proc/${pid}`)) continue
-    out.push(join(tmp, n))
-  }
-  return out
-}
-
-/** A staging name under tmp/ (pid-named, as `check` and gc tell leftovers by). */
-export const stagingName = (tmp: string, kind: string) => join(tmp, `${kind}-${process.pid}-${randomBytes(6).toString('hex')}`)
+/**
+ * A name under tmp/ for staging of this kind: `<kind>-<random>`, no pid (a
+ * pid namespace fakes pids). What is a leftover is decided by a lock its
+ * writer holds (store/staging.ts), not by its name.
+ */
+export const stagingName = (tmp: string, kind: string) => join(tmp, `${kind}-${randomBytes(6).toString('hex')}`)
 
 /** writeFileSync, whose errors name the file (node's name none when the write itself fails: a full disk). */
 export function writeFileAt(file: string | Buffer, data: string | Buffer, opts?: {flag?: string; mode?: number}) {
@@ -92,9 +79,16 @@ export function writeFileAt(file: string | Buffer, data: string | Buffer, opts?:
  * (the crash test's hook), or null for a file outside the store (runtime state).
  */
 export function writeAtomic(file: string, data: string | Buffer, tmp: string, step: string | null, mode?: number) {
-  const t = stagingName(tmp, 'record')
+  // held while it is written, so gc and `check --repair` don't take it for a leftover (store/staging.ts)
+  let t: string
+  let lock: InodeLock | 'busy' | 'gone'
+  do {
+    t = stagingName(tmp, 'record')
+    writeFileAt(t, '', mode === undefined ? {flag: 'wx'} : {flag: 'wx', mode})
+    lock = InodeLock.take(t, true, true)
+  } while (typeof lock === 'string') // a gc took it for a leftover before we locked it: another
   try {
-    writeFileAt(t, data, mode === undefined ? undefined : {mode})
+    writeFileAt(t, data)
     if (step === null) renameSync(t, file)
     else publish(t, file, step)
   } catch (e) {
@@ -102,6 +96,8 @@ export function writeAtomic(file: string, data: string | Buffer, tmp: string, st
       unlinkSync(t)
     } catch {}
     throw e
+  } finally {
+    lock.release()
   }
 }
 
@@ -143,24 +139,4 @@ export function exchange(a: string, b: string, step: string): boolean {
     if (code === 'EINVAL' || code === 'ENOSYS' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return false
     throw e
   }
-}
-
-/**
- * A rebuildable cache entry (composed or flat tree): built into staging by
- * build(root), published at target by rename. Two builders racing both
- * succeed: the loser's copy is dropped.
- */
-export function buildCached(tmp: string, kind: string, target: string, build: (root: string) => void): string {
-  if (existsSync(target)) return target
-  const staging = stagingDir(tmp, kind)
-  const root = join(staging, 'tree')
-  try {
-    build(root)
-    publish(root, target, kind)
-  } catch (e) {
-    if (!existsSync(target)) throw e
-  } finally {
-    discard(staging)
-  }
-  return target
 }
