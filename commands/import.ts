@@ -1,6 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
 import {bytes} from '../src/progress.js'
+import {count} from '../src/cli/words.js'
+import {skippedWarnings} from '../src/cli/render-layer.js'
 import {FORMATS, type Format, detectFormat, importSource} from '../src/import/archive.js'
 import {splitLayoutRef} from '../src/import/oci.js'
 import type {ArchiveImportResult} from '../src/import/source.js'
@@ -47,7 +49,7 @@ export default class Import extends StrataCommand {
       inlineLimit: flags['inline-limit'],
     })
     const layers = 'image' in r ? r.layers : [r]
-    if ('image' in r) this.out(`image ${r.image.tag ?? r.image.manifest} from ${r.image.layout}: ${r.layers.length} layers`)
+    if ('image' in r) this.out(`image ${r.image.tag ?? r.image.manifest} from ${r.image.layout}: ${count(r.layers.length, 'layer')}`)
     for (const x of layers) this.report(x.layer, x.existing)
     if (!('image' in r) && r.nameMovedFrom) this.warn(`name '${flags.name}' moved from layer ${r.nameMovedFrom.slice(0, 12)}`)
     if (format === 'dir' && !flags.move && this.home.relationTo(source) === 'holds') this.warn(`left out the store (${this.home.root}), which is inside ${source}`)
@@ -56,10 +58,8 @@ export default class Import extends StrataCommand {
   }
 
   private report(l: LayerInfo, existing: boolean) {
-    this.out(`${existing ? 'already imported' : 'imported'} ${l.id.slice(0, 12)}${l.names.length ? ` (${l.names.join(', ')})` : ''}: ${l.counts.entries} entries, ${bytes(l.bytes.content)}`)
-    if (!existing) this.out(`  ${l.bytes.objectsAdded} new objects, ${bytes(l.bytes.objectBytesAdded)} stored`)
-    const s = l.skipped
-    if (s.devices + s.sockets > 0) this.warn(`skipped ${s.devices} device nodes and ${s.sockets} sockets (they can't be kept rootless): ${s.paths.slice(0, 5).join(', ')}`)
-    if (s.squashedOwners > 0) this.warn(`${s.squashedOwners} entries had owners outside the id mapping and now belong to you`)
+    this.out(`${existing ? 'already imported' : 'imported'} ${l.id.slice(0, 12)}${l.names.length ? ` (${l.names.join(', ')})` : ''}: ${count(l.counts.entries, 'entry', 'entries')}, ${bytes(l.bytes.content)}`)
+    if (!existing) this.out(`  ${count(l.bytes.objectsAdded, 'new object')}, ${bytes(l.bytes.objectBytesAdded)} stored`)
+    for (const w of skippedWarnings(l)) this.warn(w)
   }
 }

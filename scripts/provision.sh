@@ -45,3 +45,18 @@ fi
 # provisioning made everything readable) must not pass these cases by accident
 chmod a+rx /var/lib/strata-test "$private" "$private"/* && chmod a+r "$private"/*/readable
 chmod 0700 "$private/dir/locked" && chmod 0600 "$private/file/secret" "$private/small/secret"
+
+# a tree whose owners lie outside the test user's id mapping, as /opt and /usr
+# trees are root's: imports must count and name every owner they can't keep
+owners=/var/lib/strata-test/owners
+if [ ! -e "$owners/dir/big" ]; then
+  mkdir -p "$owners/dir"
+  echo mine > "$owners/mine"
+  echo "root's group" > "$owners/rootgroup"
+  echo "root's" > "$owners/rootfile"
+  head -c 1000 /dev/urandom > "$owners/dir/big"
+fi
+chown root:root "$owners/dir" "$owners/dir/big" "$owners/rootfile"
+chown "$TEST_USER:" "$owners" "$owners/mine"
+chown "$TEST_USER:root" "$owners/rootgroup"
+chmod 0755 "$owners" "$owners/dir" && chmod 0644 "$owners/mine" "$owners/rootgroup" "$owners/rootfile" "$owners/dir/big"

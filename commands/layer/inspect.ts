@@ -23,7 +23,7 @@ export default class LayerInspect extends StrataCommand {
         `  created: ${l.created}`,
         `  entries: ${c.entries} (${c.dirs} dirs, ${c.stubs} stubs, ${c.files} inline files, ${c.symlinks} symlinks, ${c.fifos} fifos, ${c.whiteouts} whiteouts, ${c.hardlinks} hardlinks)`,
         `  content: ${bytes(l.bytes.content)}`,
-        `  skipped: ${l.skipped.devices} devices, ${l.skipped.sockets} sockets; ${l.skipped.squashedOwners} owners squashed`,
+        `  skipped: ${l.skipped.devices} devices, ${l.skipped.sockets} sockets; ${l.skipped.squashedOwners} owners outside the id mapping (see --json: skipped.paths)`,
         `  used by: ${usedBy.join(', ') || '-'}`,
       ].join('\n'),
     )

@@ -36,6 +36,12 @@ export abstract class StrataCommand extends Command {
     return b === 'auto' ? autoBackend(this.home, () => this.inNamespace('probe', {})) : b
   }
 
+  /** strata's one-line warning on stderr (not oclif's wrapped form), also under --json. */
+  warn(input: string | Error): string | Error {
+    process.stderr.write(`strata: warning: ${typeof input === 'string' ? input : input.message}\n`)
+    return input
+  }
+
   protected out(line: string) {
     if (!this.jsonEnabled()) this.log(line)
   }

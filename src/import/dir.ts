@@ -54,6 +54,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   const src = Buffer.from(source)
   const absSrc = (rel: Buffer) => (rel.length ? Buffer.concat([src, SLASH, rel]) : src)
   let failure: unknown
+  const overflow = overflowIds()
 
   let sinceYield = 0
   const visit = async (rel: Buffer, e: ScannedEntry): Promise<void> => {
@@ -67,6 +68,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
     if (fmt === C.S_IFDIR && inodeOf(ident) === store) return
     if (!opts.acceptStubs) fingerprint.add(rel, ident)
     const meta: Meta = {mode: mode & 0o7777, uid, gid, mtimeNs, atimeNs, xattrs: xattrs ? xattrs.sort(byName) : []}
+    if (overflow && (uid === overflow.uid || gid === overflow.gid)) meta.foreignOwner = true
     if (fmt === C.S_IFDIR) {
       writer.dir(rel, meta)
       for (const child of scan(absSrc(rel))) await visit(joinPath(rel, child[0]), child)
@@ -164,6 +166,22 @@ function fingerprintOf(source: string, store: string): string | null {
     return null // the import proper will say what is wrong
   }
   return f.digest()
+}
+
+/**
+ * In a user namespace the kernel shows an owner outside its mapping (a host
+ * tree's root, a group of yours the mapping leaves out) as the overflow id,
+ * 65534: such an entry keeps 65534 (nobody, nogroup) and is counted as an
+ * owner strata couldn't keep. Null outside a user namespace.
+ */
+function overflowIds(): {uid: number; gid: number} | null {
+  try {
+    if (/^\s*0\s+0\s+4294967295\s*$/.test(readFileSync('/proc/self/uid_map', 'utf8'))) return null
+    const id = (f: string) => Number(readFileSync(`/proc/sys/kernel/${f}`, 'utf8').trim())
+    return {uid: id('overflowuid'), gid: id('overflowgid')}
+  } catch {
+    return {uid: 65534, gid: 65534}
+  }
 }
 
 const SLASH = Buffer.from('/')
