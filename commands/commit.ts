@@ -23,7 +23,8 @@ export default class Commit extends StrataCommand {
     const {args, flags} = await this.parse(Commit)
     if (flags.name !== undefined) checkLayerName(flags.name)
     new StackStore(this.home).get(args.stack)
-    await new Sessions(this.home).ensureUnmounted(args.stack, flags.force)
+    const stopped = await new Sessions(this.home).ensureUnmounted(args.stack, flags.force)
+    if (stopped) this.warn(`--force: stopped the session of ${args.stack} (pid ${stopped.pid}) first`)
     const r = await this.inNamespace('commit', {stack: args.stack, name: flags.name})
     if (!r.layer) this.out(`nothing to commit: stack ${r.stack} has no changes`)
     else {

@@ -8,6 +8,7 @@ export default class Exec extends StrataCommand {
   static summary = 'Run a command in a mounted stack (joins its session)'
   static description = "Enters the session's user and mount namespaces (nsenter, credentials preserved) and runs CMD with the merged view as its working directory, with the terminal. In a root session (`mount --root`), CMD runs inside the sandbox: its pid, uts (and net) namespaces too, chrooted into the stack, with the session's environment and workdir. Exits with CMD's status (128+signal when killed)."
   static examples = ['<%= config.bin %> exec dev -- make', '<%= config.bin %> exec dev -- sh -c "echo hi > greeting"']
+  static usage = 'STACK -- CMD...'
   static strict = false
   static args = {stack: Args.string({description: 'mounted stack', required: true, ignoreStdin: true})}
   static enableJsonFlag = false

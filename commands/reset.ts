@@ -14,7 +14,8 @@ export default class Reset extends StrataCommand {
   async run(): Promise<ResetResult> {
     const {args, flags} = await this.parse(Reset)
     new StackStore(this.home).get(args.stack)
-    await new Sessions(this.home).ensureUnmounted(args.stack, flags.force)
+    const stopped = await new Sessions(this.home).ensureUnmounted(args.stack, flags.force)
+    if (stopped) this.warn(`--force: stopped the session of ${args.stack} (pid ${stopped.pid}) first`)
     const r = await this.inNamespace('reset', {stack: args.stack})
     this.out(`discarded ${r.discarded} change${r.discarded === 1 ? '' : 's'} of ${r.stack}`)
     return r

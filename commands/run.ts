@@ -36,6 +36,7 @@ export default class Run extends StrataCommand {
     '<%= config.bin %> run dev -- sh -c "echo hi > greeting"',
     '<%= config.bin %> run --root dev --net none --volume ./src:/src:ro --workdir /src -- make',
   ]
+  static usage = ['STACK -- CMD...', '--root [-e NAME=VALUE]... [-v HOST:PATH[:ro]]... [-w DIR] [--user UID[:GID]] [FLAGS] STACK -- CMD...']
   static strict = false
   static args = {stack: Args.string({description: 'stack to run in', required: true, ignoreStdin: true})}
   static flags = sandboxFlags

@@ -10,7 +10,7 @@ export default class StackExport extends StrataCommand {
   static examples = ['<%= config.bin %> stack export dev --oci ./dev-image:v1', '<%= config.bin %> stack export dev --oci ./dev-image --gzip']
   static args = {stack: Args.string({description: 'the stack', required: true, ignoreStdin: true})}
   static flags = {
-    oci: Flags.string({description: 'image layout directory, optionally with :TAG', required: true}),
+    oci: Flags.string({char: 'o', description: 'image layout directory, optionally with :TAG', required: true}),
     gzip: Flags.boolean({description: 'gzip the layers (default: uncompressed tars)'}),
   }
 

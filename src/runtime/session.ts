@@ -99,11 +99,13 @@ export class Sessions {
    * What would change a stack's upper under its session (stack rm, commit,
    * reset) refuses while it is mounted, unless told to stop the session first.
    */
-  async ensureUnmounted(stack: string, force: boolean): Promise<void> {
+  /** Refuses a mounted stack, or with force stops its session: the session stopped, if any, for the caller to say so. */
+  async ensureUnmounted(stack: string, force: boolean): Promise<Session | undefined> {
     const s = await this.active(stack)
-    if (!s) return
+    if (!s) return undefined
     if (!force) throw conflict(`stack '${stack}' is mounted (session pid ${s.pid})`, `unmount it first (\`strata umount ${stack}\`), or pass --force to stop the session`)
     await this.stop(s)
+    return s
   }
 
   /** Starts a holder for the stack (with `root`, as pid 1 of a sandbox); resolves once the stack is mounted. */
