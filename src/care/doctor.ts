@@ -6,6 +6,7 @@ import type {Home} from '../store/home.js'
 import {detectMapping, subordinateRange} from '../runtime/idmap.js'
 import type {Probe} from '../runtime/probe.js'
 import {asStrataError} from '../errors.js'
+import {hostTool, onPath} from '../exec.js'
 import {protections, type Protection} from '../runtime/protections.js'
 
 export interface Check {name: string; ok: boolean; detail: string; fix?: string}
@@ -15,8 +16,14 @@ type Enter = <T>(op: string, args: Record<string, unknown>) => Promise<T>
 
 export async function diagnose(home: Home, enter: Enter): Promise<Diagnosis> {
   const checks: Check[] = []
-  const has = (bin: string) => (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, bin)))
-  checks.push({name: 'unshare', ok: has('unshare'), detail: has('unshare') ? 'util-linux unshare is installed' : 'unshare is missing', fix: 'install util-linux'})
+  const unshare = hostTool('unshare')
+  const found = unshare.startsWith('/')
+  checks.push({
+    name: 'unshare',
+    ok: found,
+    detail: !found ? 'unshare is not installed (not on PATH, nor in /usr/bin or /bin)' : onPath('unshare') ? `util-linux unshare is installed (${unshare})` : `util-linux unshare is installed (${unshare}, not on your PATH: strata uses it there)`,
+    fix: 'install util-linux',
+  })
   const sub = subordinateRange('/etc/subuid')
   const mapping = detectMapping()
   checks.push({
@@ -33,7 +40,14 @@ export async function diagnose(home: Home, enter: Enter): Promise<Diagnosis> {
     checks.push({name: 'data-only layers', ok: probe.dataOnly.ok, detail: `${probe.dataOnly.detail} (kernel ${probe.kernel})`, fix: 'Linux ≥ 6.16'})
     checks.push({name: 'fuse-overlayfs', ok: probe.fuse.ok, detail: probe.fuse.detail, fix: 'apt install fuse-overlayfs; chmod 0666 /dev/fuse'})
   } catch (e) {
-    checks.push({name: 'user namespace', ok: false, detail: asStrataError(e).message, fix: 'enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)'})
+    // the fix for the cause: a missing program is installed, a refused namespace enabled
+    const why = asStrataError(e)
+    checks.push({
+      name: 'user namespace',
+      ok: false,
+      detail: why.message,
+      fix: found ? 'enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)' : 'install util-linux (unshare), then try again',
+    })
   }
   const usable = !!probe?.overlay.ok && !!probe?.dataOnly.ok
   // root sessions (sandbox engine): which protections this machine enforces

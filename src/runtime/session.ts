@@ -9,7 +9,7 @@ import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {type Mapping, unshareArgs} from './idmap.js'
-import {trace} from '../exec.js'
+import {hostTool, toolsEnv, trace} from '../exec.js'
 import {conflict, environment, notFound, StrataError} from '../errors.js'
 import {StackStore} from '../stack/stacks.js'
 
@@ -139,11 +139,11 @@ export class Sessions {
       const argv = [...launcher.slice(1), process.execPath, holder, JSON.stringify(args)]
       trace('%s %o (detached)', launcher[0], argv)
       // detached: setsid, so no terminal and no signals from ours; fd 3 says when it is ready
-      const child = spawn(launcher[0], argv, {
+      const child = spawn(hostTool(launcher[0]), argv, {
         detached: true,
         cwd: '/',
         stdio: ['ignore', logFd, logFd, 'pipe'],
-        env: process.env,
+        env: {...process.env, ...toolsEnv()},
       })
       closeSync(logFd)
       const report = await new Promise<HolderReport | null>((resolve) => {
