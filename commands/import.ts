@@ -3,7 +3,7 @@ import {StrataCommand} from '../src/cli/command.js'
 import {bytes} from '../src/progress.js'
 import {count} from '../src/cli/words.js'
 import {skippedWarnings} from '../src/cli/render-layer.js'
-import {FORMATS, type Format, detectFormat, importSource} from '../src/import/archive.js'
+import {FORMATS, type Format, checkForcedFormat, detectFormat, importSource} from '../src/import/archive.js'
 import {splitLayoutRef} from '../src/import/oci.js'
 import type {ArchiveImportResult} from '../src/import/source.js'
 import {type LayerInfo, checkLayerName} from '../src/layer/layers.js'
@@ -37,6 +37,7 @@ export default class Import extends StrataCommand {
     if (flags.stack !== undefined) checkStackName(flags.stack)
     const {dir, ref} = splitLayoutRef(args.source) // a ref on what is no image: the import says so
     const source = importSource(dir)
+    if (flags.format) checkForcedFormat(source, flags.format as Format)
     const format = (flags.format as Format | undefined) ?? (await detectFormat(source))
     const r = await this.inNamespace('import-archive', {
       source,
