@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {StrataCommand} from '../src/cli/command.js'
+import {StrataCommand, checkStackBeforeDashes} from '../src/cli/command.js'
 import {usage} from '../src/errors.js'
 import {Sessions} from '../src/runtime/session.js'
 import {runCommand} from '../src/runtime/run.js'
@@ -16,6 +16,7 @@ export default class Exec extends StrataCommand {
   async run(): Promise<void> {
     const {args, argv} = await this.parse(Exec)
     const cmd = (argv as string[]).slice(1)
+    checkStackBeforeDashes(this.argv, args.stack, 'exec')
     if (cmd.length === 0) throw usage('no command to run', 'give one after --: `strata exec STACK -- CMD...`')
     const sessions = new Sessions(this.home)
     const s = await sessions.require(args.stack)

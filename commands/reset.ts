@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
+import {count} from '../src/cli/words.js'
 import {StackStore} from '../src/stack/stacks.js'
 import {Sessions} from '../src/runtime/session.js'
 import type {ResetResult} from '../src/stack/commit.js'
@@ -17,7 +18,7 @@ export default class Reset extends StrataCommand {
     const stopped = await new Sessions(this.home).ensureUnmounted(args.stack, flags.force)
     if (stopped) this.warn(`--force: stopped the session of ${args.stack} (pid ${stopped.pid}) first`)
     const r = await this.inNamespace('reset', {stack: args.stack})
-    this.out(`discarded ${r.discarded} change${r.discarded === 1 ? '' : 's'} of ${r.stack}`)
+    this.out(`discarded ${count(r.discarded, 'change')} of ${r.stack}`)
     return r
   }
 }

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {StrataCommand} from '../src/cli/command.js'
+import {StrataCommand, checkStackBeforeDashes} from '../src/cli/command.js'
 import {usage} from '../src/errors.js'
 import {runInStack} from '../src/runtime/run.js'
 import {StackStore} from '../src/stack/stacks.js'
@@ -45,6 +45,7 @@ export default class Run extends StrataCommand {
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(Run)
     const cmd = (argv as string[]).slice(1)
+    checkStackBeforeDashes(this.argv, args.stack, 'run')
     checkSandboxFlags(flags)
     if (cmd.length === 0) throw usage('no command to run', 'give one after --: `strata run STACK -- CMD...`')
     // the command gets Ctrl-C; we wait for its status

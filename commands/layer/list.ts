@@ -10,7 +10,7 @@ export default class LayerList extends StrataCommand {
 
   async run(): Promise<{layers: LayerInfo[]}> {
     await this.parse(LayerList)
-    const layers = new LayerStore(this.home).list()
+    const layers = new LayerStore(this.home.requireReadable()).list()
     this.out(table(['ID', 'NAMES', 'ENTRIES', 'SIZE', 'SOURCE'], layers.map((l) => [l.id.slice(0, 12), l.names.join(',') || '-', String(l.counts.entries), bytes(l.bytes.content), l.source.path])))
     return {layers}
   }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 import {StrataCommand} from '../../src/cli/command.js'
+import {count} from '../../src/cli/words.js'
 import {bytes} from '../../src/progress.js'
 import type {OciExport} from '../../src/export/export.js'
 
@@ -20,7 +21,7 @@ export default class StackExport extends StrataCommand {
     const dir = m[2] && m[1] ? m[1] : flags.oci
     const tag = m[2] && m[1] ? m[2] : 'latest'
     const r = await this.inNamespace('stack-export', {stack: args.stack, dir: resolve(dir), tag, compression: flags.gzip ? 'gzip' : 'none'})
-    this.out(`exported stack ${args.stack} to ${r.layout}:${r.tag} (${r.manifest.slice(0, 19)}): ${r.layers.length} layers, ${bytes(r.layers.reduce((a, l) => a + l.size, 0))}`)
+    this.out(`exported stack ${args.stack} to ${r.layout}:${r.tag} (${r.manifest.slice(0, 19)}): ${count(r.layers.length, 'layer')}, ${bytes(r.layers.reduce((a, l) => a + l.size, 0))}`)
     return r
   }
 }

@@ -10,7 +10,7 @@ export default class StackList extends StrataCommand {
 
   async run(): Promise<{stacks: StackInfo[]}> {
     await this.parse(StackList)
-    const stacks = new StackStore(this.home).list()
+    const stacks = new StackStore(this.home.requireReadable()).list()
     const layers = new LayerStore(this.home)
     const label = (id: string) => (layers.has(id) ? layers.get(id).names[0] : undefined) ?? id.slice(0, 12)
     this.out(table(['NAME', 'LAYERS (top first)', 'CREATED'], stacks.map((s) => [s.name, s.layers.map(label).join(' '), s.created])))

@@ -92,4 +92,10 @@ function toStrataError(err: Error & {oclif?: {exit?: number}; args?: {name: stri
   return usage(reasons.slice(0, 1).join('').concat((reasons[0]?.endsWith(':') || reasons[0]?.startsWith('Parsing ')) && reasons[1] ? `${reasons[0].endsWith(':') ? '' : ':'} ${reasons[1]}` : '').replace(/=true\b/g, '').replace(/:$/, ''), help)
 }
 
+/** `strata run -- ls`: oclif takes the command for the stack; say the stack is what's missing. */
+export function checkStackBeforeDashes(raw: string[], stack: string, id: string) {
+  const dashes = raw.indexOf('--')
+  if (dashes >= 0 && raw.indexOf(stack) > dashes) throw usage('no stack given', `name it before --: \`strata ${id} STACK -- CMD...\``)
+}
+
 export {Flags}
