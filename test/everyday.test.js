@@ -2,10 +2,12 @@
 // flags as podman and git users type them, messages that name the cause.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {writeFileSync, mkdirSync} from 'node:fs'
+import {writeFileSync, mkdirSync, chmodSync} from 'node:fs'
 import {join} from 'node:path'
-import {strata, scratch, inNs} from './helpers.js'
+import {spawnSync} from 'node:child_process'
+import {strata, scratch, inNs, bin, expectOneLineError} from './helpers.js'
 import {tarOf} from './fixtures/tar.js'
+import {makeRootfs} from './fixtures/rootfs.js'
 
 const owners = '/var/lib/strata-test/owners' // scripts/provision.sh: root's files beside the test user's
 
@@ -63,4 +65,111 @@ test('counts are of what the layer holds: a later duplicate tar entry replaces t
   assert.equal(r.json.layer.bytes.content, 3 + 200)
   const tree = join(home, 'layers', r.json.layer.id, 'tree')
   assert.equal(inNs(['cat', join(tree, 'a')]).stdout.toString(), 'two')
+})
+
+test('-h, --help and help TOPIC... work everywhere', (t) => {
+  const {home} = scratch(t)
+  const cases = [
+    [['-h'], /USAGE\n\s+\$ strata \[COMMAND\]/],
+    [['--help'], /TOPICS[\s\S]*stack/],
+    [['help'], /USAGE\n\s+\$ strata \[COMMAND\]/],
+    [['import', '-h'], /USAGE\n\s+\$ strata import SOURCE/],
+    [['help', 'stack'], /USAGE\n\s+\$ strata stack COMMAND[\s\S]*stack create/],
+    [['stack', '-h'], /USAGE\n\s+\$ strata stack COMMAND/],
+    [['help', 'stack', 'create'], /USAGE\n\s+\$ strata stack create NAME LAYER\.\.\./],
+    [['stack', 'create', '-h'], /USAGE\n\s+\$ strata stack create NAME LAYER\.\.\./],
+    // the usage line shows one stack and the command after --
+    [['run', '--help'], /USAGE\n\s+\$ strata run STACK -- CMD\.\.\.\n/],
+    [['exec', '-h'], /USAGE\n\s+\$ strata exec STACK -- CMD\.\.\.\n/],
+  ]
+  for (const [args, says] of cases) {
+    const r = strata(home, args)
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`)
+    assert.match(r.stdout, says, args.join(' '))
+    assert.equal(r.stderr, '')
+  }
+  // -h after -- belongs to the command
+  expectOneLineError(home, {args: ['run', 'nosuch', '--', 'ls', '-h'], exit: 3, says: /no stack named 'nosuch'/})
+  expectOneLineError(home, {args: ['help', 'nosuch'], exit: 2, says: /no command or topic 'nosuch'/})
+})
+
+test('completion with no shell takes it from $SHELL', (t) => {
+  const {home} = scratch(t)
+  const zsh = strata(home, ['completion'], {env: {SHELL: '/usr/bin/zsh'}})
+  assert.equal(zsh.status, 0, zsh.stderr)
+  assert.match(zsh.stdout, /^#compdef strata/)
+  const fish = strata(home, ['completion', '--json'], {env: {SHELL: '/usr/bin/fish'}})
+  assert.equal(fish.json.shell, 'fish')
+  const tcsh = strata(home, ['completion'], {env: {SHELL: '/bin/tcsh'}})
+  assert.equal(tcsh.status, 2)
+  assert.match(tcsh.stderr, /^strata: no completion for \$SHELL \(\/bin\/tcsh\) — name one: `strata completion bash\|zsh\|fish`\n$/)
+})
+
+test('stack rm and layer rm take several names, checking all first; id prefixes under 4 characters are refused', (t) => {
+  const {home, work} = scratch(t)
+  const ids = []
+  for (const n of ['a', 'b', 'c']) {
+    mkdirSync(join(work, n))
+    writeFileSync(join(work, n, 'f'), n)
+    ids.push(strata(home, ['import', join(work, n), '--name', n, '--json']).json.layer.id)
+  }
+  for (const s of ['s1', 's2', 's3']) assert.equal(strata(home, ['stack', 'create', s, 'a']).status, 0)
+  // an unknown name removes none
+  expectOneLineError(home, {args: ['stack', 'rm', 's1', 'nosuch'], exit: 3, says: /no stack named 'nosuch'/})
+  assert.equal(strata(home, ['stack', 'list', '--json']).json.stacks.length, 3)
+  const rm = strata(home, ['stack', 'rm', 's1', 's2', '--json'])
+  assert.equal(rm.status, 0, rm.stderr)
+  assert.deepEqual(rm.json, {removed: ['s1', 's2']})
+  assert.deepEqual(strata(home, ['stack', 'list', '--json']).json.stacks.map((s) => s.name), ['s3'])
+  // a layer in use refuses all
+  expectOneLineError(home, {args: ['layer', 'rm', 'b', 'a'], exit: 4, says: /layer [0-9a-f]{12} is used by stack s3/})
+  assert.equal(strata(home, ['layer', 'list', '--json']).json.layers.length, 3)
+  // as git: a prefix under 4 characters is refused, naming what it matches
+  const short = expectOneLineError(home, {args: ['layer', 'rm', ids[1].slice(0, 1)], exit: 2, says: new RegExp(`layer id prefix '${ids[1][0]}' is too short \\(it matches .*${ids[1].slice(0, 12)} \\(b\\)`)})
+  assert.match(short.stderr, /give at least 4 characters/)
+  assert.equal(strata(home, ['layer', 'inspect', ids[1].slice(0, 3)]).status, 2)
+  const both = strata(home, ['layer', 'rm', ids[1].slice(0, 4), 'c'])
+  assert.equal(both.status, 0, both.stderr)
+  assert.match(both.stdout, new RegExp(`removed layer ${ids[1].slice(0, 12)}\nremoved layer ${ids[2].slice(0, 12)}\n`))
+  assert.deepEqual(strata(home, ['layer', 'list', '--json']).json.layers.map((l) => l.id), [ids[0]])
+})
+
+test('short flags: -o for stack export, -e -w -v for root sessions', (t) => {
+  const {home, work} = scratch(t)
+  makeRootfs(join(work, 'root'))
+  assert.equal(strata(home, ['import', join(work, 'root'), '--stack', 'box']).status, 0)
+  const out = strata(home, ['stack', 'export', 'box', '-o', join(work, 'img') + ':v1', '--json'])
+  assert.equal(out.status, 0, out.stderr)
+  assert.equal(out.json.tag, 'v1')
+  mkdirSync(join(work, 'vol'))
+  writeFileSync(join(work, 'vol', 'f'), 'from the host')
+  const r = strata(home, ['run', '--root', '-e', 'GREETING=hi', '-w', '/src', '-v', `${join(work, 'vol')}:/src`, 'box', '--', 'sh', '-c', 'echo $GREETING; pwd; cat f'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout, 'hi\n/src\nfrom the host\n')
+})
+
+test('mount points strata made for volumes are no change: diff and commit leave them out', (t) => {
+  const {home, work} = scratch(t)
+  makeRootfs(join(work, 'root'))
+  assert.equal(strata(home, ['import', join(work, 'root'), '--stack', 'box']).status, 0)
+  mkdirSync(join(work, 'vol'))
+  writeFileSync(join(work, 'vol', 'f'), 'x')
+  const run = (...cmd) => strata(home, ['run', '--root', '--volume', `${join(work, 'vol')}:/src`, '--volume', `${join(work, 'vol', 'f')}:/etc/ff`, '--volume', `${join(work, 'vol')}:/deep/er/mnt`, 'box', '--', ...cmd])
+  const r = run('sh', '-c', 'cat /etc/ff /src/f')
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout, 'xx')
+  const diff = strata(home, ['diff', 'box', '--json'])
+  assert.equal(diff.status, 0, diff.stderr)
+  assert.deepEqual(diff.json.changes, [])
+  assert.match(strata(home, ['commit', 'box']).stdout, /nothing to commit/)
+  // the user's own changes beside them still show, and a mount point the user wrote into is theirs
+  const w = run('sh', '-c', 'echo new > /etc/mine; mkdir -p /deep/er/own')
+  assert.equal(w.status, 0, w.stderr)
+  const changes = strata(home, ['diff', 'box', '--json']).json.changes.map((c) => `${c.kind} ${c.path}`)
+  assert.deepEqual(changes, ['added /deep', 'added /deep/er', 'added /deep/er/own', 'changed /etc', 'added /etc/mine'])
+  const c = strata(home, ['commit', 'box', '--json'])
+  assert.equal(c.status, 0, c.stderr)
+  const tree = join(home, 'layers', c.json.layer.id, 'tree')
+  const listed = inNs(['find', tree, '-mindepth', '1', '-printf', '/%P\\n']).stdout.toString().trim().split('\n').sort()
+  assert.deepEqual(listed, ['/deep', '/deep/er', '/deep/er/own', '/etc', '/etc/mine'])
 })

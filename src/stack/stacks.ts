@@ -1,5 +1,5 @@
 // Stacks: an ordered list of layers (top first) with a writable upper.
-import {chmodSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
@@ -118,10 +118,35 @@ export class StackStore {
       mkdirSync(join(staging, 'new-work'), {mode: 0o755})
       swap(this.upper(name), join(staging, 'new-upper'), join(staging, 'old-upper'))
       swap(this.work(name), join(staging, 'new-work'), join(staging, 'old-work'))
+      rmSync(this.mountPointsFile(name), {force: true}) // they went with the old upper
     } finally {
       removeTree(staging)
     }
   }
+
+  /**
+   * Paths strata made in the stack's merged view as mount points (a volume's
+   * target, or /proc, /dev, /tmp a stack lacks): they land in the upper, but
+   * are no change of the user's, so diff and commit leave them out while they
+   * are still what strata made (see readChanges). Forgotten with the upper.
+   */
+  mountPoints(name: string): Set<string> {
+    try {
+      return new Set(JSON.parse(readFileSync(this.mountPointsFile(name), 'utf8')) as string[])
+    } catch {
+      return new Set()
+    }
+  }
+
+  addMountPoints(name: string, paths: string[]) {
+    const all = [...new Set([...this.mountPoints(name), ...paths])]
+    const file = this.mountPointsFile(name)
+    const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}`
+    writeFileSync(tmp, JSON.stringify(all) + '\n')
+    renameSync(tmp, file)
+  }
+
+  private mountPointsFile(name: string) { return join(this.dir(name), 'mountpoints.json') }
 
   /**
    * Holds the stack for a commit or reset (exclusive) or while a run writes
