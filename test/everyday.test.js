@@ -145,7 +145,7 @@ test('short flags: -o for stack export, -e -w -v for root sessions', (t) => {
   writeFileSync(join(work, 'vol', 'f'), 'from the host')
   const r = strata(home, ['run', '--root', '-e', 'GREETING=hi', '-w', '/src', '-v', `${join(work, 'vol')}:/src`, 'box', '--', 'sh', '-c', 'echo $GREETING; pwd; cat f'])
   assert.equal(r.status, 0, r.stderr)
-  assert.equal(r.stdout, 'hi\n/src\nfrom the host\n')
+  assert.equal(r.stdout, 'hi\n/src\nfrom the host')
 })
 
 test('mount points strata made for volumes are no change: diff and commit leave them out', (t) => {
@@ -172,4 +172,104 @@ test('mount points strata made for volumes are no change: diff and commit leave 
   const tree = join(home, 'layers', c.json.layer.id, 'tree')
   const listed = inNs(['find', tree, '-mindepth', '1', '-printf', '/%P\\n']).stdout.toString().trim().split('\n').sort()
   assert.deepEqual(listed, ['/deep', '/deep/er', '/deep/er/own', '/etc', '/etc/mine'])
+})
+
+test('messages name the cause, with their exit codes', (t) => {
+  const {home, work} = scratch(t)
+  mkdirSync(join(work, 'tree'))
+  writeFileSync(join(work, 'tree', 'f'), 'x')
+  const tarFile = join(work, 'a.tar')
+  writeFileSync(tarFile, tarOf([{name: 'a', data: 'one'}]))
+  assert.equal(strata(home, ['import', join(work, 'tree'), '--stack', 'dev', '--name', 'base']).status, 0)
+  const cases = [
+    {args: ['import', join(work, 'tree'), '--format', 'tar'], exit: 2, says: /tree is a directory: --format tar needs a file — give the archive file/},
+    {args: ['import', tarFile, '--format', 'oci'], exit: 2, says: /a\.tar is a file: --format oci needs a directory — .*--format oci-archive/},
+    {args: ['import', join(work, 'tree'), '--format', 'oci'], exit: 2, says: /tree is no OCI image layout: it has no oci-layout and index\.json/},
+    {args: ['import', '-'], exit: 2, says: /strata import does not read standard input \(-\) — save the stream to a file/},
+    {args: ['layer', 'export', 'base'], exit: 2, says: /^strata: missing --output \(-o\) — give -o: the tar file to write .*or - for standard output$/},
+    {args: ['stack', 'export', 'dev'], exit: 2, says: /^strata: missing --oci \(-o\) — give -o: image layout directory/},
+    {args: ['import'], exit: 2, says: /^strata: missing SOURCE \(directory, tar file/},
+    // a flag meant for strata (before --), and one meant for the command (no --)
+    {args: ['run', 'dev', '--json', '--', 'true'], exit: 2, says: /^strata: strata run has no flag --json — see `strata run --help`/},
+    {args: ['run', 'dev', 'ls', '-la'], exit: 2, says: /^strata: unknown flag -la — a command with flags goes after --/},
+    {args: ['run', '--', 'ls'], exit: 2, says: /^strata: no stack given — name it before --: `strata run STACK -- CMD\.\.\.`/},
+    {args: ['exec', '--', 'ls'], exit: 2, says: /^strata: no stack given — name it before --/},
+    {args: ['run', 'dev', '--'], exit: 2, says: /^strata: no command to run/},
+  ]
+  for (const c of cases) expectOneLineError(home, c)
+  // a terminal is refused whichever path names it; with no terminal, the cause is said
+  const noTty = spawnSync('setsid', ['-w', process.execPath, bin, 'layer', 'export', 'base', '-o', '/dev/tty'], {env: {...process.env, STRATA_HOME: home}, stdio: ['ignore', 'pipe', 'pipe']})
+  assert.equal(noTty.status, 2, noTty.stderr.toString())
+  assert.match(noTty.stderr.toString(), /^strata: cannot write to \/dev\/tty: there is no terminal \(no such device\) — give --output a file/)
+})
+
+test('a command that is not there says so in one wording, plain or --root', (t) => {
+  const {home, work} = scratch(t)
+  makeRootfs(join(work, 'root'))
+  assert.equal(strata(home, ['import', join(work, 'root'), '--stack', 'box']).status, 0)
+  for (const args of [['run', 'box', '--', 'nosuchcmd'], ['run', '--root', 'box', '--', 'nosuchcmd']]) {
+    const r = strata(home, args, {env: {PATH: '/usr/bin:/bin'}})
+    assert.equal(r.status, 127, args.join(' '))
+    assert.equal(r.stderr, 'strata: nosuchcmd: command not found\n', args.join(' '))
+  }
+})
+
+test('warnings in strata\'s one-line form; --force says it stopped a session', (t) => {
+  const {home, work} = scratch(t)
+  mkdirSync(join(work, 'tree'))
+  writeFileSync(join(work, 'tree', 'f'), 'x')
+  assert.equal(strata(home, ['import', join(work, 'tree'), '--name', 'n']).status, 0)
+  writeFileSync(join(work, 'tree', 'g'), 'y')
+  const moved = strata(home, ['import', join(work, 'tree'), '--name', 'n'])
+  assert.match(moved.stderr, /^strata: warning: name 'n' moved from layer [0-9a-f]{12}\n$/)
+  assert.doesNotMatch(moved.stderr, /›|Warning:/)
+  assert.equal(strata(home, ['stack', 'create', 'dev', 'n']).status, 0)
+  for (const [cmd, ...rest] of [['commit'], ['reset'], ['stack', 'rm']]) {
+    const m = strata(home, ['mount', 'dev', '--json'])
+    assert.equal(m.status, 0, m.stderr)
+    const args = [cmd, ...rest, 'dev', '--force']
+    const r = strata(home, args)
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`)
+    assert.match(r.stderr, new RegExp(`^strata: warning: --force: stopped the session of dev \\(pid ${m.json.pid}\\) first\\n$`), args.join(' '))
+  }
+})
+
+test('doctor finds unshare off PATH, and the fix matches the cause', (t) => {
+  const {home} = scratch(t)
+  const r = strata(home, ['doctor', '--json'], {env: {PATH: '/nonexistent'}})
+  const unshare = r.json.checks.find((c) => c.name === 'unshare')
+  assert.equal(unshare.ok, true)
+  assert.match(unshare.detail, /\/usr\/bin\/unshare, not on your PATH/)
+  assert.equal(r.json.checks.find((c) => c.name === 'user namespace').ok, true)
+  // and strata itself works so: the user's command keeps the user's PATH
+  const src = join(home, '..', 'src')
+  mkdirSync(src)
+  assert.equal(strata(home, ['import', src, '--stack', 'p'], {env: {PATH: '/nonexistent'}}).status, 0)
+  const env = strata(home, ['run', 'p', '--', '/usr/bin/env'], {env: {PATH: '/nonexistent'}})
+  assert.equal(env.status, 0, env.stderr)
+  assert.match(env.stdout, /^PATH=\/nonexistent$/m)
+})
+
+test('a STRATA_HOME with no store, or one that cannot be read, is said so', (t) => {
+  const {work} = scratch(t)
+  for (const args of [['layer', 'list'], ['stack', 'list'], ['check'], ['gc']])
+    expectOneLineError(join(work, 'nothing-here'), {args, exit: 3, says: /there is no store at .*nothing-here \(STRATA_HOME\)/})
+  const closed = join(work, 'closed')
+  mkdirSync(join(closed, 'store'), {recursive: true})
+  chmodSync(closed, 0o000)
+  t.after(() => chmodSync(closed, 0o755))
+  expectOneLineError(join(closed, 'store'), {args: ['layer', 'list'], exit: 2, says: /cannot read the store at .*closed\/store \(STRATA_HOME\): permission denied/})
+  expectOneLineError(work, {args: ['stack', 'list'], exit: 3, says: /there is no store at .*: it holds other things/})
+})
+
+test('plurals: one of a thing is one', (t) => {
+  const {home, work} = scratch(t)
+  mkdirSync(join(work, 'tree'))
+  writeFileSync(join(work, 'tree', 'big'), 'z'.repeat(100))
+  const r = strata(home, ['import', join(work, 'tree')])
+  assert.match(r.stdout, /: 2 entries, 100 B\n  1 new object, 100 B stored\n$/)
+  const c = strata(home, ['check'])
+  assert.match(c.stdout, /^ok: 1 object, 1 layer, 0 stacks checked\n$/)
+  const s = strata(home, ['stamp', join(work, 'tree'), '--objects', join(work, 'objects')])
+  assert.match(s.stdout, /: 1 file, 100 B; 1 new object \(1 moved by rename\)/)
 })
