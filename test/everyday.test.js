@@ -20,19 +20,21 @@ function idsIn(home, id, paths) {
 
 test('owners outside the id mapping are counted, named and kept as the documented id (auto: 65534)', (t) => {
   const {home} = scratch(t)
-  const r = strata(home, ['import', owners, '--json'])
-  assert.equal(r.status, 0, r.stderr)
-  const s = r.json.layer.skipped
+  const human = strata(home, ['import', owners])
+  assert.equal(human.status, 0, human.stderr)
+  // one line, strata's form, naming the first few
+  const warning = human.stderr.trim().split('\n')
+  assert.equal(warning.length, 1, human.stderr)
+  assert.match(warning[0], /^strata: warning: 4 entries had an owner outside your id mapping, which strata can't keep: .*\/rootgroup.*65534/)
+  const r = strata(home, ['layer', 'list', '--json'])
+  const layer = r.json.layers[0]
+  const s = layer.skipped
   assert.equal(s.squashedOwners, 4)
   assert.deepEqual([...s.paths].sort(), ['/dir', '/dir/big', '/rootfile', '/rootgroup'])
-  // one line, strata's form, naming the first few
-  const warning = r.stderr.trim().split('\n')
-  assert.equal(warning.length, 1, r.stderr)
-  assert.match(warning[0], /^strata: warning: 4 entries had an owner outside your id mapping, which strata can't keep: .*\/rootgroup.*65534/)
+  r.json.layer = layer
   const ids = idsIn(home, r.json.layer.id, ['mine', 'rootgroup', 'rootfile', 'dir', 'dir/big'])
   assert.deepEqual(ids, {mine: '0:0', rootgroup: '0:65534', rootfile: '65534:65534', dir: '65534:65534', 'dir/big': '65534:65534'})
-  const human = strata(home, ['layer', 'inspect', r.json.layer.id])
-  assert.match(human.stdout, /4 owners outside the id mapping/)
+  assert.match(strata(home, ['layer', 'inspect', layer.id]).stdout, /4 owners outside the id mapping/)
 })
 
 test('with --map single, owners outside the mapping become yours (0), counted and named', (t) => {
@@ -223,6 +225,11 @@ test('warnings in strata\'s one-line form; --force says it stopped a session', (
   const moved = strata(home, ['import', join(work, 'tree'), '--name', 'n'])
   assert.match(moved.stderr, /^strata: warning: name 'n' moved from layer [0-9a-f]{12}\n$/)
   assert.doesNotMatch(moved.stderr, /›|Warning:/)
+  // under --json the document says it, and stderr is quiet
+  writeFileSync(join(work, 'tree', 'h'), 'z')
+  const json = strata(home, ['import', join(work, 'tree'), '--name', 'n', '--json'])
+  assert.match(json.json.nameMovedFrom, /^[0-9a-f]{64}$/)
+  assert.equal(json.stderr, '')
   assert.equal(strata(home, ['stack', 'create', 'dev', 'n']).status, 0)
   for (const [cmd, ...rest] of [['commit'], ['reset'], ['stack', 'rm']]) {
     const m = strata(home, ['mount', 'dev', '--json'])

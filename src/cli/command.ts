@@ -36,8 +36,9 @@ export abstract class StrataCommand extends Command {
     return b === 'auto' ? autoBackend(this.home, () => this.inNamespace('probe', {})) : b
   }
 
-  /** strata's one-line warning on stderr (not oclif's wrapped form), also under --json. */
+  /** strata's one-line warning on stderr (not oclif's wrapped form); none under --json, whose document says it. */
   warn(input: string | Error): string | Error {
+    if (this.jsonEnabled()) return input
     process.stderr.write(`strata: warning: ${typeof input === 'string' ? input : input.message}\n`)
     return input
   }
