@@ -255,14 +255,21 @@ test('commit and reset wait for no run: a stack in use by `strata run` refuses t
   writeFileSync(join(src, 'f'), 'x'.repeat(100))
   assert.equal(strata(home, ['import', src, '--name', 'l']).status, 0)
   assert.equal(strata(home, ['stack', 'create', 's', 'l']).status, 0)
-  const run = spawn(process.execPath, [bin, 'run', 's', '--', 'sh', '-c', 'echo started; echo w > written; sleep 3'], {env: {...process.env, STRATA_HOME: home}, stdio: ['ignore', 'pipe', 'inherit']})
+  // the run holds the stack until told to end (an event, not a sleep: a loaded machine may take seconds to start a commit)
+  const release = join(src, 'release')
+  const run = spawn(process.execPath, [bin, 'run', 's', '--', 'sh', '-c', `echo started; echo w > written; while [ ! -e '${release}' ]; do sleep 0.05; done`], {env: {...process.env, STRATA_HOME: home}, stdio: ['ignore', 'pipe', 'inherit']})
+  const exited = new Promise((r) => run.on('exit', r))
   await new Promise((r) => run.stdout.once('data', r))
-  for (const cmd of ['commit', 'reset']) {
-    const r = strata(home, [cmd, 's'])
-    assert.equal(r.status, 4, r.stderr)
-    assert.match(r.stderr, /stack 's' is in use \(a run, commit or reset is going on\)/)
+  try {
+    for (const cmd of ['commit', 'reset']) {
+      const r = strata(home, [cmd, 's'])
+      assert.equal(r.status, 4, r.stderr)
+      assert.match(r.stderr, /stack 's' is in use \(a run, commit or reset is going on\)/)
+    }
+  } finally {
+    writeFileSync(release, '')
   }
-  await new Promise((r) => run.on('exit', r))
+  await exited
   const c = strata(home, ['commit', 's', '--json'])
   assert.equal(c.status, 0, c.stderr)
   assert.ok(c.json.layer)

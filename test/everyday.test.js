@@ -37,6 +37,17 @@ test('owners outside the id mapping are counted, named and kept as the documente
   assert.match(strata(home, ['layer', 'inspect', layer.id]).stdout, /4 owners outside the id mapping/)
 })
 
+test('an owner that really is 65534 (a subordinate id) is no foreign owner: kept, not reported', (t) => {
+  const {home, work} = scratch(t)
+  const d = join(work, 'nobody')
+  // made inside the namespace: host id start+65533, which reads as 65534 there, like an unmapped one
+  inNs(['sh', '-c', `mkdir ${d} && echo x > ${d}/f && echo y > ${d}/closed && mkdir ${d}/dir && chown 65534:65534 ${d}/f ${d}/closed ${d}/dir && chmod 0644 ${d}/f && chmod 0 ${d}/closed && chmod 0755 ${d}/dir`])
+  const r = strata(home, ['import', d, '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.json.layer.skipped.squashedOwners, 0, JSON.stringify(r.json.layer.skipped))
+  assert.deepEqual(idsIn(home, r.json.layer.id, ['f', 'closed', 'dir']), {f: '65534:65534', closed: '65534:65534', dir: '65534:65534'})
+})
+
 test('with --map single, owners outside the mapping become yours (0), counted and named', (t) => {
   const {home} = scratch(t)
   const r = strata(home, ['import', owners, '--json'], {env: {STRATA_MAP: 'single'}})

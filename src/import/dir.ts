@@ -68,7 +68,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
     if (fmt === C.S_IFDIR && inodeOf(ident) === store) return
     if (!opts.acceptStubs) fingerprint.add(rel, ident)
     const meta: Meta = {mode: mode & 0o7777, uid, gid, mtimeNs, atimeNs, xattrs: xattrs ? xattrs.sort(byName) : []}
-    if (overflow && (uid === overflow.uid || gid === overflow.gid)) meta.foreignOwner = true
+    if (overflow && (uid === overflow.uid || gid === overflow.gid) && !mappedAfterAll(absSrc(rel), fmt, mode & 0o777, uid, gid, overflow)) meta.foreignOwner = true
     if (fmt === C.S_IFDIR) {
       writer.dir(rel, meta)
       for (const child of scan(absSrc(rel))) await visit(joinPath(rel, child[0]), child)
@@ -182,6 +182,33 @@ function overflowIds(): {uid: number; gid: number} | null {
   } catch {
     return {uid: 65534, gid: 65534}
   }
+}
+
+/**
+ * An owner read as 65534 may be the overflow id or really 65534 (your
+ * subordinate id that maps to it). Root of the namespace overrides
+ * permissions (CAP_DAC_OVERRIDE) only on inodes whose owner and group are
+ * both mapped: so a read or write no class of the mode could grant us, that
+ * access(2) allows, says the owner is mapped. When every such test is
+ * granted by the mode, or can't be made (a symlink, a read-only
+ * filesystem), it stays reported.
+ */
+function mappedAfterAll(p: Buffer, fmt: number, perms: number, uid: number, gid: number, overflow: {uid: number; gid: number}): boolean {
+  if (fmt === C.S_IFLNK) return false
+  // the classes that might be ours: the owner's when it is us (0 in the namespace), the group's unless it is surely not ours, others'
+  let granted = perms & 0o7
+  if (uid === 0) granted |= (perms >> 6) & 0o7
+  if (gid === 0 || gid === overflow.gid) granted |= (perms >> 3) & 0o7
+  const kinds = [C.R_OK, C.W_OK, ...(fmt === C.S_IFDIR ? [C.X_OK] : [])].filter((k) => !(granted & k))
+  for (const k of kinds) {
+    try {
+      accessSync(p, k)
+      return true
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EACCES') return false
+    }
+  }
+  return false
 }
 
 const SLASH = Buffer.from('/')
