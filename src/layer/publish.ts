@@ -2,7 +2,7 @@
 // content, sync the filesystem once, and publish it by rename.
 import type {Home} from '../store/home.js'
 import {sys} from '../sys.js'
-import {removeTree} from '../store/fsutil.js'
+import {discard} from '../store/fsutil.js'
 import {scanTree} from './scan.js'
 import {type Entry, treeId} from '../format/entry.js'
 import {type LayerInfo, LayerStore, checkLayerName} from './layers.js'
@@ -57,12 +57,12 @@ export function publishStaged(
       bytes: {content: held.content, objectsAdded: tally.objectsAdded, objectBytesAdded: tally.objectBytesAdded},
       skipped: {devices: tally.devices, sockets: tally.sockets, squashedOwners: owners.count, paths: [...tally.skippedPaths, ...owners.paths].slice(0, 100)},
     }
-    store.writeInfo(staging, info)
+    store.writeStagedInfo(staging, info)
     // objects and tree reach the disk before anything refers to them by name
     sys.syncfs(home.root)
     existing = !store.publish(staging, id)
   }
-  if (existing) removeTree(staging)
+  if (existing) discard(staging)
   const nameMovedFrom = (name ? store.addName(id, name) : undefined) ?? null
   return {layer: store.get(id), existing, nameMovedFrom}
 }
