@@ -121,12 +121,12 @@ test('completion with no shell takes it from $SHELL', (t) => {
 test('stack rm and layer rm take several names, checking all first; id prefixes under 4 characters are refused', (t) => {
   const {home, work} = scratch(t)
   const ids = []
-  for (const n of ['a', 'b', 'c']) {
+  for (const n of ['la', 'lb', 'lc']) { // names no hex prefix can be
     mkdirSync(join(work, n))
     writeFileSync(join(work, n, 'f'), n)
     ids.push(strata(home, ['import', join(work, n), '--name', n, '--json']).json.layer.id)
   }
-  for (const s of ['s1', 's2', 's3']) assert.equal(strata(home, ['stack', 'create', s, 'a']).status, 0)
+  for (const s of ['s1', 's2', 's3']) assert.equal(strata(home, ['stack', 'create', s, 'la']).status, 0)
   // an unknown name removes none
   expectOneLineError(home, {args: ['stack', 'rm', 's1', 'nosuch'], exit: 3, says: /no stack named 'nosuch'/})
   assert.equal(strata(home, ['stack', 'list', '--json']).json.stacks.length, 3)
@@ -135,13 +135,13 @@ test('stack rm and layer rm take several names, checking all first; id prefixes 
   assert.deepEqual(rm.json, {removed: ['s1', 's2']})
   assert.deepEqual(strata(home, ['stack', 'list', '--json']).json.stacks.map((s) => s.name), ['s3'])
   // a layer in use refuses all
-  expectOneLineError(home, {args: ['layer', 'rm', 'b', 'a'], exit: 4, says: /layer [0-9a-f]{12} is used by stack s3/})
+  expectOneLineError(home, {args: ['layer', 'rm', 'lb', 'la'], exit: 4, says: /layer [0-9a-f]{12} is used by stack s3/})
   assert.equal(strata(home, ['layer', 'list', '--json']).json.layers.length, 3)
   // as git: a prefix under 4 characters is refused, naming what it matches
-  const short = expectOneLineError(home, {args: ['layer', 'rm', ids[1].slice(0, 1)], exit: 2, says: new RegExp(`layer id prefix '${ids[1][0]}' is too short \\(it matches .*${ids[1].slice(0, 12)} \\(b\\)`)})
+  const short = expectOneLineError(home, {args: ['layer', 'rm', ids[1].slice(0, 1)], exit: 2, says: new RegExp(`layer id prefix '${ids[1][0]}' is too short \\(it matches .*${ids[1].slice(0, 12)} \\(lb\\)`)})
   assert.match(short.stderr, /give at least 4 characters/)
   assert.equal(strata(home, ['layer', 'inspect', ids[1].slice(0, 3)]).status, 2)
-  const both = strata(home, ['layer', 'rm', ids[1].slice(0, 4), 'c'])
+  const both = strata(home, ['layer', 'rm', ids[1].slice(0, 4), 'lc'])
   assert.equal(both.status, 0, both.stderr)
   assert.match(both.stdout, new RegExp(`removed layer ${ids[1].slice(0, 12)}\nremoved layer ${ids[2].slice(0, 12)}\n`))
   assert.deepEqual(strata(home, ['layer', 'list', '--json']).json.layers.map((l) => l.id), [ids[0]])
