@@ -1,8 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
 import {count} from '../src/cli/words.js'
-import {StackStore} from '../src/stack/stacks.js'
-import {Sessions} from '../src/runtime/session.js'
+import {onUnmountedStack} from '../src/services/unmounted.js'
 import type {ResetResult} from '../src/stack/commit.js'
 
 export default class Reset extends StrataCommand {
@@ -14,10 +13,7 @@ export default class Reset extends StrataCommand {
 
   async run(): Promise<ResetResult> {
     const {args, flags} = await this.parse(Reset)
-    new StackStore(this.home).get(args.stack)
-    const stopped = await new Sessions(this.home).ensureUnmounted(args.stack, flags.force)
-    if (stopped) this.warn(`--force: stopped the session of ${args.stack} (pid ${stopped.pid}) first`)
-    const r = await this.inNamespace('reset', {stack: args.stack})
+    const r = await onUnmountedStack(this.home, args.stack, flags.force, () => this.inNamespace('reset', {stack: args.stack}), (s) => this.warn(`--force: stopped the session of ${args.stack} (pid ${s.pid}) first`))
     this.out(`discarded ${count(r.discarded, 'change')} of ${r.stack}`)
     return r
   }

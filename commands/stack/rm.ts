@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../../src/cli/command.js'
+import {onUnmountedStack} from '../../src/services/unmounted.js'
 import {StackStore} from '../../src/stack/stacks.js'
-import {Sessions} from '../../src/runtime/session.js'
 
 export default class StackRm extends StrataCommand {
   static summary = 'Remove stacks and their uppers (their layers stay)'
@@ -15,14 +15,11 @@ export default class StackRm extends StrataCommand {
   async run(): Promise<{removed: string | string[]}> {
     const {argv, flags} = await this.parse(StackRm)
     const names = [...new Set(argv as string[])]
-    const stacks = new StackStore(this.home)
-    for (const n of names) stacks.get(n) // not found: say so before removing any, or entering the namespace
-    const sessions = new Sessions(this.home)
+    for (const n of names) new StackStore(this.home).get(n) // not found: say so before removing any, or entering the namespace
     const removed: string[] = []
     for (const n of names) {
-      const stopped = await sessions.ensureUnmounted(n, flags.force)
-      if (stopped) this.warn(`--force: stopped the session of ${n} (pid ${stopped.pid}) first`)
-      removed.push((await this.inNamespace('stack-rm', {name: n})).removed)
+      const r = await onUnmountedStack(this.home, n, flags.force, () => this.inNamespace('stack-rm', {name: n}), (s) => this.warn(`--force: stopped the session of ${n} (pid ${s.pid}) first`))
+      removed.push(r.removed)
       this.out(`removed stack ${n}`)
     }
     return {removed: removed.length === 1 ? removed[0] : removed}
