@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
+import {count} from '../src/cli/words.js'
 import type {CheckResult} from '../src/care/check.js'
 
 export default class Check extends StrataCommand {
@@ -14,11 +15,12 @@ export default class Check extends StrataCommand {
 
   async run(): Promise<CheckResult> {
     const {flags} = await this.parse(Check)
+    this.home.requireReadable()
     const r = await this.inNamespace('check', {repair: flags.repair, data: !flags.quick, wait: flags.wait})
     for (const p of r.problems) this.out(`damaged: ${p.message}`)
-    if (r.leftovers.length && !flags.repair) this.out(`${r.leftovers.length} leftovers of interrupted commands under tmp/ (not damage; \`strata check --repair\` or \`strata gc\` removes them)`)
+    if (r.leftovers.length && !flags.repair) this.out(`${count(r.leftovers.length, 'leftover')} of interrupted commands under tmp/ (not damage; \`strata check --repair\` or \`strata gc\` removes them)`)
     for (const x of r.repaired) this.out(x)
-    this.out(`${r.ok ? 'ok' : 'DAMAGED'}: ${r.counts.objects} objects, ${r.counts.layers} layers, ${r.counts.stacks} stacks checked${r.problems.length ? `, ${r.problems.length} problems` : ''}`)
+    this.out(`${r.ok ? 'ok' : 'DAMAGED'}: ${count(r.counts.objects, 'object')}, ${count(r.counts.layers, 'layer')}, ${count(r.counts.stacks, 'stack')} checked${r.problems.length ? `, ${count(r.problems.length, 'problem')}` : ''}`)
     if (!r.ok) process.exitCode = 6
     return r
   }

@@ -4,6 +4,8 @@ import {checkLayerName} from '../src/layer/layers.js'
 import {onUnmountedStack} from '../src/services/unmounted.js'
 import type {CommitResult} from '../src/stack/commit.js'
 import {bytes} from '../src/progress.js'
+import {count} from '../src/cli/words.js'
+import {skippedWarnings} from '../src/cli/render-layer.js'
 
 export default class Commit extends StrataCommand {
   static summary = "Turn a stack's changes into a new layer on top of it, and empty its upper"
@@ -19,13 +21,12 @@ export default class Commit extends StrataCommand {
   async run(): Promise<{stack: string; layer: CommitResult['layer']; changes: number}> {
     const {args, flags} = await this.parse(Commit)
     if (flags.name !== undefined) checkLayerName(flags.name)
-    const r = await onUnmountedStack(this.home, args.stack, flags.force, () => this.inNamespace('commit', {stack: args.stack, name: flags.name}))
+    const r = await onUnmountedStack(this.home, args.stack, flags.force, () => this.inNamespace('commit', {stack: args.stack, name: flags.name}), (s) => this.warn(`--force: stopped the session of ${args.stack} (pid ${s.pid}) first`))
     if (!r.layer) this.out(`nothing to commit: stack ${r.stack} has no changes`)
     else {
       const l = r.layer
-      this.out(`committed ${r.changes} change${r.changes === 1 ? '' : 's'} of ${r.stack} as layer ${l.id.slice(0, 12)}${l.names.length ? ` (${l.names.join(', ')})` : ''}: ${l.counts.entries} entries, ${bytes(l.bytes.content)}`)
-      const s = l.skipped
-      if (s.devices + s.sockets > 0) this.warn(`left out ${s.devices} device nodes and ${s.sockets} sockets (they can't be kept rootless): ${s.paths.slice(0, 5).join(', ')}`)
+      this.out(`committed ${count(r.changes, 'change')} of ${r.stack} as layer ${l.id.slice(0, 12)}${l.names.length ? ` (${l.names.join(', ')})` : ''}: ${count(l.counts.entries, 'entry', 'entries')}, ${bytes(l.bytes.content)}`)
+      for (const w of skippedWarnings(l)) this.warn(w)
       if (r.nameMovedFrom) this.warn(`name '${flags.name}' moved from layer ${r.nameMovedFrom.slice(0, 12)}`)
     }
     return {stack: r.stack, layer: r.layer, changes: r.changes}

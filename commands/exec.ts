@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {StrataCommand} from '../src/cli/command.js'
+import {StrataCommand, checkStackBeforeDashes} from '../src/cli/command.js'
 import {usage} from '../src/errors.js'
 import {commandOf} from '../src/cli/sandbox-flags.js'
 import {Sessions} from '../src/runtime/session.js'
@@ -9,6 +9,7 @@ export default class Exec extends StrataCommand {
   static summary = 'Run a command in a mounted stack (joins its session)'
   static description = "Enters the session's user and mount namespaces (nsenter, credentials preserved) and runs CMD with the merged view as its working directory, with the terminal. In a root session (`mount --root`), CMD runs inside the sandbox: its pid, uts (and net) namespaces too, chrooted into the stack, with the session's environment and workdir. Exits with CMD's status (128+signal when killed)."
   static examples = ['<%= config.bin %> exec dev -- make', '<%= config.bin %> exec dev -- sh -c "echo hi > greeting"']
+  static usage = 'STACK -- CMD...'
   static strict = false
   static args = {stack: Args.string({description: 'mounted stack', required: true, ignoreStdin: true})}
   static enableJsonFlag = false
@@ -16,6 +17,7 @@ export default class Exec extends StrataCommand {
   async run(): Promise<void> {
     const {args, raw} = await this.parse(Exec)
     const cmd = commandOf(raw)
+    checkStackBeforeDashes(this.argv, args.stack, 'exec')
     if (cmd.length === 0) throw usage('no command to run', 'give one after --: `strata exec STACK -- CMD...`')
     const sessions = new Sessions(this.home)
     const s = await sessions.require(args.stack)

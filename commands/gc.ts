@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
+import {count} from '../src/cli/words.js'
 import type {GcResult} from '../src/care/gc.js'
 import {bytes} from '../src/progress.js'
 
@@ -14,11 +15,12 @@ export default class Gc extends StrataCommand {
 
   async run(): Promise<GcResult> {
     const {flags} = await this.parse(Gc)
+    this.home.requireReadable()
     const r = await this.inNamespace('gc', {dryRun: flags['dry-run'], wait: flags.wait})
     const verb = r.dryRun ? 'would remove' : 'removed'
     this.out(
-      `${verb} ${r.objects.removed} objects (${bytes(r.objects.bytes)}), ${r.composed.removed} composed trees, ${r.flat.removed} materialized trees, ` +
-        `${r.digests.removed} digest caches, ${r.leftovers.removed} leftovers; kept ${r.objects.kept} objects`,
+      `${verb} ${count(r.objects.removed, 'object')} (${bytes(r.objects.bytes)}), ${count(r.composed.removed, 'composed tree')}, ${count(r.flat.removed, 'materialized tree')}, ` +
+        `${count(r.digests.removed, 'digest cache')}, ${count(r.leftovers.removed, 'leftover')}; kept ${count(r.objects.kept, 'object')}`,
     )
     return r
   }

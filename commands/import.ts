@@ -1,7 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
 import {bytes} from '../src/progress.js'
-import {FORMATS, type Format, detectFormat, importSource} from '../src/import/archive.js'
+import {count} from '../src/cli/words.js'
+import {skippedWarnings} from '../src/cli/render-layer.js'
+import {FORMATS, type Format, checkForcedFormat, detectFormat, importSource} from '../src/import/archive.js'
 import {splitLayoutRef} from '../src/format/oci.js'
 import type {ArchiveImportResult} from '../src/import/source.js'
 import {type LayerInfo, checkLayerName} from '../src/layer/layers.js'
@@ -36,6 +38,7 @@ export default class Import extends StrataCommand {
     if (flags.stack !== undefined) checkStackName(flags.stack)
     const {dir, ref} = splitLayoutRef(args.source) // a ref on what is no image: the import says so
     const source = importSource(dir)
+    if (flags.format) checkForcedFormat(source, flags.format as Format)
     const format = (flags.format as Format | undefined) ?? (await detectFormat(source))
     const r = await this.inNamespace('import-archive', {
       source,
@@ -48,7 +51,7 @@ export default class Import extends StrataCommand {
       inlineLimit: flags['inline-limit'],
     }, {map: flags.map as 'auto' | 'single' | undefined})
     const layers = 'image' in r ? r.layers : [r]
-    if ('image' in r) this.out(`image ${r.image.tag ?? r.image.manifest} from ${r.image.layout}: ${r.layers.length} layers`)
+    if ('image' in r) this.out(`image ${r.image.tag ?? r.image.manifest} from ${r.image.layout}: ${count(r.layers.length, 'layer')}`)
     for (const x of layers) this.report(x.layer, x.existing)
     if (!('image' in r) && r.nameMovedFrom) this.warn(`name '${flags.name}' moved from layer ${r.nameMovedFrom.slice(0, 12)}`)
     if (format === 'dir' && !flags.move && this.home.relationTo(source) === 'holds') this.warn(`left out the store (${this.home.root}), which is inside ${source}`)
@@ -57,10 +60,8 @@ export default class Import extends StrataCommand {
   }
 
   private report(l: LayerInfo, existing: boolean) {
-    this.out(`${existing ? 'already imported' : 'imported'} ${l.id.slice(0, 12)}${l.names.length ? ` (${l.names.join(', ')})` : ''}: ${l.counts.entries} entries, ${bytes(l.bytes.content)}`)
-    if (!existing) this.out(`  ${l.bytes.objectsAdded} new objects, ${bytes(l.bytes.objectBytesAdded)} stored`)
-    const s = l.skipped
-    if (s.devices + s.sockets > 0) this.warn(`skipped ${s.devices} device nodes and ${s.sockets} sockets (they can't be kept rootless): ${s.paths.slice(0, 5).join(', ')}`)
-    if (s.squashedOwners > 0) this.warn(`${s.squashedOwners} entries had owners outside the id mapping and now belong to you`)
+    this.out(`${existing ? 'already imported' : 'imported'} ${l.id.slice(0, 12)}${l.names.length ? ` (${l.names.join(', ')})` : ''}: ${count(l.counts.entries, 'entry', 'entries')}, ${bytes(l.bytes.content)}`)
+    if (!existing) this.out(`  ${count(l.bytes.objectsAdded, 'new object')}, ${bytes(l.bytes.objectBytesAdded)} stored`)
+    for (const w of skippedWarnings(l)) this.warn(w)
   }
 }

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
+import {count} from '../src/cli/words.js'
 import {onUnmountedStack} from '../src/services/unmounted.js'
 import type {ResetResult} from '../src/stack/commit.js'
 
@@ -12,8 +13,8 @@ export default class Reset extends StrataCommand {
 
   async run(): Promise<ResetResult> {
     const {args, flags} = await this.parse(Reset)
-    const r = await onUnmountedStack(this.home, args.stack, flags.force, () => this.inNamespace('reset', {stack: args.stack}))
-    this.out(`discarded ${r.discarded} change${r.discarded === 1 ? '' : 's'} of ${r.stack}`)
+    const r = await onUnmountedStack(this.home, args.stack, flags.force, () => this.inNamespace('reset', {stack: args.stack}), (s) => this.warn(`--force: stopped the session of ${args.stack} (pid ${s.pid}) first`))
+    this.out(`discarded ${count(r.discarded, 'change')} of ${r.stack}`)
     return r
   }
 }

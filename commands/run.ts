@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {StrataCommand} from '../src/cli/command.js'
+import {StrataCommand, checkStackBeforeDashes} from '../src/cli/command.js'
 import {usage} from '../src/errors.js'
 import {runInStack} from '../src/runtime/run.js'
 import {StackStore} from '../src/stack/stacks.js'
@@ -13,6 +13,7 @@ export default class Run extends StrataCommand {
     '<%= config.bin %> run dev -- sh -c "echo hi > greeting"',
     '<%= config.bin %> run --root dev --net none --volume ./src:/src:ro --workdir /src -- make',
   ]
+  static usage = ['STACK -- CMD...', '--root [-e NAME=VALUE]... [-v HOST:PATH[:ro]]... [-w DIR] [--user UID[:GID]] [FLAGS] STACK -- CMD...']
   static strict = false
   static args = {stack: Args.string({description: 'stack to run in', required: true, ignoreStdin: true})}
   static flags = sandboxFlags
@@ -21,6 +22,7 @@ export default class Run extends StrataCommand {
   async run(): Promise<void> {
     const {args, raw, flags} = await this.parse(Run)
     const cmd = commandOf(raw)
+    checkStackBeforeDashes(this.argv, args.stack, 'run')
     checkSandboxFlags(flags)
     if (cmd.length === 0) throw usage('no command to run', 'give one after --: `strata run STACK -- CMD...`')
     // the command gets Ctrl-C; we wait for its status

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 import {StrataCommand} from '../src/cli/command.js'
+import {count} from '../src/cli/words.js'
 import {bytes} from '../src/progress.js'
 import type {StampResult} from '../src/import/stamp.js'
 
@@ -20,9 +21,9 @@ export default class Stamp extends StrataCommand {
   async run(): Promise<StampResult> {
     const {args, flags} = await this.parse(Stamp)
     const r = await this.inNamespace('stamp', {tree: resolve(args.tree), objects: resolve(flags.objects), check: flags.check, undo: flags.undo, inlineLimit: flags['inline-limit']})
-    if (r.action === 'stamp') this.out(`stamped ${r.tree}: ${r.files} files, ${bytes(r.bytes)}; ${r.stored} new objects (${r.moved} moved by rename), ${r.dropped} already there`)
-    else if (r.action === 'check') this.out(`${r.tree}: ${r.files} stubs, ${bytes(r.bytes)}, all readable from ${r.objects}`)
-    else this.out(`restored ${r.files} files (${bytes(r.bytes)}) in ${r.tree}`)
+    if (r.action === 'stamp') this.out(`stamped ${r.tree}: ${count(r.files, 'file')}, ${bytes(r.bytes)}; ${count(r.stored, 'new object')} (${r.moved} moved by rename), ${r.dropped} already there`)
+    else if (r.action === 'check') this.out(`${r.tree}: ${count(r.files, 'stub')}, ${bytes(r.bytes)}, all readable from ${r.objects}`)
+    else this.out(`restored ${count(r.files, 'file')} (${bytes(r.bytes)}) in ${r.tree}`)
     return r
   }
 }

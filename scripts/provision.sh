@@ -72,6 +72,21 @@ echo '{"entries":{}}' > "$planted/strata-$test_uid/strata/probe.json"
 chown -R "$OTHER_USER:" "$planted/strata-$test_uid"
 chmod 0777 "$planted/strata-$test_uid" "$planted/strata-$test_uid/strata"
 
+# a tree whose owners lie outside the test user's id mapping, as /opt and /usr
+# trees are root's: imports must count and name every owner they can't keep
+owners=/var/lib/strata-test/owners
+if [ ! -e "$owners/dir/big" ]; then
+  mkdir -p "$owners/dir"
+  echo mine > "$owners/mine"
+  echo "root's group" > "$owners/rootgroup"
+  echo "root's" > "$owners/rootfile"
+  head -c 1000 /dev/urandom > "$owners/dir/big"
+fi
+chown root:root "$owners/dir" "$owners/dir/big" "$owners/rootfile"
+chown "$TEST_USER:" "$owners" "$owners/mine"
+chown "$TEST_USER:root" "$owners/rootgroup"
+chmod 0755 "$owners" "$owners/dir" && chmod 0644 "$owners/mine" "$owners/rootgroup" "$owners/rootfile" "$owners/dir/big"
+
 # two small filesystems the test user owns, for the full-disk test: a tmpfs
 # and a loop-mounted ext4 image (no blocks reserved for root, which the
 # namespace's root is not), each 64 MiB; mounted again after a reboot

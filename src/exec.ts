@@ -4,6 +4,7 @@
 // execa: this is on the start-up path of `run`, and execa costs more to load
 // than the command takes to run.
 import {spawn} from 'node:child_process'
+import {accessSync, constants} from 'node:fs'
 import {tracer} from './trace.js'
 
 export const trace = tracer('strata:exec')
@@ -20,3 +21,50 @@ export function spawnStream(file: string, args: string[]) {
   })
   return {stdin: child.stdin!, stdout: child.stdout!, kill: () => child.kill(), done}
 }
+
+/**
+ * A host program's path: found on PATH, else where Debian keeps it (a PATH
+ * without /usr/bin mustn't stop strata, nor be mistaken for a missing
+ * package), else the bare name, which a spawn reports as ENOENT.
+ */
+export function hostTool(name: string): string {
+  if (name.includes('/')) return name
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/bin', '/bin', '/usr/sbin', '/sbin']
+  for (const d of dirs) {
+    const p = `${d}/${name}`
+    try {
+      accessSync(p, constants.X_OK)
+      return p
+    } catch {}
+  }
+  return name
+}
+
+/**
+ * The environment for a launcher (unshare runs newuidmap by name, and strata
+ * runs mount inside): PATH with the system's directories after the user's
+ * own. The user's command gets the user's PATH back (userEnv).
+ */
+export function toolsEnv(): NodeJS.ProcessEnv {
+  const path = process.env.PATH ?? ''
+  const dirs = path.split(':')
+  const missing = ['/usr/bin', '/bin'].filter((d) => !dirs.includes(d))
+  return missing.length ? {PATH: [path, ...missing].filter(Boolean).join(':'), STRATA_HOST_PATH: path} : {}
+}
+
+/** The environment for the user's own command: PATH as the user had it, whatever strata added for its tools. */
+export function userEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (env.STRATA_HOST_PATH === undefined) return env
+  const {STRATA_HOST_PATH: path, ...rest} = env
+  return {...rest, PATH: path}
+}
+
+/** Whether a program is on PATH itself (not only found by hostTool's fallback). */
+export const onPath = (name: string) => (process.env.PATH ?? '').split(':').some((d) => {
+  try {
+    accessSync(`${d}/${name}`, constants.X_OK)
+    return !!d
+  } catch {
+    return false
+  }
+})

@@ -37,8 +37,8 @@ export function progressLine<T>(enabled: boolean, render: (t: T, seconds: number
 }
 
 export const importProgress = (enabled: boolean) =>
-  progressLine<ImportCounts>(enabled, (t, s) => `importing: ${t.entries} entries, ${bytes(t.bytesDone)} of ${bytes(t.contentBytes)} hashed, ${bytes(t.bytesDone / Math.max(s, 0.001))}/s`)
+  progressLine<ImportCounts>(enabled, (t, s) => `importing: ${t.entries} ${t.entries === 1 ? 'entry' : 'entries'}, ${bytes(t.bytesDone)} hashed, ${bytes(t.bytesDone / Math.max(s, 0.001))}/s`)
 
 /** Streamed imports (tar, OCI): the total isn't known ahead, so bytes and entries read, and the rate. */
 export const streamProgress = (enabled: boolean) =>
-  progressLine<ImportCounts>(enabled, (t, s) => `importing: ${t.entries} entries, ${bytes(t.bytesDone)} read, ${bytes(t.bytesDone / Math.max(s, 0.001))}/s`)
+  progressLine<ImportCounts>(enabled, (t, s) => `importing: ${t.entries} ${t.entries === 1 ? 'entry' : 'entries'}, ${bytes(t.bytesDone)} read, ${bytes(t.bytesDone / Math.max(s, 0.001))}/s`)

@@ -42,7 +42,7 @@ test('bad input fails clearly, with its exit code, and leaves the store untouche
     {args: ['layer', 'rm', 'base'], exit: 4, says: /is used by stack used/},
     {args: ['run', 'nosuch', '--', 'true'], exit: 3, says: /no stack named 'nosuch'/},
     {args: ['run', 'used'], exit: 2, says: /no command to run/},
-    {args: ['stack', 'list', '--bogus'], exit: 2, says: /Nonexistent flag: --bogus/},
+    {args: ['stack', 'list', '--bogus'], exit: 2, says: /strata stack list has no flag --bogus/},
     // an export never fills a directory of other things, and names what it can't write
     {args: ['stack', 'export', 'used', '--oci', src], exit: 2, says: /is neither empty nor an OCI image layout/},
     {args: ['stack', 'export', 'used', '--oci', '/var/strata-oci'], exit: 2, says: /cannot write \/var\/strata-oci: permission denied/},

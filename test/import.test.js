@@ -147,10 +147,12 @@ test('on a terminal, import shows progress (entries, bytes, rate) and erases it 
   }
   const MiB = String.raw`[\d.]+ (B|KiB|MiB)`
   const dir = onTty(['import', src, '--name', 'p'])
-  assert.match(dir, new RegExp(String.raw`\r\x1b\[Kimporting: \d+ entries, ${MiB} of 878\.9 KiB hashed, ${MiB}/s`))
+  // no total while the walk is still finding files: it would grow with the count (issue 18)
+  assert.match(dir, new RegExp(String.raw`\r\x1b\[Kimporting: \d+ entries, ${MiB} hashed, ${MiB}/s`))
+  assert.doesNotMatch(dir, / of [\d.]+ (B|KiB|MiB) hashed/)
   assert.match(dir, /\r\x1b\[Kimported [0-9a-f]{12} \(p\): 51 entries, 878\.9 KiB/, 'the progress line is erased before the summary')
   const tar = onTty(['import', join(work, 't.tar')])
-  assert.match(tar, new RegExp(String.raw`\r\x1b\[Kimporting: \d+ entries, ${MiB} read, ${MiB}/s`))
+  assert.match(tar, new RegExp(String.raw`\r\x1b\[Kimporting: \d+ entr(y|ies), ${MiB} read, ${MiB}/s`))
   const json = onTty(['import', src, '--name', 'q', '--json'])
   assert.doesNotMatch(json, /importing:|\x1b/)
   assert.match(json, /"names": \[\s*"p",\s*"q"\s*\]/)

@@ -17,6 +17,7 @@ const exempt = {
   run: "its output and exit status are the inner command's own",
   exec: "its output and exit status are the inner command's own",
   shell: "an interactive shell's: its exit status is the shell's",
+  help: 'its output is the help text, as `--help` prints it',
 }
 
 const ajv = new Ajv2020({allErrors: true, strict: true, strictRequired: false})
@@ -98,6 +99,9 @@ const cases = () => [
   [['layer', 'rm', 'nosuch'], 3, 'layer-rm'],
   [['layer', 'rm', () => spare], 0, 'layer-rm'],
   [['stack', 'rm', 'web'], 0, 'stack-rm'],
+  [['stack', 'create', 'rm1', 'tools'], 0, 'stack-create'],
+  [['stack', 'create', 'rm2', 'tools'], 0, 'stack-create'],
+  [['stack', 'rm', 'rm1', 'rm2'], 0, 'stack-rm'], // several names: a list
   [['stack', 'rm', 'web'], 3, 'stack-rm'],
   [['layer', 'export', 'tools', '-o', () => join(src, 'tools.tar')], 0, 'layer-export'],
   [['layer', 'export', 'nosuch', '-o', () => join(src, 'x.tar')], 3, 'layer-export'],
@@ -191,5 +195,5 @@ test('an unknown command is a usage error (2), as JSON', () => {
 test('exempt commands still exit with usage errors as documented', () => {
   const r = strata(home, ['run'])
   assert.equal(r.status, 2)
-  assert.match(r.stderr, /Missing 1 required arg: stack/)
+  assert.match(r.stderr, /missing STACK/)
 })

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 import {usage} from '../../src/errors.js'
 import {StrataCommand} from '../../src/cli/command.js'
+import {count} from '../../src/cli/words.js'
 import {bytes} from '../../src/progress.js'
 import {type LayerExport, tarTarget} from '../../src/export/export.js'
 
@@ -18,7 +19,7 @@ export default class LayerExportCmd extends StrataCommand {
     if (output === '-' && this.jsonEnabled()) throw usage('--json and the tar would both go to standard output', 'give --output a file, or leave out --json')
     if (output === '-' && process.stdout.isTTY) throw usage('refusing to write a tar to a terminal', 'redirect standard output, or give --output a file')
     const r = await this.inNamespace('layer-export', {ref: args.layer, output})
-    const said = `exported ${r.layer.slice(0, 12)} to ${r.output === '-' ? 'standard output' : r.output}: ${r.entries} entries, ${bytes(r.bytes)}`
+    const said = `exported ${r.layer.slice(0, 12)} to ${r.output === '-' ? 'standard output' : r.output}: ${count(r.entries, 'entry', 'entries')}, ${bytes(r.bytes)}`
     // the tar may be going to our standard output: the summary goes to stderr then
     if (stream) {
       if (!this.jsonEnabled()) process.stderr.write(said + '\n')

@@ -1,5 +1,6 @@
 import {Args} from '@oclif/core'
 import {StrataCommand} from '../../src/cli/command.js'
+import {count} from '../../src/cli/words.js'
 import {LayerStore, type LayerInfo} from '../../src/layer/layers.js'
 import {StackStore} from '../../src/stack/stacks.js'
 import {bytes} from '../../src/progress.js'
@@ -11,7 +12,7 @@ export default class LayerInspect extends StrataCommand {
 
   async run(): Promise<LayerInfo & {usedBy: string[]}> {
     const {args} = await this.parse(LayerInspect)
-    const layers = new LayerStore(this.home)
+    const layers = new LayerStore(this.home.requireReadable())
     const l = layers.get(layers.resolve(args.layer))
     const usedBy = new StackStore(this.home).usersOf(l.id)
     const c = l.counts
@@ -21,9 +22,9 @@ export default class LayerInspect extends StrataCommand {
         `  names:   ${l.names.join(', ') || '-'}`,
         `  source:  ${l.source.kind} ${l.source.path}`,
         `  created: ${l.created}`,
-        `  entries: ${c.entries} (${c.dirs} dirs, ${c.stubs} stubs, ${c.files} inline files, ${c.symlinks} symlinks, ${c.fifos} fifos, ${c.whiteouts} whiteouts, ${c.hardlinks} hardlinks)`,
+        `  entries: ${c.entries} (${count(c.dirs, 'dir')}, ${count(c.stubs, 'stub')}, ${count(c.files, 'inline file')}, ${count(c.symlinks, 'symlink')}, ${count(c.fifos, 'fifo')}, ${count(c.whiteouts, 'whiteout')}, ${count(c.hardlinks, 'hardlink')})`,
         `  content: ${bytes(l.bytes.content)}`,
-        `  skipped: ${l.skipped.devices} devices, ${l.skipped.sockets} sockets; ${l.skipped.squashedOwners} owners squashed`,
+        `  skipped: ${count(l.skipped.devices, 'device')}, ${count(l.skipped.sockets, 'socket')}; ${count(l.skipped.squashedOwners, 'owner')} outside the id mapping${l.skipped.squashedOwners ? ' (--json: skipped.paths)' : ''}`,
         `  used by: ${usedBy.join(', ') || '-'}`,
       ].join('\n'),
     )

@@ -6,6 +6,7 @@ import {LayerStore} from '../../src/layer/layers.js'
 export default class StackCreate extends StrataCommand {
   static summary = 'Create a stack of layers (top first)'
   static examples = ['<%= config.bin %> stack create dev tools base']
+  static usage = 'NAME LAYER... [--backend auto|kernel|kernel-flat|fuse] [--map auto|single] [--json]'
   static strict = false
   static args = {
     name: Args.string({description: 'name of the new stack', required: true, ignoreStdin: true}),

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {resolve} from 'node:path'
 import {StrataCommand} from '../../src/cli/command.js'
+import {count} from '../../src/cli/words.js'
 import {bytes} from '../../src/progress.js'
 import type {OciExport} from '../../src/export/export.js'
 import {splitLayoutRef} from '../../src/format/oci.js'
@@ -11,7 +12,7 @@ export default class StackExport extends StrataCommand {
   static examples = ['<%= config.bin %> stack export dev --oci ./dev-image:v1', '<%= config.bin %> stack export dev --oci ./dev-image --gzip']
   static args = {stack: Args.string({description: 'the stack', required: true, ignoreStdin: true})}
   static flags = {
-    oci: Flags.string({description: 'image layout directory, optionally with :TAG', required: true}),
+    oci: Flags.string({char: 'o', description: 'image layout directory, optionally with :TAG', required: true}),
     gzip: Flags.boolean({description: 'gzip the layers (default: uncompressed tars)'}),
   }
 
@@ -19,7 +20,7 @@ export default class StackExport extends StrataCommand {
     const {args, flags} = await this.parse(StackExport)
     const {dir, ref: tag = 'latest'} = splitLayoutRef(flags.oci, {create: true})
     const r = await this.inNamespace('stack-export', {stack: args.stack, dir: resolve(dir), tag, compression: flags.gzip ? 'gzip' : 'none'})
-    this.out(`exported stack ${args.stack} to ${r.layout}:${r.tag} (${r.manifest.slice(0, 19)}): ${r.layers.length} layers, ${bytes(r.layers.reduce((a, l) => a + l.size, 0))}`)
+    this.out(`exported stack ${args.stack} to ${r.layout}:${r.tag} (${r.manifest.slice(0, 19)}): ${count(r.layers.length, 'layer')}, ${bytes(r.layers.reduce((a, l) => a + l.size, 0))}`)
     return r
   }
 }

@@ -10,7 +10,7 @@ export default class StackInspect extends StrataCommand {
 
   async run(): Promise<StackInfo & {chain: string; paths: {upper: string; composed: string}}> {
     const {args} = await this.parse(StackInspect)
-    const stacks = new StackStore(this.home)
+    const stacks = new StackStore(this.home.requireReadable())
     const s = stacks.get(args.name)
     const r = {...s, chain: chainId(s.layers), paths: {upper: stacks.upper(s.name), composed: composedPath(this.home, s.layers)}}
     this.out(`stack ${s.name}\n  layers (top first):\n${s.layers.map((l) => `    ${l}`).join('\n')}\n  mapping: ${s.mapping}\n  backend: ${s.backend}\n  created: ${s.created}\n  upper:   ${r.paths.upper}`)

@@ -12,6 +12,7 @@ import {cacheProbe, chooseBackend, forgetProbe} from '../runtime/backends.js'
 import type {OpCall} from '../runtime/enter.js'
 import type {Backend} from '../stack/stacks.js'
 import {asStrataError} from '../errors.js'
+import {hostTool, onPath} from '../exec.js'
 import {protections, type Protection} from '../runtime/protections.js'
 
 export interface Check {name: string; ok: boolean; detail: string; fix?: string}
@@ -46,8 +47,16 @@ function namespaceSwitch(): {why: string; fix: string} | null {
 export async function diagnose(home: Home, probeWith: (map?: Mapping) => OpCall<Record<string, never>, Probe>, opts: {refresh?: boolean; map?: string} = {}): Promise<Diagnosis> {
   const checks: Check[] = []
   const verdict = (why: string, probe: Probe | null = null, mapping: Mapping | null = null): Diagnosis => ({checks, mapping, mappingRecorded: recordedMapping(home) !== undefined, backend: null, why, usable: false, probe, protections: protections()})
-  const has = (bin: string) => (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, bin)))
-  checks.push({name: 'unshare', ok: has('unshare'), detail: has('unshare') ? 'util-linux unshare is installed' : 'unshare is missing', fix: 'install util-linux'})
+  // found where strata looks for it: on PATH, else /usr/bin or /bin
+  const unshare = hostTool('unshare')
+  const found = unshare.startsWith('/')
+  checks.push({
+    name: 'unshare',
+    ok: found,
+    detail: !found ? 'unshare is not installed (not on PATH, nor in /usr/bin or /bin)' : onPath('unshare') ? `util-linux unshare is installed (${unshare})` : `util-linux unshare is installed (${unshare}, not on your PATH: strata uses it there)`,
+    fix: 'install util-linux',
+  })
+  if (!found) return verdict('install util-linux (unshare)')
 
   try {
     checks.push({name: 'runtime directory', ok: true, detail: `${runtimeDir()} is yours and closed to others`})

@@ -68,6 +68,13 @@ export abstract class StrataCommand extends Command {
     return b === 'auto' ? autoBackend(this.home, () => this.inNamespace('probe', {})) : b
   }
 
+  /** strata's one-line warning on stderr (not oclif's wrapped form); none under --json, whose document says it. */
+  warn(input: string | Error): string | Error {
+    if (this.jsonEnabled()) return input
+    process.stderr.write(`strata: warning: ${typeof input === 'string' ? input : input.message}\n`)
+    return input
+  }
+
   protected out(line: string) {
     if (!this.jsonEnabled()) this.log(line)
   }
@@ -80,24 +87,49 @@ export abstract class StrataCommand extends Command {
   }
 
   async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
-    reportError(toStrataError(err, this.id), this.jsonEnabled())
+    reportError(toStrataError(err, this.id, this.argv, (this.ctor as unknown as {flags?: Record<string, FlagSpec>}).flags), this.jsonEnabled())
   }
 }
 
 
-function toStrataError(err: Error & {oclif?: {exit?: number}}, id?: string): StrataError {
+interface FlagSpec {char?: string; description?: string}
+
+/** oclif's parse errors (unknown flag, missing argument or flag, a value outside a set) as usage errors, on one line, saying what to give. */
+function toStrataError(err: Error & {oclif?: {exit?: number}; args?: {name: string; description?: string}[]; flags?: string[]}, id?: string, argv: string[] = [], flags: Record<string, FlagSpec> = {}): StrataError {
   if (err instanceof StrataError) return err
-  // oclif's own parse errors (unknown flag, missing argument): usage, on one line
-  if (err instanceof Errors.CLIError && (err.oclif?.exit === 2 || /flag|argument|Unexpected/i.test(err.message))) {
-    const [first, ...more] = err.message.split('\n').map((l) => l.trim()).filter((l) => l && !/^See more help/i.test(l))
-    const names = more.map((l) => l.split(/\s{2,}/)[0]).join(', ')
-    // `strata run S ls -la`: the command's own flags were taken for ours
-    const hint = (id === 'run' || id === 'exec') && /Nonexistent flag/.test(first)
-      ? `a command with flags goes after --: \`strata ${id} STACK -- CMD ARGS...\``
-      : `see \`strata ${id ? id.replace(/:/g, ' ') + ' ' : ''}--help\``
-    return usage(names ? `${first.replace(/:$/, '')}: ${names}` : first, hint)
+  const parsed = err // oclif's parse errors carry the args or flags at fault
+  if (!(err instanceof Errors.CLIError && (err.oclif?.exit === 2 || /flag|argument|arg\b|Unexpected/i.test(err.message)))) return asStrataError(err)
+  const command = `strata ${id ? id.replace(/:/g, ' ') + ' ' : ''}`
+  const help = `see \`${command}--help\``
+  const lines = err.message.split('\n').map((l) => l.trim()).filter((l) => l && !/^See more help/i.test(l) && !/^Note:|^Alternatively,/.test(l))
+  // a missing argument: its name, and what it is
+  if (parsed.args?.length) {
+    const a = parsed.args[0]
+    return usage(`missing ${a.name.toUpperCase()}${a.description ? ` (${a.description})` : ''}`, help)
   }
-  return asStrataError(err)
+  // an unknown flag: for run and exec, meant either for strata (before --) or for the command (no -- given)
+  if (parsed.flags?.length) {
+    const flag = parsed.flags[0]
+    const dashes = argv.indexOf('--')
+    if ((id === 'run' || id === 'exec') && dashes < 0)
+      return usage(`unknown flag ${flag}`, `a command with flags goes after --: \`strata ${id} STACK -- CMD ARGS...\``)
+    return usage(`${command.trim()} has no flag ${flag}`, id === 'run' || id === 'exec' || id === 'shell' ? `${help} (its output is the command's: no --json)` : help)
+  }
+  // "The following errors occurred:" and a list: the reasons themselves, a missing required flag with what to give
+  const reasons = /^The following errors? occurred:?$/.test(lines[0]) ? lines.slice(1) : lines
+  const required = /^Missing required flag (\S+)$/.exec(reasons[0] ?? '')
+  if (required) {
+    const f = flags[required[1]] ?? {}
+    return usage(`missing --${required[1]}${f.char ? ` (-${f.char})` : ''}`, `give ${f.char ? `-${f.char}` : `--${required[1]}`}${f.description ? `: ${f.description}` : ''}`)
+  }
+  // several reasons are often one said twice (--a with --b, --b with --a): the first, plainly
+  return usage(reasons.slice(0, 1).join('').concat((reasons[0]?.endsWith(':') || reasons[0]?.startsWith('Parsing ')) && reasons[1] ? `${reasons[0].endsWith(':') ? '' : ':'} ${reasons[1]}` : '').replace(/=true\b/g, '').replace(/:$/, ''), help)
+}
+
+/** `strata run -- ls`: oclif takes the command for the stack; say the stack is what's missing. */
+export function checkStackBeforeDashes(raw: string[], stack: string, id: string) {
+  const dashes = raw.indexOf('--')
+  if (dashes >= 0 && raw.indexOf(stack) > dashes) throw usage('no stack given', `name it before --: \`strata ${id} STACK -- CMD...\``)
 }
 
 export {Flags, reportError}

@@ -7,18 +7,19 @@ import {LayerStore, type LayerInfo} from '../layer/layers.js'
 import {Sessions, type Session, type SessionState} from '../runtime/session.js'
 import {table} from './table.js'
 import {bytes} from '../progress.js'
+import {environment} from '../errors.js'
 
 export interface View<T> {json: T; text: string; warnings?: string[]}
 
 export function stackList(home: Home): View<{stacks: StackInfo[]}> {
-  const stacks = new StackStore(home).list()
+  const stacks = new StackStore(home.requireReadable()).list()
   const layers = new LayerStore(home)
   const label = (id: string) => (layers.has(id) ? layers.get(id).names[0] : undefined) ?? id.slice(0, 12)
   return {json: {stacks}, text: table(['NAME', 'LAYERS (top first)', 'CREATED'], stacks.map((s) => [s.name, s.layers.map(label).join(' '), s.created]))}
 }
 
 export function layerList(home: Home): View<{layers: LayerInfo[]}> {
-  const layers = new LayerStore(home).list()
+  const layers = new LayerStore(home.requireReadable()).list()
   return {
     json: {layers},
     text: table(['ID', 'NAMES', 'ENTRIES', 'SIZE', 'SOURCE'], layers.map((l) => [l.id.slice(0, 12), l.names.join(',') || '-', String(l.counts.entries), bytes(l.bytes.content), l.source.path])),
@@ -42,6 +43,9 @@ export function sessionList(home: Home): View<{sessions: SessionRow[]}> {
 export async function sessionPath(home: Home, stack: string): Promise<View<{stack: string; pid: number; path: string}>> {
   const sessions = new Sessions(home)
   const s = await sessions.require(stack)
+  // FUSE refuses every process outside the mount's user namespace, the owner's own tools included
+  if (s.backend === 'fuse')
+    throw environment(`stack '${s.stack}' is mounted with fuse-overlayfs, whose files no process outside the session can open`, `use \`strata exec ${s.stack} -- CMD\` or \`strata shell ${s.stack}\`, or a stack with the kernel backend`)
   const path = sessions.path(s)
   return {json: {stack: s.stack, pid: s.pid, path}, text: path}
 }

@@ -1,6 +1,7 @@
 // Layers back out as tars (whiteouts as .wh. entries, opaque dirs as
 // .wh..wh..opq, xattrs as PAX SCHILY.xattr, mtimes to the ns), and stacks as
 // OCI image layouts. Importing what is exported gives the same layer ids.
+import {isatty} from 'node:tty'
 import {closeSync, createReadStream, createWriteStream, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {createHash, randomBytes, type Hash} from 'node:crypto'
@@ -105,9 +106,28 @@ export function tarTarget(output: string): {output: string; stream: boolean} {
   const st = statSync(output, {throwIfNoEntry: false})
   if (!st) return {output, stream: false}
   if (st.isDirectory()) throw usage(`${output} is a directory`, 'give --output the path of the tar file to write')
+  if (st.isCharacterDevice()) refuseTerminal(output)
   const ours = fstatSync(1)
   if (st.dev === ours.dev && st.ino === ours.ino) return {output: '-', stream: true}
   return {output, stream: !st.isFile()}
+}
+
+/** A terminal, whichever path names it (/dev/tty, /dev/pts/N, /dev/stdout on one), is no place for a tar; nor is a terminal that isn't there. */
+function refuseTerminal(output: string) {
+  let fd: number
+  try {
+    fd = openSync(output, 'w')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENXIO') throw usage(`cannot write to ${output}: there is no terminal (no such device)`, 'give --output a file, or - for standard output')
+    if (code === 'EACCES') throw usage(`cannot write to ${output}: permission denied`, 'give --output a file you can write, or - for standard output')
+    throw e
+  }
+  try {
+    if (isatty(fd)) throw usage(`refusing to write a tar to a terminal (${output})`, 'redirect standard output, or give --output a file')
+  } finally {
+    closeSync(fd)
+  }
 }
 
 export async function exportLayer(home: Home, ref: string, to: string): Promise<LayerExport> {

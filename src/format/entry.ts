@@ -52,6 +52,8 @@ export interface Meta {
   mtimeNs: bigint
   atimeNs?: bigint
   xattrs?: [string, Buffer][] // the entry's own user.* xattrs
+  /** the owner was read as the kernel's overflow id (65534): the real one is outside the namespace's mapping, and can't be kept */
+  foreignOwner?: boolean
 }
 
 /** What an entry got of meta's owner: an owner outside the mapping is squashed to 0:0. */

@@ -26,6 +26,7 @@ export const compressionOf = (f: Format): Compression => (f === 'tar.gz' ? 'gzip
  * pipe or a device would be read by format detection and the import alike.
  */
 export function importSource(path: string): string {
+  if (path === '-') throw usage('strata import does not read standard input (-)', 'save the stream to a file and import that, or redirect a file: `strata import /dev/stdin < rootfs.tar`')
   const st = statSource(path)
   if (!st.isFile() && !st.isDirectory())
     throw usage(`${path} is ${st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'a device'}, not a file or directory`, 'give a file or directory: save a stream to a file first (e.g. `cat > image.tar`)')
@@ -39,6 +40,17 @@ function statSource(path: string): Stats {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`no such file or directory: ${path}`, 'give the path of a directory, tar or OCI layout to import')
     throw e
   }
+}
+
+/** A format forced with --format that the source can't be: a directory for an archive format, a file for a tree or a layout. */
+export function checkForcedFormat(path: string, format: Format) {
+  const dir = statSource(path).isDirectory()
+  if (dir && format !== 'dir' && format !== 'oci')
+    throw usage(`${path} is a directory: --format ${format} needs a file`, 'give the archive file, or drop --format (a directory is imported as a tree, or as an OCI layout when it holds oci-layout and index.json)')
+  if (!dir && (format === 'dir' || format === 'oci'))
+    throw usage(`${path} is a file: --format ${format} needs a directory`, `drop --format${format === 'oci' ? ', or use --format oci-archive for an image archive file' : ''}`)
+  if (format === 'oci' && !(existsSync(join(path, 'oci-layout')) && existsSync(join(path, 'index.json'))))
+    throw usage(`${path} is no OCI image layout: it has no oci-layout and index.json`, 'give an image layout directory, or drop --format to import it as a tree')
 }
 
 /** Looks at the first bytes (gzip and zstd magic numbers, a tar header's checksum or "ustar"), then at a tar's entry names: an image archive or a layer. */

@@ -1,6 +1,6 @@
 // Imports a directory tree as a layer: data into the object store (on worker
 // threads), metadata into a staged tree, published by rename once synced.
-import {constants as C, accessSync, statSync} from 'node:fs'
+import {constants as C, accessSync, readFileSync, statSync} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {DigestCache, TreeFingerprint, inodeOf} from '../store/digest-cache.js'
 import {ObjectStore} from '../store/objects.js'
@@ -44,6 +44,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   const src = Buffer.from(source)
   const absSrc = (rel: Buffer) => (rel.length ? Buffer.concat([src, SLASH, rel]) : src)
   const isStore = (_: Buffer, e: ScannedEntry) => isDir(e) && inodeOf(e[9]) === store
+  const overflow = overflowIds()
 
   const result = await buildLayer(
     home,
@@ -55,6 +56,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
         const fmt = mode & C.S_IFMT
         if (!opts.acceptStubs) fingerprint.add(rel, ident)
         const meta: Meta = {mode: mode & 0o7777, uid, gid, mtimeNs, atimeNs, xattrs: xattrs ? xattrs.sort(byName) : []}
+        if (overflow && (uid === overflow.uid || gid === overflow.gid) && !mappedAfterAll(absSrc(rel), fmt, mode & 0o777, uid, gid, overflow)) meta.foreignOwner = true
         if (fmt === C.S_IFDIR) b.writer.dir(rel, meta)
         else if (fmt === C.S_IFSOCK) b.skip(rel, 'socket')
         else if (fmt === C.S_IFBLK || (fmt === C.S_IFCHR && rdev !== 0)) b.skip(rel, 'device')
@@ -90,6 +92,49 @@ function fingerprintOf(source: string, store: string): string | null {
     return null // the import proper will say what is wrong
   }
   return f.digest()
+}
+
+/**
+ * In a user namespace the kernel shows an owner outside its mapping (a host
+ * tree's root, a group of yours the mapping leaves out) as the overflow id,
+ * 65534: such an entry keeps 65534 (nobody, nogroup) and is counted as an
+ * owner strata couldn't keep. Null outside a user namespace.
+ */
+function overflowIds(): {uid: number; gid: number} | null {
+  try {
+    if (/^\s*0\s+0\s+4294967295\s*$/.test(readFileSync('/proc/self/uid_map', 'utf8'))) return null
+    const id = (f: string) => Number(readFileSync(`/proc/sys/kernel/${f}`, 'utf8').trim())
+    return {uid: id('overflowuid'), gid: id('overflowgid')}
+  } catch {
+    return {uid: 65534, gid: 65534}
+  }
+}
+
+/**
+ * An owner read as 65534 may be the overflow id or really 65534 (your
+ * subordinate id that maps to it). Root of the namespace overrides
+ * permissions (CAP_DAC_OVERRIDE) only on inodes whose owner and group are
+ * both mapped: so a read or write no class of the mode could grant us, that
+ * access(2) allows, says the owner is mapped. When every such test is
+ * granted by the mode, or can't be made (a symlink, a read-only
+ * filesystem), it stays reported.
+ */
+function mappedAfterAll(p: Buffer, fmt: number, perms: number, uid: number, gid: number, overflow: {uid: number; gid: number}): boolean {
+  if (fmt === C.S_IFLNK) return false
+  // the classes that might be ours: the owner's when it is us (0 in the namespace), the group's unless it is surely not ours, others'
+  let granted = perms & 0o7
+  if (uid === 0) granted |= (perms >> 6) & 0o7
+  if (gid === 0 || gid === overflow.gid) granted |= (perms >> 3) & 0o7
+  const kinds = [C.R_OK, C.W_OK, ...(fmt === C.S_IFDIR ? [C.X_OK] : [])].filter((k) => !(granted & k))
+  for (const k of kinds) {
+    try {
+      accessSync(p, k)
+      return true
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EACCES') return false
+    }
+  }
+  return false
 }
 
 const SLASH = Buffer.from('/')

@@ -24,6 +24,9 @@ export interface LayerInfo {
   skipped: {devices: number; sockets: number; squashedOwners: number; paths: string[]}
 }
 
+/** The shortest id prefix that names a layer (git's minimum too). */
+export const MIN_PREFIX = 4
+
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$/
 
 export function checkLayerName(name: string) {
@@ -110,10 +113,14 @@ export class LayerStore {
     const all = this.list()
     const named = all.find((l) => l.names.includes(ref))
     if (named) return named.id
-    const matches = all.filter((l) => l.id.startsWith(ref.toLowerCase()))
-    if (/^[0-9a-fA-F]{1,64}$/.test(ref) && matches.length === 1) return matches[0].id
-    if (/^[0-9a-fA-F]{1,64}$/.test(ref) && matches.length > 1)
-      throw usage(`layer id prefix '${ref}' is ambiguous (${matches.length} layers)`, 'give more characters of the id')
+    const hex = /^[0-9a-fA-F]{1,64}$/.test(ref)
+    const matches = hex ? all.filter((l) => l.id.startsWith(ref.toLowerCase())) : []
+    const candidates = () => matches.slice(0, 5).map((l) => l.id.slice(0, 12) + (l.names.length ? ` (${l.names.join(', ')})` : '')).join(', ') + (matches.length > 5 ? ', …' : '')
+    // as git: a prefix this short names a layer by accident more often than on purpose
+    if (matches.length && ref.length < MIN_PREFIX)
+      throw usage(`layer id prefix '${ref}' is too short (it matches ${candidates()})`, `give at least ${MIN_PREFIX} characters of the id, or the layer's name`)
+    if (matches.length === 1) return matches[0].id
+    if (matches.length > 1) throw usage(`layer id prefix '${ref}' is ambiguous: ${candidates()}`, 'give more characters of the id')
     throw notFound(`no layer named '${ref}'`, 'see `strata layer list`')
   }
 

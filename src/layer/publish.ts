@@ -5,7 +5,7 @@ import {sys} from '../sys.js'
 import {discard} from '../store/fsutil.js'
 import {StrataError, conflict} from '../errors.js'
 import {scanTree} from './scan.js'
-import {treeId} from '../format/entry.js'
+import {type Entry, treeId} from '../format/entry.js'
 import {type LayerInfo, LayerStore, checkLayerName} from './layers.js'
 import type {TreeWriter} from './writer.js'
 import {ObjectStore} from '../store/objects.js'
@@ -47,16 +47,18 @@ export function publishStaged(
   let hold = store.has(id) ? tryHold(store, id) : null
   let existing = hold !== null
   if (!existing) {
-    const c = writer.counts
+    const owners = writer.unkeptOwners()
+    const held = countsOf(entries)
     const info: LayerInfo = {
       id,
       names: [],
       source,
       created: new Date().toISOString(),
       inlineLimit,
-      counts: {entries: entries.length, dirs: c.dirs, files: c.files, stubs: c.stubs, symlinks: c.symlinks, fifos: c.fifos, whiteouts: c.whiteouts, hardlinks: c.hardlinks},
-      bytes: {content: tally.contentBytes, objectsAdded: tally.objectsAdded, objectBytesAdded: tally.objectBytesAdded},
-      skipped: {devices: tally.devices, sockets: tally.sockets, squashedOwners: c.squashedOwners, paths: tally.skippedPaths},
+      // counted from what the tree holds (a tar's later entry replaces an earlier one), not from what was written
+      counts: held.counts,
+      bytes: {content: held.content, objectsAdded: tally.objectsAdded, objectBytesAdded: tally.objectBytesAdded},
+      skipped: {devices: tally.devices, sockets: tally.sockets, squashedOwners: owners.count, paths: [...tally.skippedPaths, ...owners.paths].slice(0, 100)},
     }
     store.writeStagedInfo(staging, info)
     // objects and tree reach the disk before anything refers to them by name
@@ -85,6 +87,20 @@ function tryHold(store: LayerStore, id: string) {
     if (e instanceof StrataError && e.code === 'not_found') return null
     throw e
   }
+}
+
+/** A tree's entries by kind (a hardlink's extra names as hardlinks), and its content bytes (each inode once). */
+export function countsOf(entries: Entry[]): {counts: LayerInfo['counts']; content: number} {
+  const counts = {entries: entries.length, dirs: 0, files: 0, stubs: 0, symlinks: 0, fifos: 0, whiteouts: 0, hardlinks: 0}
+  let content = 0
+  for (const e of entries) {
+    if (e.linkTo) counts.hardlinks++
+    else {
+      counts[`${e.type}s` as 'dirs']++
+      if (e.type === 'file' || e.type === 'stub') content += e.size
+    }
+  }
+  return {counts, content}
 }
 
 /**

@@ -8,7 +8,7 @@ import {IMPLICIT, OPAQUE, escapeName} from '../format/xattrs.js'
 import {writeStub} from '../format/stub.js'
 import {abs} from './scan.js'
 import {createHash} from 'node:crypto'
-import type {Applied, Entry, Meta} from '../format/entry.js'
+import {type Applied, type Entry, type Meta, displayPath} from '../format/entry.js'
 
 export interface WriterCounts {
   dirs: number
@@ -18,11 +18,12 @@ export interface WriterCounts {
   fifos: number
   whiteouts: number
   hardlinks: number
-  squashedOwners: number
 }
 
 export class TreeWriter {
-  readonly counts: WriterCounts = {dirs: 0, files: 0, stubs: 0, symlinks: 0, fifos: 0, whiteouts: 0, hardlinks: 0, squashedOwners: 0}
+  readonly counts: WriterCounts = {dirs: 0, files: 0, stubs: 0, symlinks: 0, fifos: 0, whiteouts: 0, hardlinks: 0}
+  // entries whose owner couldn't be kept (squashed, or read as the overflow id), by path (hex), in the order written
+  private squashed = new Set<string>()
   // insertion order is parents before children; keyed by the path's hex
   private dirs = new Map<string, {rel: Buffer; meta: Meta; opaque: boolean; implicit: boolean}>()
 
@@ -71,7 +72,9 @@ export class TreeWriter {
       removeTree(this.path(rel))
       this.forgetDir(rel)
       for (const k of [...(this.entries?.keys() ?? [])]) if (k === key || k.startsWith(key + '2f')) this.forget(k)
+      for (const k of [...this.squashed]) if (k === key || k.startsWith(key + '2f')) this.squashed.delete(k)
     } else {
+      this.squashed.delete(key)
       unlinkSync(this.path(rel))
       this.forget(key)
     }
@@ -125,7 +128,7 @@ export class TreeWriter {
   file(rel: Buffer, meta: Meta, content: Buffer) {
     const p = this.path(rel)
     writeFileAt(p, content, {flag: 'wx', mode: 0o600})
-    const ids = this.apply(p, meta, true)
+    const ids = this.applyAt(rel, meta, true)
     this.record(rel, {type: 'file', mode: meta.mode & 0o7777, mtimeNs: meta.mtimeNs, size: content.length, inline: this.entries && createHash('sha256').update(content).digest('hex')}, meta, ids)
     this.counts.files++
   }
@@ -138,7 +141,7 @@ export class TreeWriter {
 
   /** A stub written elsewhere (by an ingest worker, with writeStub), accounted for here. */
   stubWritten(rel: Buffer, meta: Meta, digest: string, size: number, r: Applied) {
-    if (r.squashed) this.counts.squashedOwners++
+    this.noteOwner(rel, meta, r)
     this.record(rel, {type: 'stub', mode: meta.mode & 0o7777, mtimeNs: meta.mtimeNs, size, digest}, meta, r.ids)
     this.counts.stubs++
   }
@@ -146,7 +149,7 @@ export class TreeWriter {
   symlink(rel: Buffer, meta: Meta, target: Buffer) {
     const p = this.path(rel)
     symlinkSync(target, p)
-    const ids = this.apply(p, meta, false)
+    const ids = this.applyAt(rel, meta, false)
     this.record(rel, {type: 'symlink', mode: 0o777, mtimeNs: meta.mtimeNs, size: target.length, target}, undefined, ids)
     this.counts.symlinks++
   }
@@ -154,7 +157,7 @@ export class TreeWriter {
   fifo(rel: Buffer, meta: Meta) {
     const p = this.path(rel)
     sys.mknod(p, C.S_IFIFO | 0o600, 0, 0)
-    const ids = this.apply(p, meta, true)
+    const ids = this.applyAt(rel, meta, true)
     this.record(rel, {type: 'fifo', mode: meta.mode & 0o7777, mtimeNs: meta.mtimeNs, size: 0}, undefined, ids)
     this.counts.fifos++
   }
@@ -164,7 +167,7 @@ export class TreeWriter {
     const p = this.path(rel)
     sys.mknod(p, C.S_IFCHR | 0o000, 0, 0)
     const m = meta ?? {mode: 0, uid: 0, gid: 0, mtimeNs: 0n}
-    const ids = this.apply(p, m, true)
+    const ids = this.applyAt(rel, m, true)
     this.record(rel, {type: 'whiteout', mode: m.mode & 0o7777, mtimeNs: m.mtimeNs, size: 0}, undefined, ids)
     this.counts.whiteouts++
   }
@@ -190,17 +193,37 @@ export class TreeWriter {
       const p = this.path(d.rel)
       if (d.opaque) sys.setxattr(p, OPAQUE, Buffer.from('y'))
       if (d.implicit) sys.setxattr(p, IMPLICIT, Buffer.alloc(0))
-      const ids = this.apply(p, d.meta, true)
+      const ids = this.applyAt(d.rel, d.meta, true)
       this.record(d.rel, {type: 'dir', mode: d.meta.mode & 0o7777, mtimeNs: d.meta.mtimeNs, size: 0, opaque: d.opaque, ...(d.implicit ? {implicit: true} : {})}, d.meta, ids)
     }
     this.dirs.clear()
   }
 
-  /** Owner, mode, own xattrs and times (see applyMeta), counting squashed owners. */
-  apply(p: Buffer, meta: Meta, chmod: boolean): [uid: number, gid: number] {
-    const r = applyMeta(p, meta, chmod)
-    if (r.squashed) this.counts.squashedOwners++
+  /** Owner, mode, own xattrs and times (see applyMeta), counting the owners that couldn't be kept. */
+  private applyAt(rel: Buffer, meta: Meta, chmod: boolean): [uid: number, gid: number] {
+    const r = applyMeta(this.path(rel), meta, chmod)
+    this.noteOwner(rel, meta, r)
     return r.ids
+  }
+
+  /** The same, at any path (trees that are no layer: composed, flat, stamped). */
+  apply(p: Buffer, meta: Meta, chmod: boolean): [uid: number, gid: number] {
+    return applyMeta(p, meta, chmod).ids
+  }
+
+  /** An owner strata couldn't keep (squashed to 0:0, or read as the overflow id) is counted and, the first hundred, named. */
+  private noteOwner(rel: Buffer, meta: Meta, r: Applied) {
+    if (r.squashed || meta.foreignOwner) this.squashed.add(rel.toString('hex'))
+  }
+
+  /** How many entries the tree holds whose owner couldn't be kept, and the first hundred of their paths. */
+  unkeptOwners(): {count: number; paths: string[]} {
+    const paths: string[] = []
+    for (const k of this.squashed) {
+      if (paths.length === 100) break
+      paths.push(displayPath(Buffer.from(k, 'hex')))
+    }
+    return {count: this.squashed.size, paths}
   }
 }
 

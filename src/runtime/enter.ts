@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {spawn, type ChildProcess} from 'node:child_process'
 import type {Writable} from 'node:stream'
-import {trace} from '../exec.js'
+import {hostTool, toolsEnv, trace} from '../exec.js'
 import {StrataError, environment} from '../errors.js'
 import {runtimeDir} from '../store/home.js'
 import {type Mapping, launcherNeedsMap, mapOwnRange, unshareArgs} from './idmap.js'
@@ -43,9 +43,9 @@ export type Preload = 'import'
 function start(mapping: Mapping, stdin: boolean, launcher = ['unshare', ...unshareArgs(mapping), '--'], preload?: Preload): Started {
   const argv = [...launcher.slice(1), process.execPath, new URL('../services/inner.js', import.meta.url).pathname]
   trace('%s %o', launcher[0], argv)
-  const child = spawn(launcher[0], argv, {
+  const child = spawn(hostTool(launcher[0]), argv, {
     stdio: [stdin ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe'],
-    env: {...process.env, ...(preload ? {STRATA_PRELOAD: preload} : {})},
+    env: {...process.env, ...toolsEnv(), ...(preload ? {STRATA_PRELOAD: preload} : {})},
   })
   let ended = false
   const exit = new Promise<number | string>((resolve) => {

@@ -5,7 +5,7 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {constants} from 'node:os'
 import {StrataError} from '../errors.js'
-import {trace} from '../exec.js'
+import {trace, userEnv} from '../exec.js'
 import {overlayRefusal} from './overlay-causes.js'
 
 export interface Step {
@@ -54,7 +54,7 @@ export function runCommand(argv: string[], cwd: string, env: NodeJS.ProcessEnv =
   process.on('SIGINT', ignore)
   process.on('SIGQUIT', ignore)
   return new Promise<RunResult>((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), {cwd, env, stdio: 'inherit'})
+    const child = spawn(argv[0], argv.slice(1), {cwd, env: userEnv(env), stdio: 'inherit'})
     child.on('error', (e: NodeJS.ErrnoException) => {
       // as shells do: 127 not found, 126 found but not runnable
       const why = e.code === 'ENOENT' ? 'command not found' : e.code === 'EACCES' ? 'permission denied (not executable, or a directory on the way is closed to you)' : e.message

@@ -18,6 +18,7 @@ import {DEFAULT_RULES, capabilities, checkProtections, nsHelper, ociSeccomp} fro
 import {unshareArgs, type Mapping} from './idmap.js'
 import {runStep, type RunResult, type Step} from './plan.js'
 import {ensureLower, mountSteps} from './backends.js'
+import {sys} from '../sys.js'
 import {Sessions, type Session} from './session.js'
 import type {OpCall} from './enter.js'
 import {sandboxNamespaces, unshareFlags} from './session-state.js'
@@ -129,8 +130,13 @@ export function sandboxLauncher(mapping: Mapping, spec: Pick<SandboxSpec, 'net'>
   return ['nsenter', '-U', '-m', '-t', String(session.pid), '--preserve-credentials', '--', 'unshare', '--mount', '--propagation', 'private', ...extra, '--']
 }
 
-/** Resolves a path inside root the way the sandbox will see it (symlinks stay inside root). */
-export function resolveInRoot(root: string, path: string, create?: 'dir' | 'file'): string | null {
+/**
+ * Resolves a path inside root the way the sandbox will see it (symlinks stay
+ * inside root). With create, what is missing is made, each parent's times
+ * put back after (a mount point is no change of the user's: see
+ * StackStore.addMountPoints), and the paths made are added to made.
+ */
+export function resolveInRoot(root: string, path: string, create?: 'dir' | 'file', made?: string[]): string | null {
   const todo = path.split('/').filter((p) => p && p !== '.')
   const done: string[] = []
   for (let hops = 0; todo.length > 0; ) {
@@ -145,9 +151,13 @@ export function resolveInRoot(root: string, path: string, create?: 'dir' | 'file
       st = lstatSync(here)
     } catch {
       if (!create) return null
+      const parent = join(root, ...done)
+      const times = lstatSync(parent, {bigint: true})
       if (todo.length === 0 && create === 'file') writeFileSync(here, '', {mode: 0o644})
       else mkdirSync(here, {mode: 0o755})
+      sys.utimens(parent, times.atimeNs, times.mtimeNs)
       done.push(part)
+      made?.push('/' + done.join('/'))
       continue
     }
     if (st.isSymbolicLink()) {
@@ -180,8 +190,9 @@ export function sandboxSetup(home: Home, spec: Omit<SandboxSpec, 'argv' | 'caps'
     ensureLower(home, stack, backend)
     for (const m of mountSteps(home, stack, backend).steps) runStep(m)
   }
+  const made: string[] = []
   const at = (p: string, create: 'dir' | 'file' = 'dir') => {
-    const r = resolveInRoot(root, p, create)
+    const r = resolveInRoot(root, p, create, made)
     if (!r) throw environment(`cannot make ${p} in stack '${stack.name}' (a symlink loop?)`, 'fix the path in the stack')
     return r
   }
@@ -213,6 +224,7 @@ export function sandboxSetup(home: Home, spec: Omit<SandboxSpec, 'argv' | 'caps'
     mount(`cannot bind ${v.source} at ${v.target}`, '--bind', v.source, target)
     if (v.readOnly) mount(`cannot make ${v.target} read-only`, '-o', 'remount,bind,ro', target)
   }
+  if (made.length) stacks.addMountPoints(stack.name, made)
   steps.push(step('cannot set the hostname', hostTool('hostname'), spec.hostname))
   if (spec.net !== 'host') steps.push(step('cannot bring up loopback in the new network namespace', hostTool('ip', 'install iproute2'), 'link', 'set', 'lo', 'up'))
 

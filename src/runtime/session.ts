@@ -11,7 +11,7 @@ import {writeAtomic} from '../store/fsutil.js'
 import {dirname, join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {type Mapping, launcherNeedsMap, mapOwnRange, unshareArgs} from './idmap.js'
-import {trace} from '../exec.js'
+import {hostTool, toolsEnv, trace} from '../exec.js'
 import {conflict, environment, notFound, StrataError} from '../errors.js'
 import {StackStore} from '../stack/stacks.js'
 
@@ -102,11 +102,13 @@ export class Sessions {
    * What would change a stack's upper under its session (stack rm, commit,
    * reset) refuses while it is mounted, unless told to stop the session first.
    */
-  async ensureUnmounted(stack: string, force: boolean): Promise<void> {
+  /** Refuses a mounted stack, or with force stops its session: the session stopped, if any, for the caller to say so. */
+  async ensureUnmounted(stack: string, force: boolean): Promise<Session | undefined> {
     const s = await this.active(stack)
-    if (!s) return
+    if (!s) return undefined
     if (!force) throw conflict(`stack '${stack}' is mounted (session pid ${s.pid})`, `unmount it first (\`strata umount ${stack}\`), or pass --force to stop the session`)
     await this.stop(s)
+    return s
   }
 
   /** Starts a holder for the stack (with `root`, as pid 1 of a sandbox); resolves once the stack is mounted. */
@@ -140,11 +142,11 @@ export class Sessions {
       const argv = [...launcher.slice(1), process.execPath, holder, JSON.stringify(args)]
       trace('%s %o (detached)', launcher[0], argv)
       // detached: setsid, so no terminal and no signals from ours; fd 3 says when it is ready
-      const child = spawn(launcher[0], argv, {
+      const child = spawn(hostTool(launcher[0]), argv, {
         detached: true,
         cwd: '/',
         stdio: ['ignore', logFd, logFd, 'pipe'],
-        env: process.env,
+        env: {...process.env, ...toolsEnv()},
       })
       closeSync(logFd)
       // a namespace of our own range: its ids are ours to write (idmap.ts); the holder waits for them

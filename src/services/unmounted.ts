@@ -4,10 +4,11 @@
 // first. Then the verb's own op runs.
 import type {Home} from '../store/home.js'
 import {StackStore} from '../stack/stacks.js'
-import {Sessions} from '../runtime/session.js'
+import {Sessions, type Session} from '../runtime/session.js'
 
-export async function onUnmountedStack<R>(home: Home, stack: string, force: boolean | undefined, op: () => Promise<R>): Promise<R> {
+export async function onUnmountedStack<R>(home: Home, stack: string, force: boolean | undefined, op: () => Promise<R>, onStopped?: (s: Session) => void): Promise<R> {
   new StackStore(home).get(stack) // not found: say so before anything else
-  await new Sessions(home).ensureUnmounted(stack, force === true)
+  const stopped = await new Sessions(home).ensureUnmounted(stack, force === true)
+  if (stopped) onStopped?.(stopped) // --force is said, not done silently
   return op()
 }

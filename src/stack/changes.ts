@@ -197,7 +197,7 @@ function lowerAt(composed: string, rel: Buffer): Lower | null {
  * metadata differ), deleted (a whiteout over something), opaque (a directory
  * that hides the one below). A copy-up that changed nothing but atime is no change.
  */
-export function readChanges(upper: string, form: UpperForm, composed: string): Changes {
+export function readChanges(upper: string, form: UpperForm, composed: string, mountPoints: Set<string> = new Set()): Changes {
   const nodes = readUpper(upper, form)
   const merged = new Map<string, boolean>() // dir (hex) → the layers' directory shows through it
   for (const n of nodes) {
@@ -222,7 +222,25 @@ export function readChanges(upper: string, form: UpperForm, composed: string): C
     else if (lowerType !== n.type || !sameEntry(n, lower!)) n.change = 'changed'
   }
   linkGroups(nodes)
+  if (mountPoints.size) leaveOutMountPoints(nodes, mountPoints)
   return {nodes, changes: nodes.filter((n) => n.change)}
+}
+
+/**
+ * Mount points strata made (volumes' targets, /proc, /dev, /tmp) are no
+ * change while they are as it made them: an empty directory (or one holding
+ * only such), an empty file. Children come after parents: read backwards.
+ */
+function leaveOutMountPoints(nodes: UpperNode[], mountPoints: Set<string>) {
+  const holdsChanges = new Set<string>() // dirs (hex) with a change below
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i]
+    const key = n.rel.toString('hex')
+    if (n.change === 'added' && mountPoints.has('/' + n.rel.toString('utf8')) && n.xattrs.length === 0) {
+      if ((n.type === 'dir' && !holdsChanges.has(key)) || (n.type === 'file' && n.st!.size === 0n)) n.change = undefined
+    }
+    if (n.change && n.rel.length) holdsChanges.add(parentKey(n.rel))
+  }
 }
 
 const parentKey = (rel: Buffer) => {

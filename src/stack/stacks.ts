@@ -1,5 +1,5 @@
 // Stacks: an ordered list of layers (top first) with a writable upper.
-import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
@@ -196,6 +196,7 @@ export class StackStore {
         throw e
       }
     }
+    rmSync(this.mountPointsFile(name), {force: true}) // strata's mount points went with the old upper
   }
 
   /**
@@ -247,6 +248,27 @@ export class StackStore {
     }
     return done
   }
+
+  /**
+   * Paths strata made in the stack's merged view as mount points (a volume's
+   * target, or /proc, /dev, /tmp a stack lacks): they land in the upper, but
+   * are no change of the user's, so diff and commit leave them out while they
+   * are still what strata made (see readChanges). Forgotten with the upper.
+   */
+  mountPoints(name: string): Set<string> {
+    try {
+      return new Set(JSON.parse(readFileSync(this.mountPointsFile(name), 'utf8')) as string[])
+    } catch {
+      return new Set()
+    }
+  }
+
+  addMountPoints(name: string, paths: string[]) {
+    const all = [...new Set([...this.mountPoints(name), ...paths])]
+    writeAtomic(this.mountPointsFile(name), JSON.stringify(all) + '\n', this.home.tmp, 'mountpoints')
+  }
+
+  private mountPointsFile(name: string) { return join(this.dir(name), 'mountpoints.json') }
 
   /**
    * Holds the stack: exclusive for what changes or removes it (commit, reset,

@@ -1,8 +1,8 @@
 // Where a store lives and how it is laid out (docs/design.md, On-disk layout (format 1)).
 import {isWithin, makeDirs} from './fsutil.js'
 import {homedir} from 'node:os'
-import {lstatSync, mkdirSync} from 'node:fs'
-import {environment} from '../errors.js'
+import {accessSync, constants, existsSync, lstatSync, mkdirSync, readdirSync} from 'node:fs'
+import {environment, notFound, usage} from '../errors.js'
 import {join, resolve} from 'node:path'
 
 export class Home {
@@ -30,6 +30,28 @@ export class Home {
    */
   relationTo(dir: string): 'inside' | 'holds' | null {
     return isWithin(dir, this.root) ? 'inside' : isWithin(this.root, dir) ? 'holds' : null
+  }
+
+  /**
+   * For commands that only read the store: one that isn't there (a
+   * STRATA_HOME that names nothing) or can't be read is said so, rather than
+   * listed as empty. A default store not made yet is empty: nothing to say.
+   */
+  requireReadable(): this {
+    const named = process.env.STRATA_HOME ? ' (STRATA_HOME)' : ''
+    try {
+      accessSync(this.root, constants.R_OK | constants.X_OK)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        if (!named) return this
+        throw notFound(`there is no store at ${this.root}${named}`, 'check STRATA_HOME, or make the store there by importing something (`strata import DIR`)')
+      }
+      if (code === 'EACCES') throw usage(`cannot read the store at ${this.root}${named}: permission denied`, 'check the permissions of that directory and its parents, or set STRATA_HOME to your own store')
+      throw e
+    }
+    if (existsSync(join(this.root, 'layers')) || existsSync(this.storeFile) || readdirSync(this.root).length === 0) return this
+    throw notFound(`there is no store at ${this.root}${named}: it holds other things`, 'check STRATA_HOME')
   }
 
   /** Creates the skeleton (mode 0700 at the top); cheap when it exists. */
