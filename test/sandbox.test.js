@@ -183,6 +183,16 @@ test('run --root: pivoted root, podman\'s eleven capabilities in every set, no_n
   const more = sandbox(home, ['--cap-add', 'NET_RAW', '--cap-drop', 'CAP_KILL'], ['cat', '/proc/self/status'])
   assert.equal(BigInt('0x' + statusField(more.stdout, 'CapEff')), (DEFAULT_CAPS | (1n << 13n)) & ~(1n << 5n), more.stderr)
   expectOneLineError(home, {args: ['run', '--root', 'box', '--cap-add', 'FLY', '--', 'true'], exit: 2, says: /unknown capability 'FLY'/})
+
+  // --user: another id inside, as podman gives it: the default bounding set, nothing effective
+  const user = sandbox(home, ['--user', '1000:1000'], ['sh', '-c', 'id -u; id -g; cat /proc/self/status'])
+  assert.equal(user.status, 0, user.stderr)
+  assert.deepEqual(user.stdout.split('\n').slice(0, 2), ['1000', '1000'])
+  assert.equal(BigInt('0x' + statusField(user.stdout, 'CapBnd')), DEFAULT_CAPS)
+  assert.equal(BigInt('0x' + statusField(user.stdout, 'CapEff')), 0n)
+  const bare = sandbox(home, ['--cap-drop', 'ALL', '--user', '1000:1000'], ['cat', '/proc/self/status'])
+  assert.equal(bare.status, 0, bare.stderr)
+  assert.equal(BigInt('0x' + statusField(bare.stdout, 'CapBnd')), 0n)
 })
 
 test('run --root: the kernel\'s knobs are read-only, podman\'s masked paths masked, /sys never writable, mount refused', async (t) => {

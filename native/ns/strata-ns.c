@@ -197,10 +197,14 @@ static int cap_last(void) {
 }
 
 /* the capability sets: bounding, permitted, effective, inheritable and ambient hold `caps` */
-static void set_caps(int keep_others) {
+/* the bounding set first, while we still hold CAP_SETPCAP: after --user's setresuid we no longer do */
+static void drop_bounding(void) {
   int last = cap_last();
   for (int c = 0; c <= last; c++)
     if (!(caps >> c & 1) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) fail("environment", "cannot drop capability %d: %s", c, strerror(errno));
+}
+static void set_caps(int keep_others) {
+  int last = cap_last();
   uint64_t set = keep_others ? caps : 0;
   struct __user_cap_header_struct hd = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct d[2] = {{(uint32_t)set, (uint32_t)set, (uint32_t)set}, {(uint32_t)(set >> 32), (uint32_t)(set >> 32), (uint32_t)(set >> 32)}};
@@ -252,6 +256,7 @@ static void exec_command(char **argv) {
   if (!isatty(0) || no_seccomp) setsid();
   uid_t uid = 0;
   gid_t gid = 0;
+  drop_bounding();
   if (user) {
     char *c = strchr(user, ':');
     uid = strtoul(user, NULL, 10);
@@ -345,6 +350,7 @@ int main(int argc, char **argv) {
     if (cmd == 0) exec_command(argv + i);
     // init: no more capabilities than the command, then reap and forward until the command ends
     if (statusfd >= 0) close(statusfd);
+    drop_bounding();
     set_caps(0);
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     _exit(supervise(cmd, -1));
