@@ -101,7 +101,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
       if (known && objects.has(known)) {
         if (stubbed) meta.xattrs = meta.xattrs!.filter(([n]) => !isStructural(n)).map(([n, v]) => [unescapeName(n), v])
         else cache.set(ident, known)
-        writer.stub(rel, meta, known, size)
+        writer.stub(rel, meta, known, size, objects.alias(known))
         tally.bytesDone += size
         opts.onProgress?.(tally)
         return
@@ -109,7 +109,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
       pending.push(
         pool.put(absSrc(rel), {path: writer.path(rel), meta}).then(
           (r) => {
-            writer.stubWritten(rel, meta, r.digest, r.size, r.stub!)
+            writer.stubWritten(rel, meta, r.digest, r.size, r.alias, r.stub!)
             cache.set(ident, r.digest)
             if (r.stored) {
               tally.objectsAdded++

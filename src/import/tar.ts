@@ -260,7 +260,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
             tally.objectsAdded++
             tally.objectBytesAdded += r.size
           }
-          writer.stubWritten(rel, meta, r.digest, r.size, r.stub!)
+          writer.stubWritten(rel, meta, r.digest, r.size, r.alias, r.stub!)
         }),
       )
       tally.contentBytes += e.size

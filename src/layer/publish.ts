@@ -2,10 +2,12 @@
 // content, sync the filesystem once, and publish it by rename.
 import type {Home} from '../store/home.js'
 import {sys} from '../sys.js'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {removeTree} from '../store/fsutil.js'
 import {scanTree} from './scan.js'
 import {treeId} from '../format/entry.js'
-import {type LayerInfo, LayerStore, checkLayerName} from './layers.js'
+import {DIGESTS, type LayerInfo, LayerStore, checkLayerName} from './layers.js'
 import type {TreeWriter} from './writer.js'
 import {ObjectStore} from '../store/objects.js'
 import type {TreeRecord} from '../store/digest-cache.js'
@@ -40,7 +42,7 @@ export function publishStaged(
 ): ImportResult {
   if (name) checkLayerName(name)
   const store = new LayerStore(home)
-  const entries = writer.recorded() ?? scanTree(writer.root)
+  const entries = writer.recorded() ?? scanTree(writer.root, writer.index)
   const id = treeId(entries)
   let existing = store.has(id)
   if (!existing) {
@@ -55,6 +57,7 @@ export function publishStaged(
       bytes: {content: tally.contentBytes, objectsAdded: tally.objectsAdded, objectBytesAdded: tally.objectBytesAdded},
       skipped: {devices: tally.devices, sockets: tally.sockets, squashedOwners: c.squashedOwners, paths: tally.skippedPaths},
     }
+    writeFileSync(join(staging, DIGESTS), writer.index.encode())
     store.writeInfo(staging, info)
     // objects and tree reach the disk before anything refers to them by name
     sys.syncfs(home.root)

@@ -1,7 +1,8 @@
 // How the store's files map to ids: with a subordinate range (/etc/subuid and
 // /etc/subgid, the podman setup) namespaces map 0→the user and 1…N→the range;
 // without one, a single id, and foreign owners are squashed to the user.
-import {existsSync, readFileSync, writeFileSync, renameSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
+import {writeStoreFile} from '../store/store-file.js'
 import {userInfo} from 'node:os'
 import type {Home} from '../store/home.js'
 import {environment, usage} from '../errors.js'
@@ -43,9 +44,7 @@ export function storeMapping(home: Home, requested?: Mapping): Mapping {
     )
   if (!recorded) {
     home.ensure()
-    const tmp = `${home.storeFile}.${process.pid}`
-    writeFileSync(tmp, JSON.stringify({version: 1, mapping} satisfies StoreFile, null, 2) + '\n')
-    renameSync(tmp, home.storeFile)
+    writeStoreFile(home, {mapping})
   }
   return mapping
 }

@@ -25,7 +25,7 @@ function changesOf(home: Home, name: string) {
   const stacks = new StackStore(home)
   const stack = stacks.get(name)
   const composed = ensureComposed(home, stack.layers)
-  return {stacks, stack, ...readChanges(stacks.upper(name), stack.backend === 'fuse' ? 'fuse' : 'kernel', composed)}
+  return {stacks, stack, ...readChanges(stacks.upper(name), stack.backend === 'fuse' ? 'fuse' : 'kernel', composed, home.objects)}
 }
 
 export function diffStack(home: Home, name: string): DiffResult {
@@ -142,7 +142,7 @@ async function writeLayer(home: Home, upper: string, nodes: UpperNode[], inlineL
         pending.push(
           pool.put(n.src).then(
             (r) => {
-              writer.stub(rel, meta, r.digest, r.size)
+              writer.stub(rel, meta, r.digest, r.size, r.alias)
               tally.contentBytes += r.size
               tally.bytesDone += r.size
               if (r.stored) {
