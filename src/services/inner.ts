@@ -36,13 +36,12 @@ if (input) {
  * (layer/upgrade.ts). Reading ops (export, diff, mounting) read either format.
  */
 async function storeFormatFor(op: string, args: {home?: string; repair?: boolean}) {
+  const WRITES = ['import-archive', 'stack-create', 'stack-rm', 'layer-rm', 'commit', 'reset', 'gc', 'check', 'compose', 'flatten']
   if (!args.home || op === 'stamp' || op === 'probe') return
   const {Home} = await import('../store/home.js')
   const home = new Home(args.home)
   const {checkStoreFormat, STORE_FORMAT} = await import('../store/store-file.js')
-  if (checkStoreFormat(home) === STORE_FORMAT || !WRITES.has(op) || (op === 'check' && !args.repair)) return
+  if (checkStoreFormat(home) === STORE_FORMAT || !WRITES.includes(op) || (op === 'check' && !args.repair)) return
   const {upgradeStore} = await import('../layer/upgrade.js')
   upgradeStore(home)
 }
-
-const WRITES = new Set(['import-archive', 'stack-create', 'stack-rm', 'layer-rm', 'commit', 'reset', 'gc', 'check', 'compose', 'flatten'])
