@@ -69,9 +69,9 @@ export function checkStore(home: Home, opts: {repair?: boolean; data?: boolean} 
       for (const e of entries) {
         if (e.type !== 'stub' || e.linkTo || !e.digest) continue
         const wrongAlias = e.object !== e.digest && !(e.object && e.digest.startsWith(e.object) && sameInode(objects.pathOf(e.object), objects.path(e.digest)))
-        if (wrongAlias)
+        if (!objects.has(e.digest!)) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}: ${displayPath(e.path)} refers to missing object ${e.digest!.slice(0, 12)}`})
+        else if (wrongAlias)
           problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}: ${displayPath(e.path)} redirects to objects/${e.object ? objectRel(e.object) : '?'}, which is not object ${e.digest.slice(0, 12)} (a wrong alias)`})
-        else if (!objects.has(e.digest!)) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}: ${displayPath(e.path)} refers to missing object ${e.digest!.slice(0, 12)}`})
         else if (badObjects.has(e.digest!)) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}: ${displayPath(e.path)} refers to damaged object ${e.digest!.slice(0, 12)}`})
         else if (objects.size(e.digest!) !== e.size) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}: ${displayPath(e.path)} is sized unlike its object`})
       }
