@@ -248,3 +248,28 @@ test('a store of a newer format is refused with a clear message (exit 5)', (t) =
     assert.match(r.stderr, /format 3, newer than this strata reads \(format 2 at most\)/)
   }
 })
+
+test('import --stubs digest: a layer in the digest form (metacopy with the fs-verity digest, the full name as redirect), read and checked like the others', (t) => {
+  const home = newHome()
+  t.after(() => cleanHome(home))
+  const src = tree(6)
+  const r = strata(home, ['import', src, '--name', 'd', '--stubs', 'digest', '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  const t2 = join(home, 'layers', r.json.layer.id, 'tree')
+  for (const f of files(t2)) {
+    const m = xattr(join(t2, f), 'user.overlay.metacopy')
+    assert.equal(m.length, 36)
+    const digest = m.subarray(4).toString('hex')
+    assert.equal(xattr(join(t2, f), 'user.overlay.redirect').toString(), `/${digest.slice(0, 2)}/${digest.slice(2)}`)
+    // fsverity's own tool names the object by the digest the stub carries
+    const fv = spawnSync('fsverity', ['digest', '--compact', join(src, f)]).stdout.toString().trim()
+    assert.equal(fv, digest)
+  }
+  const names = readdirSync(join(home, 'objects')).flatMap((d) => readdirSync(join(home, 'objects', d)))
+  assert.ok(names.every((n) => n.length === 62), 'no aliases for a digest-form layer')
+  assert.equal(strata(home, ['stack', 'create', 's', 'd']).status, 0)
+  const out = strata(home, ['run', 's', '--', 'cat', 'f0'])
+  assert.equal(out.stdout, readFileSync(join(src, 'f0'), 'utf8'))
+  assert.equal(strata(home, ['check']).status, 0)
+  assert.equal(strata(home, ['gc', '--json']).json.objects.kept, 6)
+})

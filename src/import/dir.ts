@@ -3,6 +3,7 @@
 import {constants as C, readFileSync, accessSync, statSync} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {IngestPool} from '../store/ingest.js'
+import {type StubForm, aliasHex} from '../format/stub.js'
 import {DigestCache, TreeFingerprint, inodeOf} from '../store/digest-cache.js'
 import {ObjectStore} from '../store/objects.js'
 import {METACOPY, decodeMetacopy, isStructural, unescapeName} from '../format/xattrs.js'
@@ -22,6 +23,8 @@ export interface ImportOptions {
   onProgress?: (t: Tally) => void
   /** Files already in stub form whose objects the store has are taken as stubs (import --move) */
   acceptStubs?: boolean
+  /** The stubs' form (format/stub.ts): short (format 2, the default) or digest */
+  stubs?: StubForm
 }
 
 export const DEFAULT_INLINE_LIMIT = 64
@@ -36,17 +39,17 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   const store = inodeOf(sys.scanEntry(home.root)[9])
   const inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT
   const cache = new DigestCache(home.digests, source)
-  const objects = new ObjectStore(home.objects, home.tmp)
+  const objects = new ObjectStore(home.objects, home.tmp, aliasHex(opts.stubs))
   // a tree unchanged since its last import (by lstat, as git's index tells) is that
   // layer again; the digest cache names its objects (a stat each, not a read of its stubs)
-  const settings = `v1 inline-limit=${inlineLimit}`
+  const settings = `v1 inline-limit=${inlineLimit}${opts.stubs === 'digest' ? ' stubs=digest' : ''}`
   const whole = () => cache.lastDigests().every((d) => objects.has(d))
   const again = opts.acceptStubs ? null : unchangedSince(home, cache.lastTree, settings, () => fingerprintOf(source, store), opts.name, whole)
   if (again) return again
   const staging = stagingDir(home.tmp, 'import')
   const writer = new TreeWriter(join(staging, 'tree'), {record: true})
   const tally = newTally()
-  const pool = new IngestPool(home.objects, home.tmp)
+  const pool = new IngestPool(home.objects, home.tmp, aliasHex(opts.stubs))
   const fingerprint = new TreeFingerprint()
   const pending: Promise<void>[] = []
   const links: [Buffer, Buffer][] = []

@@ -9,6 +9,7 @@ import {join, resolve} from 'node:path'
 import type {Home} from '../store/home.js'
 import {ObjectStore} from '../store/objects.js'
 import {ObjectSink} from '../store/object-sink.js'
+import {type StubForm, aliasHex} from '../format/stub.js'
 import {removeTree, stagingDir} from '../store/fsutil.js'
 import {StrataError, usage} from '../errors.js'
 import {displayPath} from '../format/entry.js'
@@ -29,6 +30,8 @@ export interface TarImportOptions {
   source: LayerInfo['source']
   /** Runs after the whole stream was read and before anything is published (digest checks). */
   beforePublish?: () => Promise<void>
+  /** The stubs' form (format/stub.ts): short (format 2, the default) or digest */
+  stubs?: StubForm
 }
 
 /** What a failed import must undo: objects it stored (layers are staged, never published). */
@@ -108,7 +111,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
   writer.dir(Buffer.alloc(0), IMPLICIT_DIR, false, true)
 
   // stubs (and hardlinks to them) still waiting for their object's digest, by path hex
-  const sink = new ObjectSink(home.objects, home.tmp)
+  const sink = new ObjectSink(home.objects, home.tmp, {alias: aliasHex(opts.stubs)})
   const pending = new Map<string, Promise<void>>()
   let failure: unknown
   const due = (key: string, work: Promise<void>) => {
