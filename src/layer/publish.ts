@@ -2,9 +2,8 @@
 // content, sync the filesystem once, and publish it by rename.
 import type {Home} from '../store/home.js'
 import {sys} from '../sys.js'
-import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {removeTree} from '../store/fsutil.js'
+import {discard, writeFileAt} from '../store/fsutil.js'
 import {scanTree} from './scan.js'
 import {treeId} from '../format/entry.js'
 import {DIGESTS, type LayerInfo, LayerStore, checkLayerName} from './layers.js'
@@ -57,13 +56,13 @@ export function publishStaged(
       bytes: {content: tally.contentBytes, objectsAdded: tally.objectsAdded, objectBytesAdded: tally.objectBytesAdded},
       skipped: {devices: tally.devices, sockets: tally.sockets, squashedOwners: c.squashedOwners, paths: tally.skippedPaths},
     }
-    writeFileSync(join(staging, DIGESTS), writer.index.encode())
-    store.writeInfo(staging, info)
+    writeFileAt(join(staging, DIGESTS), writer.index.encode())
+    store.writeStagedInfo(staging, info)
     // objects and tree reach the disk before anything refers to them by name
     sys.syncfs(home.root)
     existing = !store.publish(staging, id)
   }
-  if (existing) removeTree(staging)
+  if (existing) discard(staging)
   const nameMovedFrom = (name ? store.addName(id, name) : undefined) ?? null
   return {layer: store.get(id), existing, nameMovedFrom}
 }

@@ -8,9 +8,9 @@
 // reads the same inode. So a SIGKILL anywhere leaves a store that works,
 // and the next command that writes does it again (each step is idempotent)
 // until store.json says format 2, written last.
-import {closeSync, openSync, renameSync, writeFileSync} from 'node:fs'
+import {closeSync, openSync} from 'node:fs'
 import {join} from 'node:path'
-import {randomBytes} from 'node:crypto'
+import {writeAtomic} from '../store/fsutil.js'
 import type {Home} from '../store/home.js'
 import {ObjectStore} from '../store/objects.js'
 import {STORE_FORMAT, checkStoreFormat, writeStoreFile} from '../store/store-file.js'
@@ -74,9 +74,7 @@ function upgradeLayer(home: Home, layers: LayerStore, objects: ObjectStore, id: 
     // a missing object can't get an alias: its stubs keep their digest (check reports them)
     index.add(e.digest, had && had > 0 ? had : objects.has(e.digest) ? objects.alias(e.digest) : 0)
   }
-  const tmp = join(home.tmp, `upgrade-${process.pid}-${randomBytes(6).toString('hex')}`)
-  writeFileSync(tmp, index.encode())
-  renameSync(tmp, layers.indexFile(id))
+  writeAtomic(layers.indexFile(id), index.encode().toString('latin1'), home.tmp, 'upgrade-index')
   hooks.afterStep?.()
   let n = 0
   for (const e of entries) {

@@ -4,8 +4,9 @@
 // aliases and a digest index per layer. One writer for every field: a field
 // written keeps the others (read, merged, written to a temporary name and
 // renamed over, so a reader never sees half a file).
-import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import type {Home} from './home.js'
+import {writeAtomic} from './fsutil.js'
 import {environment} from '../errors.js'
 
 /** The format this strata writes, and the newest it reads. */
@@ -27,9 +28,7 @@ export function readStoreFile(home: Home): StoreFile | undefined {
 /** Sets fields of store.json, keeping the others; a new store.json is of the current format. */
 export function writeStoreFile(home: Home, fields: Partial<StoreFile>) {
   const now = readStoreFile(home) ?? {version: 1, format: STORE_FORMAT}
-  const tmp = `${home.storeFile}.${process.pid}`
-  writeFileSync(tmp, JSON.stringify({...now, ...fields, version: 1}, null, 2) + '\n')
-  renameSync(tmp, home.storeFile)
+  writeAtomic(home.storeFile, JSON.stringify({...now, ...fields, version: 1}, null, 2) + '\n', home.tmp, 'store-json')
 }
 
 /** The store's format: 1 for a store.json that names none; STORE_FORMAT for a store not made yet. */
