@@ -70,13 +70,15 @@ const entries = Number(sh(['sh', '-c', 'find "$1" | wc -l', 'sh', tree]).trim())
 const mb = Number(sh(['du', '-sm', '--apparent-size', tree]).split('\t')[0])
 console.log(`tree: ${entries} entries, ${files} files, ${mb} MB (${sources.join(' ')}); ${rounds} rounds; kernel ${sh(['uname', '-r']).trim()}`)
 
+const parts = new Set((process.env.PARTS ?? 'import,read').split(','))
 const mkcfs = which('mkcomposefs')
 const mountcfs = which('mount.composefs')
 const results = {}
 const add = (k, v) => (results[k] ??= []).push(v)
 
 // 1. import: cp -a + sync, strata import, mkcomposefs --digest-store + sync; each into a new place, cold cache
-for (let i = 0; i < rounds; i++) {
+// (PARTS=read: made once, untimed, for the read path alone)
+for (let i = 0; i < (parts.has('import') ? rounds : 1); i++) {
   dropCaches()
   add('cp', time(asUser(ns(['sh', '-c', 'cp -a "$1" "$2" && sync -f "$2"', 'sh', tree, join(run, `cp-${i}`)]))))
   dropCaches()
@@ -93,11 +95,13 @@ for (let i = 0; i < rounds; i++) {
   add('reimport', time(strata(join(run, `home-${i}`), ['import', tree, '--name', 'bench'])))
 }
 const ratio = (a, b) => results[a].map((x, i) => x / results[b][i])
+if (parts.has('import')) {
 console.log(`cp -a + sync: ${fmt(results.cp)} s`)
 console.log(`first import: ${fmt(results.import)} s; vs cp: ${fmt(ratio('import', 'cp'))}; median ${median(ratio('import', 'cp')).toFixed(2)}x (target <= 1.5x)`)
 console.log(`first import, digest form: ${fmt(results['import-digest'])} s; vs cp: median ${median(ratio('import-digest', 'cp')).toFixed(2)}x`)
 if (mkcfs) console.log(`mkcomposefs --digest-store + sync: ${fmt(results.mkcomposefs)} s; import vs it: ${fmt(ratio('import', 'mkcomposefs'))}; median ${median(ratio('import', 'mkcomposefs')).toFixed(2)}x (target <= 0.8x)`)
 console.log(`re-import: ${fmt(results.reimport)} s; vs first import: ${fmt(ratio('reimport', 'import'))}; median ${median(ratio('reimport', 'import')).toFixed(2)}x (target <= 0.35x)`)
+}
 
 // 3. footprint: layer trees against the objects
 for (const [label, home] of [['format 2', join(run, 'home-0')], ['digest form', join(run, 'homed-0')]]) {
@@ -113,8 +117,9 @@ for (const [label, home] of [['format 2', join(run, 'home-0')], ['digest form', 
 const views = []
 function holder(argv, mountedPath) {
   const p = spawn(argv[0], argv.slice(1), {stdio: ['ignore', 'pipe', 'inherit']})
+  // the holder prints its own pid once mounted: the namespace's process, whose root shows the mount
   return new Promise((resolve, reject) => {
-    p.stdout.once('data', () => resolve({pid: p.pid, proc: p, path: `/proc/${p.pid}/root${mountedPath}`}))
+    p.stdout.once('data', (d) => resolve({pid: Number(d), proc: p, path: `/proc/${Number(d)}/root${mountedPath}`}))
     p.once('exit', (c) => reject(new Error(`holder ${argv.join(' ')} exited ${c}`)))
   })
 }
@@ -122,14 +127,16 @@ for (const [label, home] of [['strata (format 2)', join(run, 'home-0')], ['strat
   sh(strata(home, ['stack', 'create', 'b', 'bench', '--backend', 'kernel']))
   sh(strata(home, ['mount', 'b']))
   const path = JSON.parse(sh(strata(home, ['path', 'b', '--json']))).path
+  if (Number(sh(['sh', '-c', 'find "$1" | wc -l', 'sh', path]).trim()) !== entries) throw new Error(`${label} at ${path} does not show the tree`)
   views.push({label, path, stop: () => sh(strata(home, ['umount', 'b']))})
 }
 {
   // an overlay over a plain copy (the first cp), as the user in a namespace
   const o = join(run, 'ovl')
   sh(asUser(['mkdir', '-p', join(o, 'u'), join(o, 'w'), join(o, 'm')]))
-  const h = await holder(asUser(ns(['sh', '-c', 'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3,userxattr" "$4" && echo ready && exec sleep 1000000', 'sh', join(run, 'cp-0'), join(o, 'u'), join(o, 'w'), join(o, 'm')])), join(o, 'm'))
-  views.push({label: 'overlay over a plain copy', path: h.path, stop: () => h.proc.kill()})
+  const h = await holder(asUser(ns(['sh', '-c', 'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3,userxattr" "$4" && echo $$ && exec sleep 1000000', 'sh', join(run, 'cp-0'), join(o, 'u'), join(o, 'w'), join(o, 'm')])), join(o, 'm'))
+  if (Number(sh(['sh', '-c', 'find "$1" | wc -l', 'sh', h.path]).trim()) !== entries) throw new Error(`the overlay at ${h.path} does not show the tree`)
+  views.push({label: 'overlay over a plain copy', path: h.path, stop: () => process.kill(h.pid)})
 }
 if (mkcfs && mountcfs) {
   const m = join(run, 'cfs-mnt')
@@ -157,4 +164,6 @@ for (const temp of ['cold', 'warm'])
       console.log(`${temp} ${k}, ${v.label}: ${fmt(xs)} s; median ${(median(xs) * 1000).toFixed(0)} ms = ${(median(xs) / ref).toFixed(2)}x the overlay over a plain copy${v.label.startsWith('strata (format 2)') ? ' (target <= 1.1x)' : ''}`)
     }
 for (const v of views) v.stop()
-console.log(`done; the runs are in ${run} (remove with: unshare -Urm --map-auto rm -rf ${run}, as ${user})`)
+// everything this run wrote goes (its files have the namespace's owners); the tree stays for the next run
+if (process.env.KEEP) console.log(`kept ${run} (remove with: unshare -Urm --map-auto rm -rf ${run}, as ${user})`)
+else sh(asUser(ns(['rm', '-rf', run])))
