@@ -11,6 +11,7 @@ import type {ObjectStore} from '../store/objects.js'
 import {sys} from '../sys.js'
 import {METACOPY, decodeMetacopy} from '../format/xattrs.js'
 import {DigestIndex} from '../format/digest-index.js'
+import {encodeRecord, readRecord} from '../format/record.js'
 
 export interface LayerInfo {
   id: string
@@ -62,7 +63,7 @@ export class LayerStore {
   }
 
   get(id: string): LayerInfo {
-    return JSON.parse(readFileSync(this.infoFile(id), 'utf8'))
+    return readRecord<LayerInfo>(this.infoFile(id), 'layer')
   }
 
   list(): LayerInfo[] {
@@ -117,12 +118,12 @@ export class LayerStore {
 
   /** Writes layer.json into a staged layer directory (published with it). */
   writeStagedInfo(dir: string, info: LayerInfo) {
-    writeFileAt(join(dir, 'layer.json'), JSON.stringify(info, null, 2) + '\n')
+    writeFileAt(join(dir, 'layer.json'), encodeRecord('layer', info))
   }
 
-  /** Rewrites a published layer's layer.json atomically. */
+  /** Rewrites a published layer's layer.json atomically (its temporary file under tmp/, never inside a layer). */
   writeInfo(dir: string, info: LayerInfo) {
-    writeAtomic(join(dir, 'layer.json'), JSON.stringify(info, null, 2) + '\n', this.home.tmp, 'layer-json')
+    writeAtomic(join(dir, 'layer.json'), encodeRecord('layer', info), this.home.tmp, 'layer-json')
   }
 
   /**

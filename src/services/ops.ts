@@ -10,6 +10,7 @@ import type {ArchiveImportArgs, ArchiveImportResult} from '../import/source.js'
 import type {StackInfo} from '../stack/stacks.js'
 import type {SandboxSpec} from '../runtime/sandbox.js'
 import type {Plan} from '../runtime/plan.js'
+import type {OpCall} from '../runtime/enter.js'
 import {conflict} from '../errors.js'
 
 /** What every op is given besides its own arguments. */
@@ -115,3 +116,6 @@ export type OpName = keyof Ops
 /** An op's own arguments: what its caller gives (the common ones are added on the way in). */
 export type ArgsOf<K extends OpName> = Omit<Parameters<Ops[K]>[0], keyof Common>
 export type ResultOf<K extends OpName> = Awaited<ReturnType<Ops[K]>>
+/** Each op as a call from outside the namespace (see runtime/enter.ts, OpCall). */
+export type OpCalls = {[K in OpName]: OpCall<ArgsOf<K>, ResultOf<K>>}
+export const opNames = Object.keys(ops) as OpName[]
