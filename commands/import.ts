@@ -29,6 +29,10 @@ export default class Import extends StrataCommand {
     move: Flags.boolean({description: 'move a directory\'s file data into the store by rename (zero-copy on the same filesystem); the directory is consumed'}),
     map: Flags.string({description: "id mapping of a new store: auto (several owners kept) or single (your id only); a store's first writing command chooses it (default: $STRATA_MAP, else auto where it can be had)", options: ['auto', 'single']}),
     'inline-limit': Flags.integer({description: 'files up to this many bytes are stored inline, not as objects', default: 64, min: 0}),
+    stubs: Flags.string({
+      description: "the layer's stub form: short (an alias redirect that stays in the inode; the default) or digest (each stub carries its object's fs-verity digest, for kernels mounting with verity=; an xattr block per stub on ext4). A layer keeps the form it was first imported with",
+      options: ['short', 'digest'],
+    }),
   }
 
   async run(): Promise<ArchiveImportResult> {
@@ -49,6 +53,7 @@ export default class Import extends StrataCommand {
       backend: flags.stack !== undefined ? await this.backend(flags.backend) : undefined,
       move: flags.move,
       inlineLimit: flags['inline-limit'],
+      stubs: flags.stubs as 'short' | 'digest' | undefined,
     }, {map: flags.map as 'auto' | 'single' | undefined})
     const layers = 'image' in r ? r.layers : [r]
     if ('image' in r) this.out(`image ${r.image.tag ?? r.image.manifest} from ${r.image.layout}: ${count(r.layers.length, 'layer')}`)

@@ -8,7 +8,13 @@
  * made at all (a file made and dropped costs a create and a delete, and
  * ext4 without a journal then slows every create for minutes). storeFile
  * copies a file; objectOpen/Write/Finish take content in pieces (a tar's
- * entries); copySparse copies an object out, as sparse. */
+ * entries); copySparse copies an object out, as sparse.
+ *
+ * Format 2 (docs/design.md, On-disk layout): each object also gets a short
+ * alias, a hardlink objects/ab/<the next N hex digits> (N = 20 by default),
+ * so that a stub's redirect fits the inode. An alias name, once made, is
+ * never replaced: when it is taken by another object (a shared prefix), the
+ * object's alias is one digit longer, and so on up to its full name. */
 #define _GNU_SOURCE
 #include "util.h"
 #include "verity.h"
@@ -126,10 +132,42 @@ static int link_object(int fd, const char *objects, const char *hex) {
   return -1;
 }
 
+/* The short alias of the object named hex (format 2): the hex digits after
+ * the objects/ab/ directory, at least min of them, that name a hardlink to
+ * it; made when missing. A name another object holds (a shared prefix) is
+ * passed over for a longer one: never replaced, so an alias always reads the
+ * object it was made for. 62 (the full name) when every shorter one is
+ * taken. -1: errno. */
+static int link_alias(const char *objects, const char *hex, int min) {
+  char full[PATH_MAX], alias[PATH_MAX];
+  struct stat f, a;
+  int dirlen = snprintf(full, sizeof full, "%s/%.2s/", objects, hex);
+  snprintf(full + dirlen, sizeof full - dirlen, "%s", hex + 2);
+  if (stat(full, &f) < 0) return -1;
+  memcpy(alias, full, dirlen);
+  if (min < 1) min = 1;
+  for (int n = min; n < 2 * HASH - 2; n++) {
+    memcpy(alias + dirlen, hex + 2, n);
+    alias[dirlen + n] = 0;
+    for (int tries = 0; tries < 2; tries++) {
+      if (lstat(alias, &a) == 0) {
+        if (a.st_ino == f.st_ino && a.st_dev == f.st_dev) return n;
+        break; /* another object's: a longer one */
+      }
+      if (errno != ENOENT) return -1;
+      if (link(full, alias) == 0) return n;
+      if (errno != EEXIST) return -1;
+      /* made meanwhile, by another import of this content or of another: look again */
+    }
+    if (lstat(alias, &a) == 0 && a.st_ino == f.st_ino && a.st_dev == f.st_dev) return n;
+  }
+  return 2 * HASH - 2;
+}
+
 /* Ends the content: its digest (and tree.size its size), and (with
  * objects) its name in the store. NULL on success, else the failed call
  * (errno says why). */
-static const char *object_finish(struct object *o, const char *objects, char *hex, int *stored) {
+static const char *object_finish(struct object *o, const char *objects, char *hex, int *stored, int alias_min, int *alias) {
   unsigned char digest[HASH];
   int unwritten = o->fd < 0; /* all of it still in buf: it can be named before it is written */
   off_t pos = o->tree.size;  /* where buf's last piece goes in the file */
@@ -138,39 +176,56 @@ static const char *object_finish(struct object *o, const char *objects, char *he
   tree_finish(&o->tree, digest);
   digest_hex(digest, hex);
   *stored = 0;
+  *alias = 0;
   if (!o->tmp || !objects) return NULL;
+  int have = 0;
   if (unwritten) {
     char path[PATH_MAX];
     struct stat st;
     snprintf(path, sizeof path, "%s/%.2s/%s", objects, hex, hex + 2);
-    if (lstat(path, &st) == 0) return NULL; /* the store has it: nothing to write */
+    have = lstat(path, &st) == 0; /* the store has it: nothing to write */
   }
-  if (write_buf(o, pos) < 0) return "pwrite";
-  if (o->end < (off_t)o->tree.size && ftruncate(o->fd, o->tree.size) < 0) return "ftruncate";
-  if ((*stored = link_object(o->fd, objects, hex)) < 0) return "linkat";
+  if (!have) {
+    if (write_buf(o, pos) < 0) return "pwrite";
+    if (o->end < (off_t)o->tree.size && ftruncate(o->fd, o->tree.size) < 0) return "ftruncate";
+    if ((*stored = link_object(o->fd, objects, hex)) < 0) return "linkat";
+  }
+  if (alias_min > 0 && (*alias = link_alias(objects, hex, alias_min)) < 0) return "link";
   return NULL;
 }
 
-/* [digestHex, size, stored] */
-static napi_value result(napi_env env, const char *hex, uint64_t size, int stored) {
+/* [digestHex, size, stored, alias] */
+static napi_value result(napi_env env, const char *hex, uint64_t size, int stored, int alias) {
   napi_value r, v;
-  napi_create_array_with_length(env, 3, &r);
+  napi_create_array_with_length(env, 4, &r);
   napi_create_string_latin1(env, hex, 2 * HASH, &v);
   napi_set_element(env, r, 0, v);
   napi_create_double(env, (double)size, &v);
   napi_set_element(env, r, 1, v);
   napi_get_boolean(env, stored == 1, &v);
   napi_set_element(env, r, 2, v);
+  napi_create_int32(env, alias, &v);
+  napi_set_element(env, r, 3, v);
   return r;
 }
 
 
-/* storeFile(src, tmpDir: string | null, objectsDir: string | null) ->
- * [digestHex, size, stored]: reads src once; without tmpDir and objectsDir,
- * only its digest. */
+/* An optional int argument: def when undefined. */
+static int32_t opt_int(napi_env env, napi_value v, int32_t def) {
+  napi_valuetype t;
+  int32_t n = def;
+  if (napi_typeof(env, v, &t) == napi_ok && t == napi_number) napi_get_value_int32(env, v, &n);
+  return n;
+}
+
+/* storeFile(src, tmpDir: string | null, objectsDir: string | null, aliasMin?)
+ * -> [digestHex, size, stored, alias]: reads src once; without tmpDir and
+ * objectsDir, only its digest. With aliasMin > 0, the object's short alias
+ * is made too (link_alias): alias is its length, else 0. */
 napi_value js_store_file(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  get_args(env, info, argv, 3);
+  napi_value argv[4];
+  get_args(env, info, argv, 4);
+  int alias_min = opt_int(env, argv[3], 0), alias = 0;
   napi_valuetype t1, t2;
   CHECK(napi_typeof(env, argv[1], &t1));
   CHECK(napi_typeof(env, argv[2], &t2));
@@ -194,15 +249,32 @@ napi_value js_store_file(napi_env env, napi_callback_info info) {
     o->fill += n;
     if (o->fill == CHUNK && object_flush(o) < 0) { failed = "pwrite"; where = tmp; goto done; }
   }
-  failed = object_finish(o, objects, hex, &stored);
-  if (failed) where = strcmp(failed, "linkat") == 0 ? objects : tmp;
+  failed = object_finish(o, objects, hex, &stored, alias_min, &alias);
+  if (failed) where = strcmp(failed, "linkat") == 0 || strcmp(failed, "link") == 0 ? objects : tmp;
   size = o->tree.size;
 done:;
   int e = errno;
   if (in >= 0) close(in);
   object_free(o);
-  napi_value r = failed ? throw_errno_path(env, e, failed, where) : result(env, hex, size, stored);
+  napi_value r = failed ? throw_errno_path(env, e, failed, where) : result(env, hex, size, stored, alias);
   free(src); free(tmp); free(objects);
+  return r;
+}
+
+/* objectAlias(objectsDir, digestHex, aliasMin) -> alias: the short alias of
+ * an object the store has (made when missing; see link_alias). */
+napi_value js_object_alias(napi_env env, napi_callback_info info) {
+  napi_value argv[3], r;
+  get_args(env, info, argv, 3);
+  char *objects = get_string(env, argv[0]);
+  if (!objects) return NULL;
+  char *hex = get_string(env, argv[1]);
+  if (!hex) { free(objects); return NULL; }
+  int n = -1, e = EINVAL;
+  if (strlen(hex) == 2 * HASH) { n = link_alias(objects, hex, opt_int(env, argv[2], 20)); e = errno; }
+  free(objects); free(hex);
+  if (n < 0) return throw_errno(env, e, "link");
+  napi_create_int32(env, n, &r);
   return r;
 }
 
@@ -263,20 +335,21 @@ napi_value js_object_write(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* objectFinish(writer, objectsDir) -> [digestHex, size, stored]; the writer is closed either way */
+/* objectFinish(writer, objectsDir, aliasMin?) -> [digestHex, size, stored, alias]; the writer is closed either way */
 napi_value js_object_finish(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  get_args(env, info, argv, 2);
+  napi_value argv[3];
+  get_args(env, info, argv, 3);
+  int alias_min = opt_int(env, argv[2], 0), alias = 0;
   struct box *b = get_box(env, argv[0]);
   if (!b) return NULL;
   char *objects = get_string(env, argv[1]);
   if (!objects) return NULL;
   char hex[2 * HASH + 1];
   int stored;
-  const char *failed = object_finish(b->o, objects, hex, &stored);
+  const char *failed = object_finish(b->o, objects, hex, &stored, alias_min, &alias);
   uint64_t size = b->o->tree.size;
   int e = errno;
-  napi_value r = failed ? throw_errno_path(env, e, failed, strcmp(failed, "linkat") == 0 ? objects : b->o->tmp) : result(env, hex, size, stored);
+  napi_value r = failed ? throw_errno_path(env, e, failed, strcmp(failed, "linkat") == 0 || strcmp(failed, "link") == 0 ? objects : b->o->tmp) : result(env, hex, size, stored, alias);
   free(objects);
   object_free(b->o);
   b->o = NULL;

@@ -221,6 +221,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"objectOpen", NULL, js_object_open, NULL, NULL, NULL, napi_enumerable, NULL},
     {"objectWrite", NULL, js_object_write, NULL, NULL, NULL, napi_enumerable, NULL},
     {"objectFinish", NULL, js_object_finish, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"objectAlias", NULL, js_object_alias, NULL, NULL, NULL, napi_enumerable, NULL},
     {"objectAbort", NULL, js_object_abort, NULL, NULL, NULL, napi_enumerable, NULL},
     {"copySparse", NULL, js_copy_sparse, NULL, NULL, NULL, napi_enumerable, NULL},
     {"createFile", NULL, js_create_file, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -30,6 +30,7 @@ napi_value js_store_file(napi_env env, napi_callback_info info);
 napi_value js_object_open(napi_env env, napi_callback_info info);
 napi_value js_object_write(napi_env env, napi_callback_info info);
 napi_value js_object_finish(napi_env env, napi_callback_info info);
+napi_value js_object_alias(napi_env env, napi_callback_info info);
 napi_value js_object_abort(napi_env env, napi_callback_info info);
 napi_value js_copy_sparse(napi_env env, napi_callback_info info);
 napi_value js_create_file(napi_env env, napi_callback_info info);

@@ -87,6 +87,17 @@ chown "$TEST_USER:" "$owners" "$owners/mine"
 chown "$TEST_USER:root" "$owners/rootgroup"
 chmod 0755 "$owners" "$owners/dir" && chmod 0644 "$owners/mine" "$owners/rootgroup" "$owners/rootfile" "$owners/dir/big"
 
+# a small ext4 filesystem with 256-byte inodes (mkfs's default) for the test
+# user, loop-mounted: format 2's stubs must keep their xattrs in the inode
+# there (st_blocks 0), and only root can mount ext4. Where loop devices or
+# mounting aren't allowed (a container), the tests that need it skip, saying so.
+ext4=/var/lib/strata-test/ext4
+if ! mountpoint -q "$ext4" 2>/dev/null; then
+  mkdir -p "$ext4"
+  [ -f /var/lib/strata-test/ext4.img ] || { truncate -s 256M /var/lib/strata-test/ext4.img && mkfs.ext4 -q -F -b 4096 -I 256 -O verity /var/lib/strata-test/ext4.img; } || true
+  mount -o loop /var/lib/strata-test/ext4.img "$ext4" 2>/dev/null || echo "provision: can't loop-mount an ext4 image here; the ext4 tests will skip"
+fi
+if mountpoint -q "$ext4" 2>/dev/null; then chown "$TEST_USER:" "$ext4" && chmod 0755 "$ext4"; fi
 # two small filesystems the test user owns, for the full-disk test: a tmpfs
 # and a loop-mounted ext4 image (no blocks reserved for root, which the
 # namespace's root is not), each 64 MiB; mounted again after a reboot

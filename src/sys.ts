@@ -46,13 +46,15 @@ interface Sys {
   reap(): number
   /** out[32*i..] = SHA-256 of data's 4 KiB block i (data: whole blocks) */
   hashBlocks(data: Buffer, out: Buffer): void
-  /** reads src once for its fs-verity digest; with tmpDir and objectsDir, stores it meanwhile as objects/ab/cdef… (never replacing): [digestHex, size, stored] */
-  storeFile(src: BytePath, tmpDir: string | null, objectsDir: string | null): [digest: string, size: number, stored: boolean]
+  /** reads src once for its fs-verity digest; with tmpDir and objectsDir, stores it meanwhile as objects/ab/cdef… (never replacing), and with aliasMin > 0 makes its short alias (alias: its length; see objectAlias): [digestHex, size, stored, alias] */
+  storeFile(src: BytePath, tmpDir: string | null, objectsDir: string | null, aliasMin?: number): [digest: string, size: number, stored: boolean, alias: number]
+  /** the short alias of an object the store has, a hardlink objects/ab/<the next n hex digits>, n >= aliasMin, made when missing; a name another object holds is passed over for a longer one: n (62: only the full name) */
+  objectAlias(objectsDir: string, digestHex: string, aliasMin: number): number
   /** storeFile's streaming form: an unnamed file in tmpDir to write content into */
   objectOpen(tmpDir: string): object
   objectWrite(writer: object, data: Buffer): void
   /** names the content in objectsDir (never replacing), closing the writer */
-  objectFinish(writer: object, objectsDir: string): [digest: string, size: number, stored: boolean]
+  objectFinish(writer: object, objectsDir: string, aliasMin?: number): [digest: string, size: number, stored: boolean, alias: number]
   objectAbort(writer: object): void
   /** copies src into a new file dst (0600, never replacing), whole zero blocks left as holes */
   copySparse(src: BytePath, dst: BytePath): void

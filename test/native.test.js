@@ -37,8 +37,8 @@ test('storeFile and streamed writers store what fsverity names, sparse, once', (
     writeFileSync(f, data)
     const want = fsverity(f)
 
-    const [digest, n, stored] = sys.storeFile(f, s.tmp, s.objects)
-    assert.deepEqual([digest, n, stored], [want, size, true], `size ${size}`)
+    const [digest, n, stored, alias] = sys.storeFile(f, s.tmp, s.objects)
+    assert.deepEqual([digest, n, stored, alias], [want, size, true, 0], `size ${size}`)
     const obj = s.store.path(digest)
     assert.ok(readFileSync(obj).equals(data), `size ${size}: content`)
     const st = lstatSync(obj)
@@ -48,19 +48,22 @@ test('storeFile and streamed writers store what fsverity names, sparse, once', (
     if (size > 3 * B + HOLE) assert.ok(st.blocks * 512 <= Math.ceil(size / B) * B - HOLE / 2, `size ${size}: holes kept (${st.blocks * 512} bytes allocated)`)
 
     // the same content again: named, not stored; hashing only: the same digest
-    assert.deepEqual(sys.storeFile(f, s.tmp, s.objects), [want, size, false])
-    assert.deepEqual(sys.storeFile(f, null, null), [want, size, false])
+    assert.deepEqual(sys.storeFile(f, s.tmp, s.objects), [want, size, false, 0])
+    assert.deepEqual(sys.storeFile(f, null, null), [want, size, false, 0])
+    // asked for, the alias: objects/ab/<20 hex>, the same inode
+    assert.deepEqual(sys.storeFile(f, s.tmp, s.objects, 20), [want, size, false, 20])
+    assert.equal(lstatSync(join(s.objects, want.slice(0, 2), want.slice(2, 22))).ino, st.ino)
 
     // streamed in odd pieces into a fresh store: the same object
     const t = store()
     const w = t.store.writer()
     for (let off = 0; off < size; off += 7919) w.write(data.subarray(off, off + 7919))
-    assert.deepEqual(w.finish(), {digest: want, size, stored: true}, `size ${size}, streamed`)
+    assert.deepEqual(w.finish(), {digest: want, size, stored: true, alias: 20}, `size ${size}, streamed`)
     assert.ok(readFileSync(t.store.path(want)).equals(data))
     // streamed into the store that has it: named, not stored
     const again = s.store.writer()
     again.write(data)
-    assert.deepEqual(again.finish(), {digest: want, size, stored: false})
+    assert.deepEqual(again.finish(), {digest: want, size, stored: false, alias: 20})
   }
   assert.deepEqual(readdirSync(s.tmp), [], 'unnamed files leave no names behind')
 })
@@ -154,4 +157,34 @@ test('scanDir (and scanEntry) give each entry as lstat sees it, its user.* xattr
   assert.throws(() => sys.scanEntry(join(d, 'missing')), (e) => e.code === 'ENOENT' && e.syscall === 'lstat' && e.path.toString() === join(d, 'missing'))
   assert.throws(() => sys.scanDir(join(d, 'missing')), (e) => e.code === 'ENOENT' && e.syscall === 'scandir' && e.path.toString() === join(d, 'missing') && e.message.includes(join(d, 'missing')))
   assert.throws(() => sys.scanDir(join(d, 'file')), (e) => e.code === 'ENOTDIR')
+})
+
+test('objectAlias: the shortest alias no other object holds, never replacing one', () => {
+  const s = store()
+  // two contents whose digests share their first three hex digits (found by trying)
+  const seen = new Map()
+  let pair
+  for (let i = 0; !pair; i++) {
+    const f = join(s.d, `c${i}`)
+    writeFileSync(f, `content ${i}`)
+    const [d] = sys.storeFile(f, s.tmp, s.objects)
+    const other = seen.get(d.slice(0, 3))
+    if (other) pair = [other, d]
+    seen.set(d.slice(0, 3), d)
+  }
+  const [x, y] = pair
+  const ino = (d) => lstatSync(join(s.objects, d.slice(0, 2), d.slice(2))).ino
+  const at = (d, n) => join(s.objects, d.slice(0, 2), d.slice(2, 2 + n))
+  assert.equal(sys.objectAlias(s.objects, x, 1), 1)
+  assert.equal(sys.objectAlias(s.objects, y, 1), 2, 'the one-digit name is taken: a longer one')
+  assert.equal(sys.objectAlias(s.objects, y, 1), 2, 'found again, not made again')
+  assert.equal(sys.objectAlias(s.objects, x, 1), 1)
+  assert.equal(lstatSync(at(x, 1)).ino, ino(x))
+  assert.equal(lstatSync(at(y, 2)).ino, ino(y))
+  // a name held by something that is not the object (a stray file) is passed over too
+  const z = [...seen.values()].find((d) => d !== x && d !== y)
+  writeFileSync(at(z, 4), 'not the object')
+  assert.equal(sys.objectAlias(s.objects, z, 4), 5)
+  assert.equal(readFileSync(at(z, 4), 'utf8'), 'not the object', 'never replaced')
+  assert.throws(() => sys.objectAlias(s.objects, 'ab'.repeat(32), 20), (e) => e.code === 'ENOENT')
 })

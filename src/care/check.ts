@@ -6,16 +6,16 @@
 // A consistent view (docs/design.md, Locking): the store held shared (gc
 // waits; --repair holds it exclusive, as gc does), each layer and stack held
 // shared while it is read, and what was removed meanwhile skipped.
-import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
-import {ObjectStore} from '../store/objects.js'
+import {ObjectStore, aliasOwners} from '../store/objects.js'
 import {StoreLock} from '../store/lock.js'
 import {leftovers as stagingLeftovers, removeLeftover} from '../store/staging.js'
 import {StrataError} from '../errors.js'
 import {LayerStore} from '../layer/layers.js'
-import {scanTree} from '../layer/scan.js'
 import {treeId, displayPath} from '../format/entry.js'
+import {objectRel} from '../format/xattrs.js'
 import {StackStore} from '../stack/stacks.js'
 
 export interface Problem {kind: 'layer' | 'object' | 'stack' | 'store'; ref: string; message: string}
@@ -46,12 +46,19 @@ function checkHeld(home: Home, opts: {repair?: boolean; data?: boolean}): CheckR
   const layers = new LayerStore(home)
   const stacks = new StackStore(home)
 
-  // objects: named by their content
+  // objects: named by their content; aliases (format 2): hardlinks to the object whose name they begin
   let objectCount = 0
   const badObjects = new Set<string>()
   if (existsSync(home.objects))
     for (const pre of readdirSync(home.objects)) {
-      for (const rest of readdirSync(join(home.objects, pre))) {
+      const names = readdirSync(join(home.objects, pre))
+      const owners = aliasOwners(home.objects, pre, names)
+      for (const rest of names) {
+        if (owners.has(rest)) {
+          if (!owners.get(rest))
+            problems.push({kind: 'object', ref: `${pre}/${rest}`, message: `objects/${pre}/${rest} is an alias of no object: it is not a hardlink to an object whose name begins ${pre}${rest}`})
+          continue
+        }
         objectCount++
         const digest = pre + rest
         if (!/^[0-9a-f]{64}$/.test(digest)) {
@@ -80,11 +87,17 @@ function checkHeld(home: Home, opts: {repair?: boolean; data?: boolean}): CheckR
     try {
       const info = layers.get(id)
       if (info.id !== id) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}'s layer.json names another id`})
-      const entries = scanTree(layers.tree(id))
-      if (treeId(entries) !== id) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}'s tree was changed: it no longer hashes to its id`})
+      const entries = layers.entries(id)
+      const unknown = entries.filter((e) => e.type === 'stub' && !e.linkTo && !e.digest)
+      for (const e of unknown.slice(0, 10))
+        problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}: ${displayPath(e.path)} redirects to objects/${e.object ? objectRel(e.object) : '?'}, which its digest index doesn't name`})
+      if (!unknown.length && treeId(entries) !== id) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}'s tree was changed: it no longer hashes to its id`})
       for (const e of entries) {
-        if (e.type !== 'stub' || e.linkTo) continue
+        if (e.type !== 'stub' || e.linkTo || !e.digest) continue
+        const wrongAlias = e.object !== e.digest && !(e.object && e.digest.startsWith(e.object) && sameInode(objects.pathOf(e.object), objects.path(e.digest)))
         if (!objects.has(e.digest!)) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}: ${displayPath(e.path)} refers to missing object ${e.digest!.slice(0, 12)}`})
+        else if (wrongAlias)
+          problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}: ${displayPath(e.path)} redirects to objects/${e.object ? objectRel(e.object) : '?'}, which is not object ${e.digest.slice(0, 12)} (a wrong alias)`})
         else if (badObjects.has(e.digest!)) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}: ${displayPath(e.path)} refers to damaged object ${e.digest!.slice(0, 12)}`})
         else if (objects.size(e.digest!) !== e.size) problems.push({kind: 'layer', ref: id, message: `layer ${id.slice(0, 12)}: ${displayPath(e.path)} is sized unlike its object`})
       }
@@ -140,7 +153,8 @@ function checkHeld(home: Home, opts: {repair?: boolean; data?: boolean}): CheckR
     }
     for (const p of leftovers) if (removeLeftover(p)) repaired.push(`removed leftover ${p}`)
     for (const d of badObjects) {
-      // aside, not deleted: the data may still matter to someone
+      // aside, not deleted: the data may still matter to someone; its aliases (the same damaged inode) go
+      for (const a of objects.aliasesOf(d)) rmSync(objects.pathOf(a), {force: true})
       const aside = join(home.root, 'damaged', d)
       mkdirSync(join(home.root, 'damaged'), {recursive: true})
       renameSync(objects.path(d), aside)
@@ -150,3 +164,13 @@ function checkHeld(home: Home, opts: {repair?: boolean; data?: boolean}): CheckR
   return {ok: problems.length === 0, counts: {layers: layerCount, objects: objectCount, stacks: stackCount}, problems, leftovers, repaired}
 }
 
+
+function sameInode(a: string, b: string): boolean {
+  try {
+    const x = lstatSync(a)
+    const y = lstatSync(b)
+    return x.ino === y.ino && x.dev === y.dev
+  } catch {
+    return false
+  }
+}

@@ -12,6 +12,7 @@ import {StoreLock} from '../store/lock.js'
 import {removeTree} from '../store/fsutil.js'
 import {isLeftover, leftovers as stagingLeftovers, removeLeftover} from '../store/staging.js'
 import {StrataError} from '../errors.js'
+import {aliasOwners} from '../store/objects.js'
 import {LayerStore} from '../layer/layers.js'
 import {scanTree} from '../layer/scan.js'
 import {StackStore} from '../stack/stacks.js'
@@ -31,7 +32,8 @@ export function collectGarbage(home: Home, opts: {dryRun?: boolean; wait?: boole
   const lock = StoreLock.exclusive(home, 'gc', opts.wait)
   try {
     const layers = new LayerStore(home)
-    const used = new Set<string>()
+    const used = new Set<string>() // digests of objects some layer's stubs (or index) name
+    const usedNames = new Set<string>() // the object names the stubs' redirects give (aliases included)
     for (const id of layers.ids()) {
       let hold
       try {
@@ -41,7 +43,12 @@ export function collectGarbage(home: Home, opts: {dryRun?: boolean; wait?: boole
         throw e
       }
       try {
-        for (const e of scanTree(layers.tree(id))) if (e.digest) used.add(e.digest)
+        const index = layers.index(id)
+        for (const d of index?.aliases.keys() ?? []) used.add(d)
+        for (const e of scanTree(layers.tree(id), index)) {
+          if (e.digest) used.add(e.digest)
+          if (e.object) usedNames.add(e.object)
+        }
       } finally {
         hold.release()
       }
@@ -58,9 +65,22 @@ export function collectGarbage(home: Home, opts: {dryRun?: boolean; wait?: boole
         }
       }
     }
+    // aliases and objects together: an object is kept when a stub names it by digest or by
+    // any of its aliases, and its aliases with it; an alias goes before its object's name
     for (const pre of existsSync(home.objects) ? readdirSync(home.objects) : []) {
-      for (const rest of readdirSync(join(home.objects, pre))) {
-        if (used.has(pre + rest)) {
+      const names = readdirSync(join(home.objects, pre))
+      const owners = aliasOwners(home.objects, pre, names)
+      const keep = new Set<string>()
+      for (const rest of names) if (!owners.has(rest) && used.has(pre + rest)) keep.add(pre + rest)
+      for (const [a, owner] of owners) if (owner && usedNames.has(pre + a)) keep.add(owner)
+      for (const [a, owner] of owners) {
+        // an alias of no object that a stub still reads is left for check to report: it holds the only copy
+        if ((owner && keep.has(owner)) || (!owner && usedNames.has(pre + a))) continue
+        if (!opts.dryRun) removeTree(join(home.objects, pre, a))
+      }
+      for (const rest of names) {
+        if (owners.has(rest)) continue
+        if (keep.has(pre + rest)) {
           r.objects.kept++
           continue
         }

@@ -73,7 +73,8 @@ export function writeLayerTar(home: Home, id: string, fd: number): {size: number
     else if (e.type === 'fifo') out(headerBlocks({...header, flag: '6', xattrs: []}))
     else {
       out(headerBlocks({...header, size: e.size}))
-      copy(e.type === 'stub' ? objects.path(e.digest!) : abs(tree, e.path), e.size)
+      // a stub of either form reads its object by the name its redirect gives (an alias is the object, hardlinked)
+      copy(e.type === 'stub' ? objects.pathOf(e.object!) : abs(tree, e.path), e.size)
     }
   }
   out(endOfArchive())

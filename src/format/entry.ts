@@ -12,7 +12,8 @@ export interface Entry {
   gid: number
   mtimeNs: bigint
   size: number
-  digest?: string // stub: the object's fs-verity digest
+  digest?: string // stub: the object's fs-verity digest (format 2: from the layer's digest index; absent when nothing said it)
+  object?: string // stub: the object its redirect names, as "ab" + the rest (a full digest or an alias): read objects/ab/rest for its content
   inline?: string // file stored inline: sha256 of its content
   target?: Buffer // symlink
   opaque?: boolean // dir: hides what the layers below have there
@@ -28,6 +29,7 @@ export function treeId(entries: Entry[]): string {
   const h = createHash('sha256')
   h.update('strata-layer-v1\n')
   for (const e of [...entries].sort((a, b) => comparePaths(a.path, b.path))) {
+    if (e.type === 'stub' && !e.linkTo && !e.digest) throw new Error(`${displayPath(e.path)} is a stub whose object's digest its layer's index doesn't give (it redirects to ${e.object ?? 'nothing'})`)
     const payload = e.linkTo
       ? `link:${e.linkTo.toString('hex')}`
       : e.digest ?? e.inline ?? (e.target ? `target:${e.target.toString('hex')}` : '-')

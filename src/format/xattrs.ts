@@ -20,13 +20,21 @@ export function decodeMetacopy(v: Buffer): string | null {
   return v.subarray(4).toString('hex')
 }
 
-/** Redirects into the data-only layer are absolute: /ab/cdef… */
-export const encodeRedirect = (digestHex: string) => Buffer.from(`/${digestHex.slice(0, 2)}/${digestHex.slice(2)}`)
+/**
+ * Redirects into the data-only layer are absolute: /ab/cdef… (format 1, and
+ * the digest form), or /ab/ plus the first alias hex digits after ab
+ * (format 2: a short alias of the object, see native/object.c).
+ */
+export const encodeRedirect = (digestHex: string, alias = 62) => Buffer.from(`/${digestHex.slice(0, 2)}/${digestHex.slice(2, 2 + alias)}`)
 
+/** The object name a redirect gives, its two directory digits and the rest as one hex string (a full digest, or an alias's name), or null. */
 export function decodeRedirect(v: Buffer): string | null {
-  const m = /^\/([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(v.toString('latin1'))
+  const m = /^\/([0-9a-f]{2})\/([0-9a-f]{1,62})$/.exec(v.toString('latin1'))
   return m ? m[1] + m[2] : null
 }
+
+/** An object's name (a digest, or an alias's "ab…" hex) as a path under objects/: ab/cdef… */
+export const objectRel = (name: string) => `${name.slice(0, 2)}/${name.slice(2)}`
 
 /** A file's own user.overlay.* xattrs are kept escaped (user.overlay.overlay.*), as overlayfs expects. */
 export const escapeName = (name: string) => (name.startsWith(PREFIX) ? PREFIX + 'overlay.' + name.slice(PREFIX.length) : name)

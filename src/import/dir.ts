@@ -1,5 +1,6 @@
 // Imports a directory tree as a layer: data into the object store (on worker
 // threads), metadata into a staged tree, published by rename once synced.
+import type {StubForm} from '../format/stub.js'
 import {constants as C, accessSync, readFileSync, statSync} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {DigestCache, TreeFingerprint, inodeOf} from '../store/digest-cache.js'
@@ -19,6 +20,8 @@ export interface ImportOptions {
   onProgress?: (t: Tally) => void
   /** Files already in stub form whose objects the store has are taken as stubs (import --move) */
   acceptStubs?: boolean
+  /** The stubs' form (format/stub.ts): short (format 2, the default) or digest */
+  stubs?: StubForm
 }
 
 export {DEFAULT_INLINE_LIMIT}
@@ -36,7 +39,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   const objects = new ObjectStore(home.objects, home.tmp)
   // a tree unchanged since its last import (by lstat, as git's index tells) is that
   // layer again; the digest cache names its objects (a stat each, not a read of its stubs)
-  const settings = `v1 inline-limit=${inlineLimit}`
+  const settings = `v1 inline-limit=${inlineLimit}${opts.stubs === 'digest' ? ' stubs=digest' : ''}`
   const whole = () => cache.lastDigests().every((d) => objects.has(d))
   const again = opts.acceptStubs ? null : unchangedSince(home, cache.lastTree, settings, () => fingerprintOf(source, store), opts.name, whole)
   if (again) return again
@@ -48,7 +51,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
 
   const result = await buildLayer(
     home,
-    {kind: 'import', inlineLimit, onProgress: opts.onProgress, explain: sourceError, source: {kind: 'dir', path: source}, name: opts.name},
+    {kind: 'import', inlineLimit, onProgress: opts.onProgress, explain: sourceError, source: {kind: 'dir', path: source}, name: opts.name, stubs: opts.stubs},
     async (b) => {
       for (const [rel, e] of walkTree(source, {prune: isStore, read: scan})) {
         await b.breathe()

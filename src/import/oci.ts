@@ -3,6 +3,7 @@
 // store), every blob's digest and every layer's diff id checked while it
 // streams. OCI whiteouts become overlay whiteouts and opaque directories in
 // the tar reader; composition applies them to the layers below.
+import type {StubForm} from '../format/stub.js'
 import {existsSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {createHash} from 'node:crypto'
@@ -99,6 +100,7 @@ export interface OciImportOptions {
   ref?: string
   name?: string
   inlineLimit?: number
+  stubs?: StubForm
   onProgress?: (t: Tally) => void
   /** What the layout came from, if it was unpacked from an archive into a staging dir: recorded instead of dir. */
   origin?: string
@@ -143,6 +145,7 @@ export async function importOci(home: Home, dir: string, opts: OciImportOptions)
           s.stream,
           {
             inlineLimit: opts.inlineLimit,
+            stubs: opts.stubs,
             onProgress: opts.onProgress,
             source: {kind: 'oci', path: `${opts.origin ?? dir}@${l.digest}`},
             beforePublish: async () => {

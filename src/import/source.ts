@@ -2,6 +2,7 @@
 // tar.zst, OCI layout, OCI or docker image archive) in, layers out.
 import type {Home} from '../store/home.js'
 import {usage} from '../errors.js'
+import type {StubForm} from '../format/stub.js'
 import {streamProgress, importProgress} from '../progress.js'
 import {type Format, type ImageFormat, compressionOf, isImage} from './archive.js'
 import {importDir} from './dir.js'
@@ -17,6 +18,8 @@ export interface ArchiveImportArgs {
   name?: string
   move?: boolean
   inlineLimit?: number
+  /** the stubs' form: short (format 2, the default) or digest (see format/stub.ts) */
+  stubs?: StubForm
   progress?: boolean
 }
 
@@ -29,7 +32,7 @@ export async function importArchive(home: Home, a: ArchiveImportArgs): Promise<A
   if (a.move && a.format !== 'dir') throw usage('--move works on directories only', 'import archives without --move: they are read once, never unpacked')
   if (isImage(a.format)) {
     const progress = streamProgress(a.progress === true)
-    const opts = {ref: a.ref, name: a.name, inlineLimit: a.inlineLimit, onProgress: progress.update}
+    const opts = {ref: a.ref, name: a.name, inlineLimit: a.inlineLimit, stubs: a.stubs, onProgress: progress.update}
     try {
       if (a.format === 'oci') return {format: 'oci', ...(await importOci(home, a.source, opts))}
       return {format: a.format, ...(await importImageArchive(home, a.source, a.format, opts))}
@@ -45,14 +48,14 @@ export async function importArchive(home: Home, a: ArchiveImportArgs): Promise<A
       if (a.move) {
         const {importMove} = await import('./stamp.js')
         r = await importMove(home, a.source, {name: a.name, inlineLimit: a.inlineLimit, onProgress: progress.update})
-      } else r = await importDir(home, a.source, {name: a.name, inlineLimit: a.inlineLimit, onProgress: progress.update})
+      } else r = await importDir(home, a.source, {name: a.name, inlineLimit: a.inlineLimit, stubs: a.stubs, onProgress: progress.update})
     } finally {
       progress.done()
     }
   } else {
     const progress = streamProgress(a.progress === true)
     try {
-      r = await importTarFile(home, a.source, compressionOf(a.format), {kind: a.format, name: a.name, inlineLimit: a.inlineLimit, onProgress: progress.update})
+      r = await importTarFile(home, a.source, compressionOf(a.format), {kind: a.format, name: a.name, inlineLimit: a.inlineLimit, stubs: a.stubs, onProgress: progress.update})
     } finally {
       progress.done()
     }

@@ -76,7 +76,8 @@ export async function stamp(tree: string, objectsDir: string, a: {inlineLimit?: 
   const ownTmp = !a.tmp
   const tmp = a.tmp ?? join(objectsDir, `.strata-tmp-${randomBytes(6).toString('hex')}`)
   mkdirSync(tmp, {recursive: true, mode: 0o700})
-  const store = new ObjectStore(objectsDir, tmp)
+  // stamp writes the digest form: its object directory is any directory (no aliases), and the stubs name their digests
+  const store = new ObjectStore(objectsDir, tmp, 0)
   const writer = new TreeWriter(tree)
   const r: StampResult = {tree, objects: objectsDir, action: a.check ? 'check' : a.undo ? 'undo' : 'stamp', files: 0, moved: 0, stored: 0, dropped: 0, bytes: 0, problems: []}
   const limit = a.inlineLimit ?? DEFAULT_INLINE_LIMIT
@@ -124,7 +125,7 @@ export async function stamp(tree: string, objectsDir: string, a: {inlineLimit?: 
           r.stored++
           if (lstatSync(store.path(put.digest), {bigint: true}).ino === ino) r.moved++
         } else r.dropped++
-        writer.stub(first, meta, put.digest, put.size)
+        writer.stub(first, meta, put.digest, put.size, 0)
         for (const o of others) relink(tree, first, o)
         r.files++
         r.bytes += put.size

@@ -17,6 +17,7 @@ import {DigestCache, TreeFingerprint} from '../store/digest-cache.js'
 import {sys} from '../sys.js'
 import {ByteSource, type DataReader, type TarEntry, TarFormatError, readTar} from '../format/tar-reader.js'
 import type {LayerInfo} from '../layer/layers.js'
+import type {StubForm} from '../format/stub.js'
 import {type Compression, openArchive} from './archive.js'
 
 export interface TarImportOptions {
@@ -26,6 +27,8 @@ export interface TarImportOptions {
   source: LayerInfo['source']
   /** Runs after the whole stream was read and before anything is published (digest checks). */
   beforePublish?: () => Promise<void>
+  /** The stubs' form (format/stub.ts): short (format 2, the default) or digest */
+  stubs?: StubForm
 }
 
 /** What a failed import must undo: objects it stored (layers are staged, never published). */
@@ -93,7 +96,7 @@ const parentOf = (rel: Buffer) => {
 const baseOf = (rel: Buffer) => rel.subarray(rel.lastIndexOf(SLASH) + 1)
 
 export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, opts: TarImportOptions, undo: Undo): Promise<ImportResult> {
-  const b = new LayerBuilder(home, {kind: 'import', inlineLimit: opts.inlineLimit})
+  const b = new LayerBuilder(home, {kind: 'import', inlineLimit: opts.inlineLimit, stubs: opts.stubs})
   const {writer, tally, inlineLimit} = b
   // non-directories written, by path hex: what exists besides the writer's
   // directories (no lstat per entry), and what hardlinks may name
@@ -102,7 +105,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
   writer.dir(Buffer.alloc(0), IMPLICIT_DIR, false, true)
 
   // stubs (and hardlinks to them) still waiting for their object's digest, by path hex
-  const sink = new ObjectSink(home.objects, home.tmp)
+  const sink = new ObjectSink(home.objects, home.tmp, {alias: b.objects.aliasMin})
   /** Waits for every pending stub: before anything replaces or links what may be one. */
   const settle = async () => {
     sink.flush()
@@ -242,7 +245,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
             tally.objectsAdded++
             tally.objectBytesAdded += r.size
           }
-          writer.stubWritten(rel, meta, r.digest, r.size, r.stub!)
+          writer.stubWritten(rel, meta, r.digest, r.size, r.alias, r.stub!)
         }),
       )
       tally.contentBytes += e.size

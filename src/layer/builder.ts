@@ -8,6 +8,8 @@ import {join} from 'node:path'
 import {readFileSync} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {IngestPool} from '../store/ingest.js'
+import {ObjectStore} from '../store/objects.js'
+import {type StubForm, aliasHex} from '../format/stub.js'
 import {discard} from '../store/fsutil.js'
 import {stagingDir} from '../store/staging.js'
 import {firstCause} from '../errors.js'
@@ -25,6 +27,8 @@ export interface BuildOptions {
   onProgress?: (t: Tally) => void
   /** What a failure reading the source at a path means (the importer's own words); by default the error itself. */
   explain?: (e: unknown, path: Buffer) => unknown
+  /** The stubs' form (format/stub.ts): short (format 2, the default) or digest */
+  stubs?: StubForm
 }
 
 export class LayerBuilder {
@@ -40,7 +44,11 @@ export class LayerBuilder {
   private sinceYield = 0
   private nextKey = 0
 
+  /** the store's objects, making aliases of the length this layer's stubs redirect by (0: the digest form) */
+  readonly objects: ObjectStore
+
   constructor(readonly home: Home, readonly opts: BuildOptions) {
+    this.objects = new ObjectStore(home.objects, home.tmp, aliasHex(opts.stubs))
     home.ensure()
     this.inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT
     this.staging = stagingDir(home.tmp, opts.kind)
@@ -119,17 +127,17 @@ export class LayerBuilder {
     }
     this.tally.contentBytes += size
     if (o.known) {
-      this.writer.stub(rel, meta, o.known, size)
+      this.writer.stub(rel, meta, o.known, size, this.objects.alias(o.known))
       this.tally.bytesDone += size
       this.progress()
       return
     }
-    this.pool ??= new IngestPool(this.home.objects, this.home.tmp)
+    this.pool ??= new IngestPool(this.home.objects, this.home.tmp, this.objects.aliasMin)
     this.due(
       `#${this.nextKey++}`,
       this.pool.put(src, {path: this.writer.path(rel), meta}).then(
         (r) => {
-          this.writer.stubWritten(rel, meta, r.digest, r.size, r.stub!)
+          this.writer.stubWritten(rel, meta, r.digest, r.size, r.alias, r.stub!)
           o.stored?.(r.digest)
           this.stored(r.size, r.stored)
           this.progress()

@@ -1,8 +1,9 @@
 // Published layers: layers/<id>/tree (immutable) and layers/<id>/layer.json.
 // Layers are referred to by name, full id or a unique id prefix.
-import {existsSync, readdirSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
+import {scanTree} from './scan.js'
 import type {Home} from '../store/home.js'
 import {StrataError, conflict, integrity, notFound, usage} from '../errors.js'
 import {discard, publish, writeAtomic, writeFileAt} from '../store/fsutil.js'
@@ -11,6 +12,7 @@ import {InodeLock, inUseBy} from '../store/lock.js'
 import type {ObjectStore} from '../store/objects.js'
 import {sys} from '../sys.js'
 import {METACOPY, decodeMetacopy} from '../format/xattrs.js'
+import {DigestIndex} from '../format/digest-index.js'
 import {encodeRecord, readRecord} from '../format/record.js'
 
 export interface LayerInfo {
@@ -27,6 +29,9 @@ export interface LayerInfo {
 /** The shortest id prefix that names a layer (git's minimum too). */
 export const MIN_PREFIX = 4
 
+/** A layer's digest index's file name, beside tree/ and layer.json. */
+export const DIGESTS = 'digests'
+
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$/
 
 export function checkLayerName(name: string) {
@@ -38,6 +43,23 @@ export class LayerStore {
   constructor(readonly home: Home) {}
 
   tree(id: string) { return join(this.home.layer(id), 'tree') }
+  /** The layer's digest index (format/digest-index.ts): beside its tree, written before it is published. */
+  indexFile(id: string) { return join(this.home.layer(id), DIGESTS) }
+
+  /** The layer's digest index, or undefined for a layer of format 1 not upgraded yet (its stubs carry their digests). */
+  index(id: string): DigestIndex | undefined {
+    let text: string
+    try {
+      text = readFileSync(this.indexFile(id), 'latin1')
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw e
+    }
+    return DigestIndex.decode(text)
+  }
+
+  /** The layer's entries, stubs with their full digests (from its index). */
+  entries(id: string) { return scanTree(this.tree(id), this.index(id)) }
   private infoFile(id: string) { return join(this.home.layer(id), 'layer.json') }
 
   ids(): string[] {
@@ -89,9 +111,14 @@ export class LayerStore {
     return out
   }
 
-  /** The store has the layer and every object its stubs name (read from their metacopy xattrs only: this is a fast path). */
+  /** The store has the layer and every object its stubs name (by its index, or read from their metacopy xattrs only: this is a fast path). */
   whole(id: string, objects: ObjectStore): boolean {
     if (!this.has(id)) return false
+    const index = this.index(id)
+    if (index) {
+      for (const [d, n] of index.aliases) if (!existsSync(objects.pathOf(n > 0 ? d.slice(0, 2 + n) : d))) return false
+      return true
+    }
     const walk = (dir: Buffer): boolean => {
       for (const d of readdirSync(dir, {withFileTypes: true, encoding: 'buffer'})) {
         const p = Buffer.concat([dir, Buffer.from('/'), d.name as unknown as Buffer])

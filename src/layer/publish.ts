@@ -2,11 +2,12 @@
 // content, sync the filesystem once, and publish it by rename.
 import type {Home} from '../store/home.js'
 import {sys} from '../sys.js'
-import {discard} from '../store/fsutil.js'
+import {join} from 'node:path'
+import {discard, writeFileAt} from '../store/fsutil.js'
 import {StrataError, conflict} from '../errors.js'
 import {scanTree} from './scan.js'
 import {type Entry, treeId} from '../format/entry.js'
-import {type LayerInfo, LayerStore, checkLayerName} from './layers.js'
+import {DIGESTS, type LayerInfo, LayerStore, checkLayerName} from './layers.js'
 import type {TreeWriter} from './writer.js'
 import {ObjectStore} from '../store/objects.js'
 import type {TreeRecord} from '../store/digest-cache.js'
@@ -41,7 +42,7 @@ export function publishStaged(
 ): ImportResult {
   if (name) checkLayerName(name)
   const store = new LayerStore(home)
-  const entries = writer.recorded() ?? scanTree(writer.root)
+  const entries = writer.recorded() ?? scanTree(writer.root, writer.index)
   const id = treeId(entries)
   // the same content published already: held while we name it, so no `layer rm` takes it meanwhile (one that did: ours is published)
   let hold = store.has(id) ? tryHold(store, id) : null
@@ -60,6 +61,7 @@ export function publishStaged(
       bytes: {content: held.content, objectsAdded: tally.objectsAdded, objectBytesAdded: tally.objectBytesAdded},
       skipped: {devices: tally.devices, sockets: tally.sockets, squashedOwners: owners.count, paths: [...tally.skippedPaths, ...owners.paths].slice(0, 100)},
     }
+    writeFileAt(join(staging, DIGESTS), writer.index.encode())
     store.writeStagedInfo(staging, info)
     // objects and tree reach the disk before anything refers to them by name
     sys.syncfs(home.root)

@@ -6,6 +6,7 @@ import {removeTree, writeFileAt} from '../store/fsutil.js'
 import {sys} from '../sys.js'
 import {IMPLICIT, OPAQUE, escapeName} from '../format/xattrs.js'
 import {writeStub} from '../format/stub.js'
+import {DigestIndex} from '../format/digest-index.js'
 import {abs} from './scan.js'
 import {createHash} from 'node:crypto'
 import {type Applied, type Entry, type Meta, displayPath} from '../format/entry.js'
@@ -33,6 +34,8 @@ export class TreeWriter {
   private groupOf = new Map<string, number>() // path (hex) → its hardlink group
   private groups = new Map<number, Set<string>>() // hardlink group → its names (hex)
   private nextGroup = 0
+  /** every object the stubs name, with the alias they redirect by: the layer's digest index */
+  readonly index = new DigestIndex()
 
   constructor(readonly root: string, opts: {record?: boolean} = {}) {
     if (opts.record) this.entries = new Map()
@@ -133,16 +136,18 @@ export class TreeWriter {
     this.counts.files++
   }
 
-  /** A sparse stub of the content's exact size that redirects to its object. */
-  stub(rel: Buffer, meta: Meta, digest: string, size: number) {
-    const r = writeStub(this.path(rel), meta, digest, size)
-    this.stubWritten(rel, meta, digest, size, r)
+  /** A sparse stub of the content's exact size that redirects to its object (by its alias of that length; 0: the digest form, see format/stub.ts). */
+  stub(rel: Buffer, meta: Meta, digest: string, size: number, alias: number) {
+    const r = writeStub(this.path(rel), meta, digest, size, alias)
+    this.stubWritten(rel, meta, digest, size, alias, r)
   }
 
   /** A stub written elsewhere (by an ingest worker, with writeStub), accounted for here. */
-  stubWritten(rel: Buffer, meta: Meta, digest: string, size: number, r: Applied) {
+  stubWritten(rel: Buffer, meta: Meta, digest: string, size: number, alias: number, r: Applied) {
     this.noteOwner(rel, meta, r)
-    this.record(rel, {type: 'stub', mode: meta.mode & 0o7777, mtimeNs: meta.mtimeNs, size, digest}, meta, r.ids)
+    this.index.add(digest, alias)
+    const object = alias === 0 || alias === 62 ? digest : digest.slice(0, 2 + alias)
+    this.record(rel, {type: 'stub', mode: meta.mode & 0o7777, mtimeNs: meta.mtimeNs, size, digest, object}, meta, r.ids)
     this.counts.stubs++
   }
 

@@ -9,6 +9,7 @@
 // worked, and held to; one that never held a foreign owner may switch.
 import {existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {readStoreFile, writeStoreFile} from '../store/store-file.js'
 import {userInfo} from 'node:os'
 import type {Home} from '../store/home.js'
 import {environment, usage} from '../errors.js'
@@ -118,8 +119,7 @@ export function detectMapping(): Mapping {
 interface StoreFile {version: number; mapping?: Mapping; [k: string]: unknown}
 
 export function recordedMapping(home: Home): Mapping | undefined {
-  if (!existsSync(home.storeFile)) return undefined
-  return (JSON.parse(readFileSync(home.storeFile, 'utf8')) as StoreFile).mapping
+  return readStoreFile(home)?.mapping as Mapping | undefined
 }
 
 /** What resolveMapping decided: the mapping, how this machine gets its ids, and whether the store must record it once it worked. */
@@ -215,13 +215,8 @@ export function foreignOwned(home: Home): string | null {
 
 /** Records the store's mapping in store.json (its one writer), keeping the file's other fields. */
 export function recordMapping(home: Home, mapping: Mapping) {
-  let file: StoreFile = {version: 1}
-  if (existsSync(home.storeFile)) file = JSON.parse(readFileSync(home.storeFile, 'utf8')) as StoreFile
-  if (file.mapping === mapping) return
-  file.mapping = mapping
-  const tmp = `${home.storeFile}.${process.pid}`
-  writeFileSync(tmp, JSON.stringify(file, null, 2) + '\n')
-  renameSync(tmp, home.storeFile)
+  if (readStoreFile(home)?.mapping === mapping) return
+  writeStoreFile(home, {mapping}) // store.json's one writer: the other fields (format) stay
 }
 
 /** The mapping of a store that must exist already (readers): as recorded, else what a new store would get. */

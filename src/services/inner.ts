@@ -21,10 +21,27 @@ if (input) {
   try {
     const {ops} = await import('./ops.js')
     if (!Object.hasOwn(ops, op)) throw new Error(`unknown namespace op '${op}'`)
+    await storeFormatFor(op, args)
     const result = await (ops[op as keyof typeof ops] as (a: unknown) => Promise<unknown>)(args)
     out = JSON.stringify({ok: true, result})
   } catch (e) {
     out = JSON.stringify({ok: false, error: (await import('../errors.js')).asStrataError(e).toJSON()})
   }
   writeFileSync(resultFile, out)
+}
+
+/**
+ * The store's format before an op: a store a newer strata made is refused
+ * (exit 5), and an older one is upgraded by the first op that writes to it
+ * (layer/upgrade.ts). Reading ops (export, diff, mounting) read either format.
+ */
+async function storeFormatFor(op: string, args: {home?: string; repair?: boolean}) {
+  const WRITES = ['import-archive', 'stack-create', 'stack-rm', 'layer-rm', 'commit', 'reset', 'gc', 'check', 'compose', 'flatten']
+  if (!args.home || op === 'stamp' || op === 'probe') return
+  const {Home} = await import('../store/home.js')
+  const home = new Home(args.home)
+  const {checkStoreFormat, STORE_FORMAT} = await import('../store/store-file.js')
+  if (checkStoreFormat(home) === STORE_FORMAT || !WRITES.includes(op) || (op === 'check' && !args.repair)) return
+  const {upgradeStore} = await import('../layer/upgrade.js')
+  upgradeStore(home)
 }

@@ -4,8 +4,9 @@
 // result; `commit` turns it into a layer.
 import {closeSync, constants as C, lstatSync, openSync, readSync, readlinkSync, type BigIntStats} from 'node:fs'
 import {isUtf8} from 'node:buffer'
+import {join} from 'node:path'
 import {sys} from '../sys.js'
-import {FUSE_OPAQUE, FUSE_PREFIX, METACOPY, OPAQUE, PREFIX, WHITEOUT, WH_OPAQUE, WH_PREFIX, decodeMetacopy, isStructural, unescapeName} from '../format/xattrs.js'
+import {FUSE_OPAQUE, FUSE_PREFIX, METACOPY, OPAQUE, PREFIX, REDIRECT, WHITEOUT, WH_OPAQUE, WH_PREFIX, decodeMetacopy, decodeRedirect, isStructural, objectRel, unescapeName} from '../format/xattrs.js'
 import {VerityHasher} from '../store/digest.js'
 import {abs} from '../layer/scan.js'
 import {walkTree, inodeOf} from '../walk.js'
@@ -47,7 +48,7 @@ function typeOf(st: Pick<BigIntStats, 'mode' | 'rdev'>): NodeType | 'whiteout' {
   return 'device'
 }
 
-export interface OverlayXattrs {own: [string, Buffer][]; opaque: boolean; whiteout: boolean; digest?: string}
+export interface OverlayXattrs {own: [string, Buffer][]; opaque: boolean; whiteout: boolean; digest?: string; stub?: boolean; object?: string}
 
 /**
  * Which backend wrote an upper decides what its user.overlay.* xattrs are.
@@ -80,7 +81,10 @@ export function overlayXattrsOf(all: [string, Buffer][], form: UpperForm = 'kern
     else if (name.startsWith(PREFIX + 'overlay.')) r.own.push([unescapeName(name), v])
     else if (form === 'fuse') r.own.push([name, v])
     else if (name === WHITEOUT) r.whiteout = true
-    else if (name === METACOPY) r.digest = decodeMetacopy(v) ?? undefined
+    else if (name === METACOPY) {
+      r.stub = true
+      r.digest = decodeMetacopy(v) ?? undefined
+    } else if (name === REDIRECT) r.object = decodeRedirect(v) ?? undefined
     else if (isStructural(name)) continue
     else r.own.push([name, v])
   }
@@ -197,7 +201,7 @@ function lowerAt(composed: string, rel: Buffer): Lower | null {
  * metadata differ), deleted (a whiteout over something), opaque (a directory
  * that hides the one below). A copy-up that changed nothing but atime is no change.
  */
-export function readChanges(upper: string, form: UpperForm, composed: string, mountPoints: Set<string> = new Set()): Changes {
+export function readChanges(upper: string, form: UpperForm, composed: string, objectsDir: string, mountPoints: Set<string> = new Set()): Changes {
   const nodes = readUpper(upper, form)
   const merged = new Map<string, boolean>() // dir (hex) → the layers' directory shows through it
   for (const n of nodes) {
@@ -215,11 +219,11 @@ export function readChanges(upper: string, form: UpperForm, composed: string, mo
       if (!lowerType) n.change = 'added'
       else if (lowerType !== 'dir') n.change = 'changed'
       else if (n.opaque) n.change = 'opaque'
-      else if (!sameEntry(n, lower!)) n.change = 'changed'
+      else if (!sameEntry(n, lower!, objectsDir)) n.change = 'changed'
       continue
     }
     if (!lowerType) n.change = 'added'
-    else if (lowerType !== n.type || !sameEntry(n, lower!)) n.change = 'changed'
+    else if (lowerType !== n.type || !sameEntry(n, lower!, objectsDir)) n.change = 'changed'
   }
   linkGroups(nodes)
   if (mountPoints.size) leaveOutMountPoints(nodes, mountPoints)
@@ -255,7 +259,7 @@ function linkGroups(nodes: UpperNode[]) {
   for (const g of groups.values()) if (g.length > 1 && g.some((n) => n.change)) for (const n of g) n.change ??= 'changed'
 }
 
-function sameEntry(n: UpperNode, lower: Lower): boolean {
+function sameEntry(n: UpperNode, lower: Lower, objectsDir: string): boolean {
   const a = n.st!
   const b = lower.st
   if (n.type !== 'symlink' && (Number(a.mode) & 0o7777) !== (Number(b.mode) & 0o7777)) return false
@@ -265,8 +269,11 @@ function sameEntry(n: UpperNode, lower: Lower): boolean {
   if (!sameXattrs(n.xattrs, lx.own)) return false
   if (n.type !== 'file') return true
   if (a.size !== b.size) return false
-  // metadata alike: only now read the content (a copy-up, or a write that restored mtime)
-  return lx.digest ? verityOf(n.src) === lx.digest : sameBytes(n.src, lower.p)
+  // metadata alike: only now read the content (a copy-up, or a write that restored mtime);
+  // a short stub (format 2) holds no digest: its object, by the alias it names, is compared
+  if (lx.digest) return verityOf(n.src) === lx.digest
+  if (lx.stub && lx.object) return sameBytes(n.src, Buffer.from(join(objectsDir, objectRel(lx.object))))
+  return sameBytes(n.src, lower.p)
 }
 
 function sameXattrs(a: [string, Buffer][], b: [string, Buffer][]) {

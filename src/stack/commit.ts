@@ -23,7 +23,7 @@ function changesOf(home: Home, name: string) {
   const stacks = new StackStore(home)
   const stack = stacks.get(name)
   const composed = ensureComposed(home, stack.layers)
-  return {stacks, stack, ...readChanges(stacks.upper(name), stack.backend === 'fuse' ? 'fuse' : 'kernel', composed, stacks.mountPoints(name))}
+  return {stacks, stack, ...readChanges(stacks.upper(name), stack.backend === 'fuse' ? 'fuse' : 'kernel', composed, home.objects, stacks.mountPoints(name))}
 }
 
 export function diffStack(home: Home, name: string): DiffResult {

@@ -30,7 +30,7 @@ export function ensureFlat(home: Home, layerIds: string[]): string {
       else if (e.linkTo) linkSync(abs(root, e.linkTo), dst)
       else if (e.type !== 'stub') linkSync(abs(composed, e.path), dst)
       else {
-        const obj = objects.path(e.digest!)
+        const obj = objects.pathOf(e.object!)
         const st = statSync(obj)
         // a sparse object is copied block by block so its holes stay holes
         if (st.blocks * 512 < st.size) copySparse(obj, dst)

@@ -1,4 +1,4 @@
-// Where a store lives and how it is laid out (docs/design.md, On-disk layout (format 1)).
+// Where a store lives and how it is laid out (docs/design.md, On-disk layout).
 import {isWithin, makeDirs} from './fsutil.js'
 import {homedir} from 'node:os'
 import {accessSync, constants, existsSync, lstatSync, mkdirSync, readdirSync} from 'node:fs'

@@ -4,9 +4,9 @@ import {Worker} from 'node:worker_threads'
 import {availableParallelism} from 'node:os'
 
 import type {Applied, Meta} from '../format/entry.js'
-import {appliedOf} from '../format/stub.js'
+import {aliasHex, appliedOf} from '../format/stub.js'
 
-export interface Ingested {digest: string; size: number; stored: boolean; stub?: Applied}
+export interface Ingested {digest: string; size: number; stored: boolean; alias: number; stub?: Applied}
 
 interface Task {resolve: (r: Ingested) => void; reject: (e: Error) => void; meta?: Meta}
 interface Slot {w: Worker; tasks: Task[]; outbox: unknown[]}
@@ -14,11 +14,11 @@ interface Slot {w: Worker; tasks: Task[]; outbox: unknown[]}
 /**
  * A task is TASK slots of a flat array: [src, stubPath | null, uid, gid,
  * mode, atimeNs, mtimeNs, xattrs | null]; its answer ANSWER slots: [digest,
- * size, stored, squashed | null], or [null, message, code, path | null]. Plain
+ * size, stored, squashed | null, alias], or [null, message, code, path | null, 0]. Plain
  * values clone between threads far quicker than an object each.
  */
 export const TASK = 8
-const ANSWER = 4
+const ANSWER = 5
 const BATCH = 128
 
 /**
@@ -32,18 +32,19 @@ export class IngestPool {
   private flushing = false
   private synced?: () => void
 
-  constructor(objectsDir: string, tmpDir: string, size = Math.max(1, Math.min(availableParallelism(), 4))) {
+  /** alias: the alias length objects get (0: stubs of the digest form; see format/stub.ts) */
+  constructor(objectsDir: string, tmpDir: string, alias = aliasHex(), size = Math.max(1, Math.min(availableParallelism(), 4))) {
     for (let i = 0; i < size; i++) {
-      const w = new Worker(new URL('./ingest-worker.js', import.meta.url), {workerData: {objectsDir, tmpDir}})
+      const w = new Worker(new URL('./ingest-worker.js', import.meta.url), {workerData: {objectsDir, tmpDir, alias}})
       const slot: Slot = {w, tasks: [], outbox: []}
       w.on('message', (a: unknown[] | 'synced') => {
         if (a === 'synced') return this.synced?.()
         for (let i = 0; i < a.length; i += ANSWER) {
           const t = slot.tasks.shift()!
-          const [digest, sizeOrMessage, storedOrCode, squashedOrPath] = a.slice(i, i + ANSWER) as [string | null, number | string, boolean | string | null, boolean | string | null]
+          const [digest, sizeOrMessage, storedOrCode, squashedOrPath, alias] = a.slice(i, i + ANSWER) as [string | null, number | string, boolean | string | null, boolean | string | null, number]
           const squashed = squashedOrPath as boolean | null
           if (digest === null) t.reject(Object.assign(new Error(sizeOrMessage as string), {code: storedOrCode ?? undefined, path: squashedOrPath ?? undefined}))
-          else t.resolve({digest, size: sizeOrMessage as number, stored: storedOrCode as boolean, stub: t.meta && appliedOf(t.meta, !!squashed)})
+          else t.resolve({digest, size: sizeOrMessage as number, stored: storedOrCode as boolean, alias, stub: t.meta && appliedOf(t.meta, !!squashed)})
         }
       })
       w.on('error', (e) => {

@@ -5,7 +5,7 @@ import {ObjectStore, type ObjectWriter} from './objects.js'
 import type {Answer, SinkBatch, SinkReply} from './object-sink.js'
 import {writeStub} from '../format/stub.js'
 
-const store = new ObjectStore(workerData.objectsDir, workerData.tmpDir)
+const store = new ObjectStore(workerData.objectsDir, workerData.tmpDir, workerData.alias)
 const port = parentPort!
 const reply = (m: SinkReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer)
 let open: {id: number; w: ObjectWriter | null} | undefined // w null: failed, its remaining bytes are skipped
@@ -57,7 +57,7 @@ port.on('message', (m: SinkBatch | {abort: true}) => {
         answers.push({
           id,
           result: stub
-            ? {...result, stub: writeStub(buf(stub.path), {...stub.meta, xattrs: stub.meta.xattrs?.map(([n, v]): [string, Buffer] => [n, buf(v)])}, result.digest, result.size)}
+            ? {...result, stub: writeStub(buf(stub.path), {...stub.meta, xattrs: stub.meta.xattrs?.map(([n, v]): [string, Buffer] => [n, buf(v)])}, result.digest, result.size, result.alias)}
             : result,
         })
       } catch (e) {

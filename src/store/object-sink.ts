@@ -8,6 +8,7 @@ import {Worker} from 'node:worker_threads'
 import {availableParallelism} from 'node:os'
 import type {Ingested} from './ingest.js'
 import type {Meta} from '../format/entry.js'
+import {aliasHex} from '../format/stub.js'
 
 /** A stub to write once an object is stored (its path in the staged tree, its metadata). */
 export interface StubRequest {path: Buffer; meta: Meta}
@@ -25,7 +26,8 @@ interface Slot {w: Worker; queued: number; failed?: Error; aborted?: () => void}
 interface Waiter {resolve: (r: Ingested) => void; reject: (e: Error) => void}
 interface Batch {buf: Buffer; fill: number; ops: number[]; stubs: Record<number, StubRequest>; slot: Slot}
 
-export interface SinkOptions {workers?: number; batchBytes?: number; buffersPerWorker?: number}
+/** alias: the alias length objects get (0: stubs of the digest form; see format/stub.ts) */
+export interface SinkOptions {workers?: number; batchBytes?: number; buffersPerWorker?: number; alias?: number}
 
 export class ObjectSink {
   private slots: Slot[] = []
@@ -45,7 +47,7 @@ export class ObjectSink {
     this.batchBytes = opts.batchBytes ?? 1 << 20
     for (let i = 0; i < workers * (opts.buffersPerWorker ?? 2); i++) this.free.push(new ArrayBuffer(this.batchBytes))
     for (let i = 0; i < workers; i++) {
-      const w = new Worker(new URL('./object-sink-worker.js', import.meta.url), {workerData: {objectsDir, tmpDir}})
+      const w = new Worker(new URL('./object-sink-worker.js', import.meta.url), {workerData: {objectsDir, tmpDir, alias: opts.alias ?? aliasHex()}})
       const slot: Slot = {w, queued: 0}
       w.on('message', (m: SinkReply) => this.onReply(slot, m))
       w.on('error', (e) => this.onWorkerError(slot, e))
