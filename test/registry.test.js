@@ -222,7 +222,7 @@ test('pull: gzip, zstd and plain images merge exactly as umoci unpacks them; a s
     }
     assert.ok(compare(await mergedView(home, kind), want, kind) >= 18)
   }
-  assert.equal(await sa(home, ['check']).status, 0)
+  assert.equal((await sa(home, ['check'])).status, 0)
 
   // again: no blob is fetched, the manifest and config only
   proxy.state.blobGets.clear()
@@ -305,7 +305,7 @@ test('push: skopeo and umoci read what strata pushed; a second push uploads noth
   assert.equal(one.json.layers.length, 1)
 
   // uncommitted changes: refused, with the hint to commit
-  assert.equal(await sa(home, ['run', 'img', '--', 'sh', '-c', 'echo new > /etc/added']).status, 0)
+  assert.equal((await sa(home, ['run', 'img', '--', 'sh', '-c', 'echo new > /etc/added'])).status, 0)
   const dirty = await sa(home, ['push', 'img', `${reg.host}/pushed/dirty:v1`, insecure])
   assert.equal(dirty.status, 4, dirty.stderr)
   assert.match(dirty.stderr, /uncommitted change.*strata commit img/)
@@ -466,7 +466,7 @@ test('bad input: a clear error, the documented exit code, nothing published', as
     assert.equal(j.json.error.exit, c.exit)
   }
   proxy.state.fault = null
-  assert.equal(await sa(home, ['check']).status, 0)
+  assert.equal((await sa(home, ['check'])).status, 0)
   assert.ok(hostile)
 })
 
@@ -516,7 +516,7 @@ test('flaky registries: 500s and 429 then success, dropped connections resumed b
   assert.match(ranges[0], /^bytes=\d+-$/)
   assert.ok(Number(/\d+/.exec(ranges[0])[0]) > 0)
   assert.equal(r.json.layers.length, 2)
-  assert.equal(await sa(home, ['check']).status, 0)
+  assert.equal((await sa(home, ['check'])).status, 0)
 })
 
 test('a pull killed half-way: the next one fetches only what had not landed', async (t) => {
@@ -549,7 +549,7 @@ test('a pull killed half-way: the next one fetches only what had not landed', as
   await new Promise((r) => child.on('exit', r))
   release()
   proxy.state.fault = null
-  assert.equal(await sa(home, ['check']).status, 0, 'a killed pull leaves a valid store')
+  assert.equal((await sa(home, ['check'])).status, 0, 'a killed pull leaves a valid store')
   proxy.state.blobGets.clear()
   const r = await sa(home, ['pull', `${proxy.host}/kill/img:v1`, insecure, '--json'])
   assert.equal(r.status, 0, r.stderr)
