@@ -305,7 +305,7 @@ test('push: skopeo and umoci read what strata pushed; a second push uploads noth
   assert.equal(one.json.layers.length, 1)
 
   // uncommitted changes: refused, with the hint to commit
-  assert.equal((await sa(home, ['run', 'img', '--', 'sh', '-c', 'echo new > /etc/added'])).status, 0)
+  assert.equal((await sa(home, ['run', 'img', '--', process.execPath, '-e', "require('fs').writeFileSync('etc/added', 'new')"])).status, 0)
   const dirty = await sa(home, ['push', 'img', `${reg.host}/pushed/dirty:v1`, insecure])
   assert.equal(dirty.status, 4, dirty.stderr)
   assert.match(dirty.stderr, /uncommitted change.*strata commit img/)
