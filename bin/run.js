@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// strata's entry point. Completion answers on the keystroke path without
+// strata's entry point. Plain listings, --version and help answer without
+// oclif (src/cli/fast.ts); completion answers on the keystroke path without
 // loading oclif; `run` and `import` start their namespace while oclif loads; `exec` into a
 // running session joins it without oclif.
 const argv = process.argv.slice(2)
-const fastExec = argv[0] === 'exec' && argv[2] === '--' ? await (await import('../dist/src/runtime/exec-fast.js')).execFast(argv[1], argv.slice(3)) : null
-if (fastExec !== null) process.exitCode = fastExec
+const fast = ['--version', '--help', '-h', 'help', 'stack', 'layer', 'ps', 'path'].includes(argv[0] ?? '--help') || argv.includes('--help') || argv.includes('-h')
+  ? await (await import('../dist/fast.mjs')).fastPath(argv, new URL('../', import.meta.url))
+  : null
+const fastExec = fast === null && argv[0] === 'exec' && argv[2] === '--' ? await (await import('../dist/src/runtime/exec-fast.js')).execFast(argv[1], argv.slice(3)) : null
+if (fast !== null) process.exitCode = fast
+else if (fastExec !== null) process.exitCode = fastExec
 else if (argv[0] === '__complete') {
   const {main} = await import('../dist/src/cli/complete.js')
   await main(argv.slice(1))

@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
-import {Sessions} from '../src/runtime/session.js'
+import {sessionPath} from '../src/cli/views.js'
 
 export default class Path extends StrataCommand {
   static summary = "Print a host path to a mounted stack's merged view"
@@ -8,12 +8,8 @@ export default class Path extends StrataCommand {
   static examples = ['<%= config.bin %> path dev', 'ls "$(<%= config.bin %> path dev)/etc"']
   static args = {stack: Args.string({description: 'mounted stack', required: true, ignoreStdin: true})}
 
-  async run(): Promise<{stack: string; pid: number; path: string}> {
+  async run() {
     const {args} = await this.parse(Path)
-    const sessions = new Sessions(this.home)
-    const s = await sessions.require(args.stack)
-    const path = sessions.path(s)
-    this.out(path)
-    return {stack: s.stack, pid: s.pid, path}
+    return this.show(await sessionPath(this.home, args.stack))
   }
 }

@@ -4,10 +4,10 @@
 // prebuilds/manifest.json (scripts/native.cjs uses a prebuild only while the
 // hash matches). Node-API is ABI-stable, so one build per platform serves
 // every node >= 20. Cross compilers: gcc-aarch64-linux-gnu and musl-tools
-// from Debian; arm64 musl needs zig (ZIG=/path/to/zig or zig on PATH), and
+// from Debian; arm64 musl needs musl-dev:arm64 (multiarch) or zig (ZIG=/path/to/zig), and
 // is skipped, saying so, without it. `--only TAG` builds one platform.
 import {execFileSync, spawnSync} from 'node:child_process'
-import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
@@ -24,11 +24,14 @@ if (!existsSync(join(nodeInclude, 'node_api.h'))) {
 
 const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], {encoding: 'utf8'}).stdout.trim() || null
 const zig = process.env.ZIG || which('zig')
+// Debian's musl for arm64 (dpkg --add-architecture arm64; apt-get install musl-dev:arm64) with the gnu cross compiler
+const armMuslSpecs = '/usr/lib/aarch64-linux-musl/musl-gcc.specs'
 const platforms = [
   {tag: 'linux-x64-glibc', cc: ['gcc'], arch: 'linux-x86_64', flags: ['-m64']},
   {tag: 'linux-arm64-glibc', cc: ['aarch64-linux-gnu-gcc'], arch: 'linux-aarch64', flags: []},
-  {tag: 'linux-x64-musl', cc: ['musl-gcc'], arch: 'linux-x86_64', flags: ['-m64']},
-  {tag: 'linux-arm64-musl', cc: zig ? [zig, 'cc', '-target', 'aarch64-linux-musl'] : null, arch: 'linux-aarch64', flags: [], missing: 'zig (ZIG=/path/to/zig)'},
+  {tag: 'linux-x64-musl', cc: ['musl-gcc'], arch: 'linux-x86_64', flags: ['-m64'], kernel: {linux: '/usr/include/linux', asm: '/usr/include/x86_64-linux-gnu/asm', 'asm-generic': '/usr/include/asm-generic'}},
+  {tag: 'linux-arm64-musl', cc: existsSync(armMuslSpecs) ? ['aarch64-linux-gnu-gcc', '-specs', armMuslSpecs] : zig ? [zig, 'cc', '-target', 'aarch64-linux-musl'] : null, arch: 'linux-aarch64', flags: [], missing: 'gcc-aarch64-linux-gnu with musl-dev:arm64, or zig (ZIG=/path/to/zig)',
+    kernel: {linux: '/usr/aarch64-linux-gnu/include/linux', asm: '/usr/aarch64-linux-gnu/include/asm', 'asm-generic': '/usr/aarch64-linux-gnu/include/asm-generic'}},
 ]
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null
 
@@ -54,13 +57,20 @@ for (const p of platforms) {
   const work = mkdtempSync(join(tmpdir(), 'strata-prebuild-'))
   const files = []
   try {
+    // musl's include path leaves the kernel's headers out (musl-gcc's specs): give it the target's linux/ and asm/ alone
+    const kernelInc = []
+    if (p.kernel && p.cc[0] !== zig) {
+      mkdirSync(join(work, 'kernel'))
+      for (const [name, dir] of Object.entries(p.kernel)) symlinkSync(dir, join(work, 'kernel', name))
+      kernelInc.push('-isystem', join(work, 'kernel'))
+    }
     for (const t of gyp.targets) {
       const exe = t.type === 'executable'
       const name = exe ? t.target_name : t.target_name + '.node'
       const defs = (exe ? [] : defines).map((d) => (d === 'NODE_GYP_MODULE_NAME' ? `-D${d}=${t.target_name}` : `-D${d}`))
         .concat((t.defines ?? []).map((d) => `-D${d}`))
       const incs = (exe ? [] : [nodeInclude, join(nodeInclude, 'openssl', 'archs', p.arch, 'no-asm', 'include')]).concat((t.include_dirs ?? []).map((d) => join(root, d)))
-      const args = [...p.cc.slice(1), ...p.flags, '-O2', '-fPIC', '-pthread', '-fno-omit-frame-pointer', '-Werror=implicit-function-declaration', ...(t.cflags ?? []), ...defs,
+      const args = [...p.cc.slice(1), ...p.flags, ...kernelInc, '-O2', '-fPIC', '-pthread', '-fno-omit-frame-pointer', '-Werror=implicit-function-declaration', ...(t.cflags ?? []), ...defs,
         ...incs.map((d) => `-I${d}`), ...t.sources.map((s) => join(root, s)),
         ...(exe ? [] : ['-shared', ...(p.cc[0] === zig ? [] : ['-Wl,--unresolved-symbols=ignore-all'])]), ...(t.libraries ?? []), '-o', join(work, name)]
       process.stderr.write(`prebuild: ${p.tag}: ${name}\n`)

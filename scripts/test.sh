@@ -17,7 +17,10 @@ if [ "$(id -u)" = 0 ]; then
   rm -rf "$dest"
   cp -a . "$dest"
   chown -R "$TEST_USER:" "$dest"
-  exec runuser -u "$TEST_USER" -- env -i PATH="$PATH" HOME="$home" CI="${CI:-}" LANG=C.UTF-8 \
+  # a machine whose registry is reached through its own certificate authority names it here: pass it on
+  ca=()
+  for v in NODE_EXTRA_CA_CERTS SSL_CERT_FILE; do [ -n "${!v:-}" ] && ca+=("$v=${!v}"); done
+  exec runuser -u "$TEST_USER" -- env -i PATH="$PATH" HOME="$home" CI="${CI:-}" LANG=C.UTF-8 "${ca[@]}" \
     STRATA_TEST_SKIP_BUILD=1 bash "$dest/scripts/test.sh" "$@"
 fi
 

@@ -1,17 +1,13 @@
 import {StrataCommand} from '../../src/cli/command.js'
-import {LayerStore, type LayerInfo} from '../../src/layer/layers.js'
-import {table} from '../../src/cli/table.js'
-import {bytes} from '../../src/progress.js'
+import {layerList} from '../../src/cli/views.js'
 
 export default class LayerList extends StrataCommand {
   static summary = 'List layers'
   static examples = ['<%= config.bin %> layer list']
   static aliases = ['layer ls']
 
-  async run(): Promise<{layers: LayerInfo[]}> {
+  async run() {
     await this.parse(LayerList)
-    const layers = new LayerStore(this.home).list()
-    this.out(table(['ID', 'NAMES', 'ENTRIES', 'SIZE', 'SOURCE'], layers.map((l) => [l.id.slice(0, 12), l.names.join(',') || '-', String(l.counts.entries), bytes(l.bytes.content), l.source.path])))
-    return {layers}
+    return this.show(layerList(this.home))
   }
 }

@@ -8,6 +8,8 @@ import {type Mapping, storeMapping} from '../runtime/idmap.js'
 import {inNamespace} from '../runtime/enter.js'
 import type {ArgsOf, OpName, ResultOf} from '../services/ops.js'
 import {autoBackend} from '../runtime/backends.js'
+import {reportError} from './report.js'
+import type {View} from './views.js'
 import {type Backend, checkBackend} from '../stack/stacks.js'
 
 export abstract class StrataCommand extends Command {
@@ -40,17 +42,18 @@ export abstract class StrataCommand extends Command {
     if (!this.jsonEnabled()) this.log(line)
   }
 
+  /** Renders a view (src/cli/views.ts): its table, its warnings on stderr, its document under --json. */
+  protected show<T>(v: View<T>): T {
+    this.out(v.text)
+    if (!this.jsonEnabled()) for (const w of v.warnings ?? []) process.stderr.write(`strata: ${w}\n`)
+    return v.json
+  }
+
   async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
     reportError(toStrataError(err, this.id), this.jsonEnabled())
   }
 }
 
-/** The one way strata fails: {"error": …} on stdout under --json, else one line on stderr naming the problem and its fix; the documented exit code. */
-export function reportError(e: StrataError, json: boolean) {
-  if (json) process.stdout.write(JSON.stringify({error: e.toJSON()}, null, 2) + '\n')
-  else process.stderr.write(`strata: ${e.message}${e.hint ? ` — ${e.hint}` : ''}\n`)
-  process.exitCode = e.exit
-}
 
 function toStrataError(err: Error & {oclif?: {exit?: number}}, id?: string): StrataError {
   if (err instanceof StrataError) return err
@@ -67,4 +70,4 @@ function toStrataError(err: Error & {oclif?: {exit?: number}}, id?: string): Str
   return asStrataError(err)
 }
 
-export {Flags}
+export {Flags, reportError}

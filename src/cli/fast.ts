@@ -1,0 +1,74 @@
+// Commands answered without oclif (docs/design.md, "Start-up"): loading oclif
+// alone costs more than node's own start, and scripts call these in loops.
+// Each fast path takes only the plain form of its command and returns null for
+// anything else, which oclif then parses as usual; the output is the command's
+// own (src/cli/views.ts), and help is what oclif rendered at build time
+// (scripts/help.js writes dist/help.json).
+import {readFileSync} from 'node:fs'
+import {Home} from '../store/home.js'
+import {asStrataError} from '../errors.js'
+import {printJson, reportError} from './report.js'
+import type {View} from './views.js'
+
+type Run = () => Promise<View<unknown>> | View<unknown>
+
+/** Runs argv on a fast path and returns its exit code, or null when oclif must. */
+export async function fastPath(argv: string[], root: URL): Promise<number | null> {
+  if (process.env.STRATA_NO_FAST) return null
+  const end = argv.indexOf('--')
+  const own = end < 0 ? argv : argv.slice(0, end)
+  if (argv.length === 1 && argv[0] === '--version') return version(root)
+  if (own.length === 0 || own[0] === 'help' || own.includes('--help') || own.includes('-h')) return help(own, root)
+  const json = own.filter((a) => a === '--json').length
+  const words = own.filter((a) => a !== '--json')
+  if (json > 1 || words.some((w) => w.startsWith('-'))) return null
+  const run = listing(words)
+  if (!run) return null
+  try {
+    const v = await run()
+    if (json) printJson(v.json)
+    else {
+      process.stdout.write(v.text + '\n')
+      for (const w of v.warnings ?? []) process.stderr.write(`strata: ${w}\n`)
+    }
+  } catch (err) {
+    reportError(asStrataError(err), json > 0)
+  }
+  return Number(process.exitCode ?? 0)
+}
+
+function listing(words: string[]): Run | null {
+  const [a, b, ...rest] = words
+  const home = () => new Home()
+  const views = () => import('./views.js')
+  if (a === 'stack' && (b === 'list' || b === 'ls') && !rest.length) return async () => (await views()).stackList(home())
+  if (a === 'layer' && (b === 'list' || b === 'ls') && !rest.length) return async () => (await views()).layerList(home())
+  if (a === 'ps' && b === undefined) return async () => (await views()).sessionList(home())
+  if (a === 'path' && b !== undefined && !rest.length) return async () => (await views()).sessionPath(home(), b)
+  return null
+}
+
+function version(root: URL): number {
+  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
+  process.stdout.write(`${pkg.oclif?.bin ?? pkg.name}/${pkg.version} ${process.platform}-${process.arch} node-${process.version}\n`)
+  return 0
+}
+
+/** Help as oclif renders it, for the deepest command or topic the words name. */
+function help(own: string[], root: URL): number | null {
+  let pages: Record<string, string>
+  try {
+    pages = JSON.parse(readFileSync(new URL('dist/help.json', root), 'utf8'))
+  } catch {
+    return null
+  }
+  const words = (own[0] === 'help' ? own.slice(1) : own).filter((w) => !w.startsWith('-'))
+  for (let n = words.length; n >= 0; n--) {
+    const page = pages[words.slice(0, n).join(':')]
+    if (page === undefined) continue
+    if (n < words.length && own[0] === 'help') return null // `help nosuch`: oclif says it is unknown
+    process.stdout.write(page)
+    return 0
+  }
+  return null
+}
