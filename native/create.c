@@ -33,8 +33,7 @@ napi_value js_create_file(napi_env env, napi_callback_info info) {
   if (!path) return NULL;
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   int e = errno;
-  free(path);
-  if (fd < 0) return throw_errno(env, e, "open");
+  if (fd < 0) { napi_value r = throw_errno_path(env, e, "open", path); free(path); return r; }
 
   const char *failed = NULL;
   bool squashed = false;
@@ -44,12 +43,12 @@ napi_value js_create_file(napi_env env, napi_callback_info info) {
     void *data; size_t len;
     if (napi_get_element(env, argv[7], i, &pair) != napi_ok || napi_get_element(env, pair, 0, &n) != napi_ok ||
         napi_get_element(env, pair, 1, &v) != napi_ok || napi_get_buffer_info(env, v, &data, &len) != napi_ok) {
-      close(fd);
+      close(fd); free(path);
       napi_throw_type_error(env, NULL, "xattrs must be [name, Buffer] pairs");
       return NULL;
     }
     char *name = get_string(env, n);
-    if (!name) { close(fd); return NULL; }
+    if (!name) { close(fd); free(path); return NULL; }
     if (fsetxattr(fd, name, data, len, 0) < 0) failed = "fsetxattr";
     free(name);
   }
@@ -62,7 +61,9 @@ napi_value js_create_file(napi_env env, napi_callback_info info) {
   if (!failed && futimens(fd, ts) < 0) failed = "futimens";
   e = errno;
   close(fd);
-  if (failed) return throw_errno(env, e, failed);
+  napi_value thrown = failed ? throw_errno_path(env, e, failed, path) : NULL;
+  free(path);
+  if (failed) return thrown;
   napi_value result;
   napi_get_boolean(env, squashed, &result);
   return result;

@@ -180,6 +180,7 @@ napi_value js_store_file(napi_env env, napi_callback_info info) {
   char *tmp = store ? get_string(env, argv[1]) : NULL;
   char *objects = store ? get_string(env, argv[2]) : NULL;
   const char *failed = NULL;
+  const char *where = src; /* what an error names: the source while reading it, the store while writing */
   char hex[2 * HASH + 1];
   int stored = 0, in = -1;
   uint64_t size = 0;
@@ -191,17 +192,18 @@ napi_value js_store_file(napi_env env, napi_callback_info info) {
     if (n < 0) { if (errno == EINTR) continue; failed = "read"; goto done; }
     if (n == 0) break;
     o->fill += n;
-    if (o->fill == CHUNK && object_flush(o) < 0) { failed = "pwrite"; goto done; }
+    if (o->fill == CHUNK && object_flush(o) < 0) { failed = "pwrite"; where = tmp; goto done; }
   }
   failed = object_finish(o, objects, hex, &stored);
+  if (failed) where = strcmp(failed, "linkat") == 0 ? objects : tmp;
   size = o->tree.size;
 done:;
   int e = errno;
   if (in >= 0) close(in);
   object_free(o);
+  napi_value r = failed ? throw_errno_path(env, e, failed, where) : result(env, hex, size, stored);
   free(src); free(tmp); free(objects);
-  if (failed) return throw_errno(env, e, failed);
-  return result(env, hex, size, stored);
+  return r;
 }
 
 /* A streaming writer, as JS holds it: the object itself (1 MiB and more) is
@@ -256,7 +258,7 @@ napi_value js_object_write(napi_env env, napi_callback_info info) {
     o->fill += n;
     data += n;
     len -= n;
-    if (o->fill == CHUNK && object_flush(o) < 0) return throw_errno(env, errno, "pwrite");
+    if (o->fill == CHUNK && object_flush(o) < 0) return throw_errno_path(env, errno, "pwrite", o->tmp);
   }
   return NULL;
 }
@@ -274,11 +276,11 @@ napi_value js_object_finish(napi_env env, napi_callback_info info) {
   const char *failed = object_finish(b->o, objects, hex, &stored);
   uint64_t size = b->o->tree.size;
   int e = errno;
+  napi_value r = failed ? throw_errno_path(env, e, failed, strcmp(failed, "linkat") == 0 ? objects : b->o->tmp) : result(env, hex, size, stored);
   free(objects);
   object_free(b->o);
   b->o = NULL;
-  if (failed) return throw_errno(env, e, failed);
-  return result(env, hex, size, stored);
+  return r;
 }
 
 /* objectAbort(writer): drops the unnamed file (closing it is all it takes) */

@@ -1,8 +1,10 @@
 /* Syscalls node's fs lacks, taking byte paths (Buffer) so names that are not
  * UTF-8 stay reachable: xattrs without following symlinks, utimensat with
  * nanoseconds, mknod for 0/0 whiteouts, syncfs, flock, and a reaper for a
- * namespace's pid 1 (node has no waitpid(-1)). Synchronous: each is one
- * syscall. Errors are thrown like node's own: code, errno, syscall. Also
+ * namespace's pid 1 (node has no waitpid(-1)), and renameat2's
+ * RENAME_EXCHANGE (a stack's upper swapped in one atomic step). Synchronous:
+ * each is one syscall. Errors are thrown like node's own: code, errno,
+ * syscall, and the path where there is one. Also
  * exported here: hashBlocks (verity.c), storeFile and objectOpen/Write/
  * Finish/Abort and copySparse (object.c), createFile (create.c), scanDir
  * and scanEntry (scan.c). */
@@ -10,11 +12,13 @@
 #include "util.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -87,8 +91,9 @@ static napi_value js_setxattr(napi_env env, napi_callback_info info) {
   napi_get_buffer_info(env, argv[2], &data, &len);
   int rc = lsetxattr(path, name, data, len, 0);
   int e = errno;
+  napi_value r = rc < 0 ? throw_errno_path(env, e, "lsetxattr", path) : NULL;
   free(path); free(name);
-  if (rc < 0) return throw_errno(env, e, "lsetxattr");
+  if (rc < 0) return r;
   return NULL;
 }
 
@@ -100,8 +105,9 @@ static napi_value js_removexattr(napi_env env, napi_callback_info info) {
   char *name = get_string(env, argv[1]); if (!name) { free(path); return NULL; }
   int rc = lremovexattr(path, name);
   int e = errno;
+  napi_value r = rc < 0 ? throw_errno_path(env, e, "lremovexattr", path) : NULL;
   free(path); free(name);
-  if (rc < 0) return throw_errno(env, e, "lremovexattr");
+  if (rc < 0) return r;
   return NULL;
 }
 
@@ -114,8 +120,9 @@ static napi_value js_utimens(napi_env env, napi_callback_info info) {
   char *path = get_path(env, argv[0]); if (!path) return NULL;
   int rc = utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW);
   int e = errno;
+  napi_value r = rc < 0 ? throw_errno_path(env, e, "utimensat", path) : NULL;
   free(path);
-  if (rc < 0) return throw_errno(env, e, "utimensat");
+  if (rc < 0) return r;
   return NULL;
 }
 
@@ -130,8 +137,9 @@ static napi_value js_mknod(napi_env env, napi_callback_info info) {
   char *path = get_path(env, argv[0]); if (!path) return NULL;
   int rc = mknod(path, mode, makedev(maj, min));
   int e = errno;
+  napi_value r = rc < 0 ? throw_errno_path(env, e, "mknod", path) : NULL;
   free(path);
-  if (rc < 0) return throw_errno(env, e, "mknod");
+  if (rc < 0) return r;
   return NULL;
 }
 
@@ -142,8 +150,9 @@ static napi_value js_syncfs(napi_env env, napi_callback_info info) {
   char *path = get_path(env, argv[0]); if (!path) return NULL;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   int e = errno;
+  napi_value r = fd < 0 ? throw_errno_path(env, e, "open", path) : NULL;
   free(path);
-  if (fd < 0) return throw_errno(env, e, "open");
+  if (fd < 0) return r;
   int rc = syncfs(fd);
   e = errno;
   close(fd);
@@ -179,6 +188,22 @@ static napi_value js_reap(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* exchange(a, b): swaps two existing paths in one atomic step
+ * (renameat2 RENAME_EXCHANGE): a crash leaves either both as they were or
+ * both swapped, never one of them missing. Errors name a. */
+static napi_value js_exchange(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  get_args(env, info, argv, 2);
+  char *a = get_path(env, argv[0]); if (!a) return NULL;
+  char *b = get_path(env, argv[1]); if (!b) { free(a); return NULL; }
+  // the raw call: musl has no renameat2 wrapper
+  int rc = syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+  int e = errno;
+  napi_value r = rc < 0 ? throw_errno_path(env, e, "renameat2", a) : NULL;
+  free(a); free(b);
+  return r;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"getxattr", NULL, js_getxattr, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -189,6 +214,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_enumerable, NULL},
     {"syncfs", NULL, js_syncfs, NULL, NULL, NULL, napi_enumerable, NULL},
     {"flock", NULL, js_flock, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"exchange", NULL, js_exchange, NULL, NULL, NULL, napi_enumerable, NULL},
     {"reap", NULL, js_reap, NULL, NULL, NULL, napi_enumerable, NULL},
     {"hashBlocks", NULL, js_hash_blocks, NULL, NULL, NULL, napi_enumerable, NULL},
     {"storeFile", NULL, js_store_file, NULL, NULL, NULL, napi_enumerable, NULL},

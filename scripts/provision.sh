@@ -45,3 +45,19 @@ fi
 # provisioning made everything readable) must not pass these cases by accident
 chmod a+rx /var/lib/strata-test "$private" "$private"/* && chmod a+r "$private"/*/readable
 chmod 0700 "$private/dir/locked" && chmod 0600 "$private/file/secret" "$private/small/secret"
+
+# two small filesystems the test user owns, for the full-disk test: a tmpfs
+# and a loop-mounted ext4 image (no blocks reserved for root, which the
+# namespace's root is not), each 64 MiB; mounted again after a reboot
+small=/var/lib/strata-test
+if ! mountpoint -q "$small/small-tmpfs"; then
+  mkdir -p "$small/small-tmpfs"
+  mount -t tmpfs -o size=64m,mode=0755 strata-small "$small/small-tmpfs"
+fi
+if ! mountpoint -q "$small/small-ext4"; then
+  mkdir -p "$small/small-ext4"
+  [ -f "$small/small-ext4.img" ] || { truncate -s 64M "$small/small-ext4.img" && mkfs.ext4 -q -F -m 0 -b 4096 -I 256 "$small/small-ext4.img"; }
+  mount -o loop "$small/small-ext4.img" "$small/small-ext4"
+fi
+chown "$TEST_USER:" "$small/small-tmpfs" "$small/small-ext4"
+chmod 0755 "$small/small-tmpfs" "$small/small-ext4"

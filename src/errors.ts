@@ -64,14 +64,33 @@ export const environment = (message: string, hint = 'run `strata doctor` to see 
 export const integrity = (message: string, hint = 'run `strata check --repair`') =>
   new StrataError('integrity', message, hint)
 
+/** errno values that mean the machine can't go on (the disk, the filesystem), whatever was being done. */
+const ENVIRONMENT_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO'])
+export const isEnvironmentErrno = (e: unknown) => !!e && typeof e === 'object' && ENVIRONMENT_ERRNOS.has((e as NodeJS.ErrnoException).code ?? '')
+
+/**
+ * Of a failure recorded earlier (a worker's) and the one just thrown, the
+ * one to report: a full disk or an I/O error first, since what fails after it
+ * fails because of it; otherwise the earlier one.
+ */
+export function firstCause(recorded: unknown, thrown: unknown): unknown {
+  if (recorded !== undefined && (isEnvironmentErrno(recorded) || !isEnvironmentErrno(thrown))) return recorded
+  return thrown
+}
+
 /** Any thrown value as a StrataError: known kinds pass through, the rest are bugs. */
 export function asStrataError(e: unknown): StrataError {
   if (e instanceof StrataError) return e
   const err = e as NodeJS.ErrnoException
-  if (err && typeof err === 'object' && err.code === 'ENOSPC')
-    return environment(`no space left on device${err.path ? ` writing ${err.path}` : ''}`, 'free some space, or run `strata gc`')
   // a path this user may not write or change (given by them, or STRATA_HOME): theirs to fix, not a bug
   const path = err && typeof err === 'object' ? (Buffer.isBuffer(err.path) ? (err.path as Buffer).toString() : err.path) : undefined
+  const at = path ? ` (${err.syscall ?? 'writing'} ${path})` : ''
+  if (err && typeof err === 'object' && err.code === 'ENOSPC')
+    return environment(`no space left on device${at}`, 'free some space on that filesystem (`strata gc` removes what nothing uses), or choose a store with room (STRATA_HOME)')
+  if (err && typeof err === 'object' && err.code === 'EDQUOT')
+    return environment(`disk quota exceeded${at}`, 'free some space within your quota (`strata gc` removes what nothing uses), or choose a store elsewhere (STRATA_HOME)')
+  if (err && typeof err === 'object' && err.code === 'EIO')
+    return environment(`input/output error${at}`, 'the disk or filesystem there is failing: see dmesg, then run `strata check`')
   if (path && (err.code === 'EACCES' || err.code === 'EPERM'))
     return usage(`${err.syscall ?? 'access'} ${path}: ${err.code === 'EACCES' ? 'permission denied' : 'operation not permitted'}`, 'check the permissions of that path and its parents, or choose another (STRATA_HOME for the store)')
   if (path && err.code === 'EROFS') return environment(`${err.syscall ?? 'write'} ${path}: read-only file system`, 'choose a writable place (STRATA_HOME for the store)')

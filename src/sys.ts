@@ -1,5 +1,6 @@
 // Syscalls node's fs lacks (native/sys.c): byte paths, no symlink following,
-// nanosecond times, mknod, syncfs, flock, and reap (for a namespace's pid 1);
+// nanosecond times, mknod, syncfs, flock, reap (for a namespace's pid 1), and
+// exchange (renameat2 RENAME_EXCHANGE);
 // fs-verity's block hashing, the stubs' one-descriptor creation, and an
 // import's walk, a directory per call.
 import {createRequire} from 'node:module'
@@ -39,6 +40,8 @@ interface Sys {
   syncfs(path: BytePath): void
   /** flock(2); false when the lock is held elsewhere and wait is false */
   flock(fd: number, exclusive: boolean, wait: boolean): boolean
+  /** renameat2(a, b, RENAME_EXCHANGE): swaps two existing paths in one atomic step (EINVAL where the filesystem can't) */
+  exchange(a: BytePath, b: BytePath): void
   /** waitpid(-1, WNOHANG) until none is left: how many ended. Only for a pid 1 that spawns nothing else meanwhile. */
   reap(): number
   /** out[32*i..] = SHA-256 of data's 4 KiB block i (data: whole blocks) */

@@ -7,7 +7,7 @@ import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {ObjectStore} from '../store/objects.js'
-import {removeTree} from '../store/fsutil.js'
+import {leftoverStaging, removeTree} from '../store/fsutil.js'
 import {LayerStore} from '../layer/layers.js'
 import {scanTree} from '../layer/scan.js'
 import {treeId, displayPath} from '../format/entry.js'
@@ -67,28 +67,38 @@ export function checkStore(home: Home, opts: {repair?: boolean; data?: boolean} 
     }
   }
 
-  // stacks: their layers exist
+  // stacks: their layers exist, and their upper, work and merged directories
   const names = stacks.names()
+  const unmended: string[] = []
   for (const name of names) {
     try {
       const s = stacks.get(name)
       for (const l of s.layers) if (!layers.has(l)) problems.push({kind: 'stack', ref: name, message: `stack ${name} uses layer ${l.slice(0, 12)}, which is gone`})
-      for (const d of ['upper', 'work', 'merged']) if (!existsSync(join(stacks.dir(name), d))) problems.push({kind: 'stack', ref: name, message: `stack ${name} has no ${d}/ directory`})
+      const missing = ['upper', 'work', 'merged'].filter((d) => !existsSync(join(stacks.dir(name), d)))
+      // what a crash mid-swap leaves: --repair mends it (below), else it is damage
+      if (missing.length && opts.repair) unmended.push(name)
+      else for (const d of missing) problems.push({kind: 'stack', ref: name, message: `stack ${name} has no ${d}/ directory`})
     } catch (err) {
       problems.push({kind: 'stack', ref: name, message: `stack ${name} can't be read: ${(err as Error).message}`})
     }
   }
 
   // leftovers of interrupted commands: staging whose process is gone
-  const leftovers: string[] = []
-  if (existsSync(home.tmp))
-    for (const n of readdirSync(home.tmp)) {
-      const pid = Number(/-(\d+)-/.exec(n)?.[1])
-      if (pid && existsSync(`/proc/${pid}`)) continue
-      leftovers.push(join(home.tmp, n))
-    }
+  const leftovers = leftoverStaging(home.tmp)
 
   if (opts.repair) {
+    // before leftovers go: an upper a crash displaced is among them
+    for (const name of unmended) {
+      let unlock: (() => void) | undefined
+      try {
+        unlock = stacks.lock(name)
+        repaired.push(...stacks.mend(name, leftovers))
+      } catch (err) {
+        problems.push({kind: 'stack', ref: name, message: `stack ${name} misses its upper, work or merged directory and could not be mended: ${(err as Error).message}`})
+      } finally {
+        unlock?.()
+      }
+    }
     for (const p of leftovers) {
       removeTree(p)
       repaired.push(`removed leftover ${p}`)

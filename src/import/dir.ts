@@ -7,13 +7,12 @@ import {DigestCache, TreeFingerprint, inodeOf} from '../store/digest-cache.js'
 import {ObjectStore} from '../store/objects.js'
 import {METACOPY, decodeMetacopy, isStructural, unescapeName} from '../format/xattrs.js'
 import {type ScannedEntry, sys} from '../sys.js'
-import {conflict, notFound, usage} from '../errors.js'
-import {removeTree} from '../store/fsutil.js'
+import {conflict, firstCause, notFound, usage} from '../errors.js'
 import {joinPath, displayPath} from '../format/entry.js'
 import {TreeWriter} from '../layer/writer.js'
 import type {Meta} from '../format/entry.js'
 import {publishStaged, unchangedSince, type ImportResult, type Tally, newTally} from '../layer/publish.js'
-import {stagingDir} from '../store/fsutil.js'
+import {discard, stagingDir} from '../store/fsutil.js'
 import {join, resolve} from 'node:path'
 
 export interface ImportOptions {
@@ -61,6 +60,7 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
     if (++sinceYield >= 256) {
       sinceYield = 0
       await new Promise((r) => setImmediate(r))
+      if (failure) throw failure // a worker failed (a full disk): the walk stops here
     }
     const [, mode, uid, gid, size, nlink, rdev, atimeNs, mtimeNs, ident, xattrs, target] = e
     const fmt = mode & C.S_IFMT
@@ -141,8 +141,10 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
     cache.save()
     return result
   } catch (e) {
-    removeTree(staging)
-    throw e
+    const cause = firstCause(failure, e)
+    await pool.close() // every worker stopped before the tree they write stubs into goes
+    discard(staging)
+    throw cause
   } finally {
     await pool.close()
   }

@@ -10,7 +10,7 @@ import {dirname, join, posix} from 'node:path'
 import {createHash} from 'node:crypto'
 import {fileSha256} from '../store/digest.js'
 import type {Home} from '../store/home.js'
-import {removeTree, stagingDir} from '../store/fsutil.js'
+import {discard, stagingDir} from '../store/fsutil.js'
 import {StrataError, integrity, notFound, usage} from '../errors.js'
 import {type Compression, compressionOf, openArchive, sniffFormat} from './archive.js'
 import {ByteSource, TarFormatError, readTar} from '../format/tar-reader.js'
@@ -50,7 +50,7 @@ export async function importImageArchive(home: Home, path: string, kind: 'oci-ar
     if (e instanceof StrataError && e.message.includes(staging)) throw new StrataError(e.code, e.message.split(staging).join(path), e.hint)
     throw e
   } finally {
-    removeTree(staging)
+    discard(staging)
   }
 }
 
@@ -70,9 +70,14 @@ async function unpack(path: string, compression: Compression, dir: string): Prom
       if (!rel || e.type === 'dir') return
       if (made.has(rel)) throw usage(`${path}: the entry '${shown(e.name)}' appears twice`, HINT)
       if (e.type === 'file') {
-        const fd = openSync(place(rel), 'wx', 0o600)
+        const p = place(rel)
+        const fd = openSync(p, 'wx', 0o600)
         try {
           for await (const c of data()) writeSync(fd, c)
+        } catch (err) {
+          // node names no file when a write fails (a full disk): this one
+          if ((err as NodeJS.ErrnoException).code && !(err as NodeJS.ErrnoException).path) (err as NodeJS.ErrnoException).path = p
+          throw err
         } finally {
           closeSync(fd)
         }

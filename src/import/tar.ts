@@ -9,8 +9,8 @@ import {join, resolve} from 'node:path'
 import type {Home} from '../store/home.js'
 import {ObjectStore} from '../store/objects.js'
 import {ObjectSink} from '../store/object-sink.js'
-import {removeTree, stagingDir} from '../store/fsutil.js'
-import {StrataError, usage} from '../errors.js'
+import {discard, stagingDir} from '../store/fsutil.js'
+import {StrataError, firstCause, isEnvironmentErrno, usage} from '../errors.js'
 import {displayPath} from '../format/entry.js'
 import {TreeWriter} from '../layer/writer.js'
 import type {Meta} from '../format/entry.js'
@@ -279,11 +279,13 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
     writer.finish()
     return publishStaged(home, staging, writer, tally, opts.source, inlineLimit, opts.name)
   } catch (e) {
-    // every answer in before undoing: the caller rolls back the objects this stored
+    const cause = firstCause(failure, e)
+    // every answer in before undoing: the caller rolls back the objects this stored,
+    // and no worker writes a stub into the tree while it goes
     await sink.close(true)
     while (pending.size) await Promise.all([...pending.values()])
-    removeTree(staging)
-    throw explain(e, current, opts.source.path)
+    discard(staging)
+    throw explain(cause, current, opts.source.path)
   } finally {
     await sink.close()
   }
@@ -335,7 +337,8 @@ export async function failed(e: unknown, s: {destroy: () => void; close: () => P
   try {
     await s.close()
   } catch (z) {
-    if (!(e instanceof StrataError) || /truncated/.test(e.message)) e = z
+    // a full disk stays the cause: the decompressor only complains that we stopped reading
+    if (!isEnvironmentErrno(e) && (!(e instanceof StrataError) || /truncated/.test(e.message))) e = z
   }
   new ObjectStore(home.objects, home.tmp).rollback(undo.objects, home)
   return e

@@ -1,11 +1,11 @@
 // Published layers: layers/<id>/tree (immutable) and layers/<id>/layer.json.
 // Layers are referred to by name, full id or a unique id prefix.
-import {existsSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
 import {conflict, integrity, notFound, usage} from '../errors.js'
-import {removeTree} from '../store/fsutil.js'
+import {discard, publish, writeAtomic, writeFileAt} from '../store/fsutil.js'
 import type {ObjectStore} from '../store/objects.js'
 import {sys} from '../sys.js'
 import {METACOPY, decodeMetacopy} from '../format/xattrs.js'
@@ -89,11 +89,14 @@ export class LayerStore {
     throw notFound(`no layer named '${ref}'`, 'see `strata layer list`')
   }
 
-  /** Writes layer.json atomically. */
+  /** Writes layer.json into a staged layer directory (published with it). */
+  writeStagedInfo(dir: string, info: LayerInfo) {
+    writeFileAt(join(dir, 'layer.json'), JSON.stringify(info, null, 2) + '\n')
+  }
+
+  /** Rewrites a published layer's layer.json atomically. */
   writeInfo(dir: string, info: LayerInfo) {
-    const tmp = join(this.home.tmp, `layer-json-${randomBytes(6).toString('hex')}`)
-    writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n')
-    renameSync(tmp, join(dir, 'layer.json'))
+    writeAtomic(join(dir, 'layer.json'), JSON.stringify(info, null, 2) + '\n', this.home.tmp, 'layer-json')
   }
 
   /**
@@ -102,6 +105,13 @@ export class LayerStore {
    */
   addName(id: string, name: string): string | undefined {
     checkLayerName(name)
+    // given first, taken second: a crash between leaves the name on both (the
+    // next import or commit with it settles that), never on none
+    const info = this.get(id)
+    if (!info.names.includes(name)) {
+      info.names.push(name)
+      this.writeInfo(this.home.layer(id), info)
+    }
     let movedFrom: string | undefined
     for (const other of this.list()) {
       if (other.id !== id && other.names.includes(name)) {
@@ -110,11 +120,6 @@ export class LayerStore {
         movedFrom = other.id
       }
     }
-    const info = this.get(id)
-    if (!info.names.includes(name)) {
-      info.names.push(name)
-      this.writeInfo(this.home.layer(id), info)
-    }
     return movedFrom
   }
 
@@ -122,7 +127,7 @@ export class LayerStore {
   publish(staging: string, id: string): boolean {
     if (this.has(id)) return false
     try {
-      renameSync(staging, this.home.layer(id))
+      publish(staging, this.home.layer(id), 'layer-publish')
       return true
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
@@ -140,7 +145,7 @@ export class LayerStore {
       throw conflict(`layer ${id.slice(0, 12)} is used by stack${usedBy.length > 1 ? 's' : ''} ${usedBy.join(', ')}`, 'remove those stacks first (`strata stack rm`)')
     // move aside first, so a half-removed layer is never visible under its id
     const doomed = join(this.home.tmp, `rm-layer-${id}-${randomBytes(4).toString('hex')}`)
-    renameSync(this.home.layer(id), doomed)
-    removeTree(doomed)
+    publish(this.home.layer(id), doomed, 'layer-rm')
+    discard(doomed) // removed already: what can't be deleted now is a leftover, not a failure
   }
 }

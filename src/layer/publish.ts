@@ -2,7 +2,7 @@
 // content, sync the filesystem once, and publish it by rename.
 import type {Home} from '../store/home.js'
 import {sys} from '../sys.js'
-import {removeTree} from '../store/fsutil.js'
+import {discard} from '../store/fsutil.js'
 import {scanTree} from './scan.js'
 import {treeId} from '../format/entry.js'
 import {type LayerInfo, LayerStore, checkLayerName} from './layers.js'
@@ -55,12 +55,12 @@ export function publishStaged(
       bytes: {content: tally.contentBytes, objectsAdded: tally.objectsAdded, objectBytesAdded: tally.objectBytesAdded},
       skipped: {devices: tally.devices, sockets: tally.sockets, squashedOwners: c.squashedOwners, paths: tally.skippedPaths},
     }
-    store.writeInfo(staging, info)
+    store.writeStagedInfo(staging, info)
     // objects and tree reach the disk before anything refers to them by name
     sys.syncfs(home.root)
     existing = !store.publish(staging, id)
   }
-  if (existing) removeTree(staging)
+  if (existing) discard(staging)
   const nameMovedFrom = (name ? store.addName(id, name) : undefined) ?? null
   return {layer: store.get(id), existing, nameMovedFrom}
 }

@@ -1,8 +1,8 @@
 // Writes a layer tree in stub form into a staging directory. Importers (a
 // directory, a tar stream) describe entries; this turns them into dirs,
 // inline files, sparse stubs, symlinks, fifos and whiteouts with their metadata.
-import {closeSync, constants as C, linkSync, lchownSync, chmodSync, mkdirSync, openSync, symlinkSync, unlinkSync, writeSync} from 'node:fs'
-import {removeTree} from '../store/fsutil.js'
+import {constants as C, linkSync, lchownSync, chmodSync, mkdirSync, symlinkSync, unlinkSync} from 'node:fs'
+import {removeTree, writeFileAt} from '../store/fsutil.js'
 import {sys} from '../sys.js'
 import {IMPLICIT, OPAQUE, escapeName} from '../format/xattrs.js'
 import {writeStub} from '../format/stub.js'
@@ -124,12 +124,7 @@ export class TreeWriter {
   /** A small file, stored inline. */
   file(rel: Buffer, meta: Meta, content: Buffer) {
     const p = this.path(rel)
-    const fd = openSync(p, 'wx', 0o600)
-    try {
-      if (content.length) writeSync(fd, content)
-    } finally {
-      closeSync(fd)
-    }
+    writeFileAt(p, content, {flag: 'wx', mode: 0o600})
     const ids = this.apply(p, meta, true)
     this.record(rel, {type: 'file', mode: meta.mode & 0o7777, mtimeNs: meta.mtimeNs, size: content.length, inline: this.entries && createHash('sha256').update(content).digest('hex')}, meta, ids)
     this.counts.files++

@@ -79,6 +79,9 @@ export async function inNamespace<T>(op: string, args: OpArgs, opts: EnterOption
       text = readFileSync(resultFile, 'utf8')
     } catch {
       if (exit === 'ENOENT') throw environment('unshare is not installed', 'install util-linux and uidmap')
+      // killed mid-op (the OOM killer, a kill -9): what it left is for `check --repair`
+      if (typeof exit === 'string' && exit.startsWith('SIG'))
+        throw environment(`strata's process in the store's namespace was killed (${exit}) before ${op} finished`, 'run `strata check --repair` to mend what it left, then run the command again')
       throw environment(`could not enter a user namespace (unshare: ${exit})`)
     }
     const r = JSON.parse(text) as {ok: true; result: T} | {ok: false; error: ReturnType<StrataError['toJSON']>}

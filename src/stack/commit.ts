@@ -1,11 +1,12 @@
 // `strata diff`, `commit` and `reset`: a stack's upper read as changes, made
 // into a layer on top of the stack, or discarded. Run inside the namespace:
 // the upper's files have mapped owners.
-import {readFileSync, readlinkSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, readlinkSync} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {IngestPool} from '../store/ingest.js'
 import {StoreLock} from '../store/lock.js'
-import {removeTree, stagingDir} from '../store/fsutil.js'
+import {discard, leftoverStaging, stagingDir} from '../store/fsutil.js'
+import {firstCause} from '../errors.js'
 import {ensureComposed} from './compose.js'
 import {LayerStore, type LayerInfo} from '../layer/layers.js'
 import {TreeWriter} from '../layer/writer.js'
@@ -34,23 +35,34 @@ export function diffStack(home: Home, name: string): DiffResult {
 
 /**
  * The upper's changes as a new layer on top of the stack. All or nothing:
- * the layer is published and its chain composed before stack.json names it;
- * the upper is emptied only after. (Should we die between those two renames,
- * the old upper over the new layer shows the same merged view.)
+ * the layer is published, its chain composed and a fresh upper staged (all
+ * that takes space) before stack.json names the layer; the upper is swapped
+ * for the fresh one only after. (Should we die between those two steps, the
+ * old upper over the new layer shows the same merged view.)
  */
 export async function commitStack(home: Home, name: string, layerName?: string): Promise<CommitResult> {
   const stacks = new StackStore(home)
   const unlock = stacks.lock(name)
   const storeLock = StoreLock.shared(home) // gc must not remove objects the new layer refers to
   try {
+    mendBeforeUse(home, stacks, name)
     const {stack, nodes, changes} = changesOf(home, name)
-    if (changes.length === 0) return {stack: name, layer: null, changes: 0, nameMovedFrom: null}
+    if (changes.length === 0) {
+      // an upper holding only what its layers hold (a commit killed after stack.json
+      // named its layer, before the upper was swapped): finish that commit's work
+      if (readdirSync(stacks.upper(name)).length) stacks.replaceUpper(name, ensureComposed(home, stack.layers))
+      return {stack: name, layer: null, changes: 0, nameMovedFrom: null}
+    }
     const top = new LayerStore(home).get(stack.layers[0])
     const r = await writeLayer(home, stacks.upper(name), nodes, top.inlineLimit ?? DEFAULT_INLINE_LIMIT, layerName)
     const layers = [r.layer.id, ...stack.layers]
-    const composed = ensureComposed(home, layers)
-    stacks.setLayers(name, layers)
-    stacks.replaceUpper(name, composed)
+    const staged = stacks.stageUpper(name, ensureComposed(home, layers))
+    try {
+      stacks.setLayers(name, layers)
+      stacks.swapUpper(name, staged)
+    } finally {
+      discard(staged)
+    }
     return {stack: name, layer: r.layer, changes: changes.length, nameMovedFrom: r.nameMovedFrom}
   } finally {
     unlock()
@@ -62,12 +74,24 @@ export function resetStack(home: Home, name: string): ResetResult {
   const stacks = new StackStore(home)
   const unlock = stacks.lock(name)
   try {
+    mendBeforeUse(home, stacks, name)
     const {stack, changes} = changesOf(home, name)
     stacks.replaceUpper(name, ensureComposed(home, stack.layers))
     return {stack: name, discarded: changes.length}
   } finally {
     unlock()
   }
+}
+
+/**
+ * A stack a crash left without its upper or work (on a filesystem without
+ * RENAME_EXCHANGE, or by an older strata) is mended first, as `check
+ * --repair` would: under the stack's lock nobody else is swapping them.
+ */
+function mendBeforeUse(home: Home, stacks: StackStore, name: string) {
+  const dir = stacks.dir(name)
+  if (['upper', 'work', 'merged'].every((d) => existsSync(join(dir, d)))) return
+  stacks.mend(name, leftoverStaging(home.tmp))
 }
 
 /** Parents of changes, so a layer can hold them: kept with their (unchanged) metadata. */
@@ -163,8 +187,10 @@ async function writeLayer(home: Home, upper: string, nodes: UpperNode[], inlineL
     writer.finish()
     return publishStaged(home, staging, writer, tally, {kind: 'commit', path: upper}, inlineLimit, layerName)
   } catch (e) {
-    removeTree(staging)
-    throw e
+    const cause = firstCause(failure, e)
+    await pool.close() // every worker stopped before the tree they write into goes
+    discard(staging)
+    throw cause
   } finally {
     await pool.close()
   }

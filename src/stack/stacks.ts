@@ -1,11 +1,11 @@
 // Stacks: an ordered list of layers (top first) with a writable upper.
-import {chmodSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
 import {LayerStore} from '../layer/layers.js'
 import {conflict, notFound, usage} from '../errors.js'
-import {removeTree, stagingDir} from '../store/fsutil.js'
+import {discard, exchange, publish, stagingDir, writeAtomic, writeFileAt} from '../store/fsutil.js'
 import {ensureComposed} from './compose.js'
 import {sys} from '../sys.js'
 import {isStructural} from '../format/xattrs.js'
@@ -78,11 +78,11 @@ export class StackStore {
       mkdirSync(join(staging, 'merged'), {mode: 0o755})
       freshUpper(join(staging, 'upper'), composed)
       const info: StackInfo = {name, layers: ids, mapping, backend, created: new Date().toISOString()}
-      writeFileSync(join(staging, 'stack.json'), JSON.stringify(info, null, 2) + '\n')
-      renameSync(staging, this.dir(name))
+      writeFileAt(join(staging, 'stack.json'), JSON.stringify(info, null, 2) + '\n')
+      publish(staging, this.dir(name), 'stack-create')
       return info
     } catch (e) {
-      removeTree(staging)
+      discard(staging)
       if ((e as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (e as NodeJS.ErrnoException).code === 'EEXIST')
         throw conflict(`stack '${name}' already exists`, 'choose another name, or remove it with `strata stack rm`')
       throw e
@@ -92,35 +92,118 @@ export class StackStore {
   remove(name: string) {
     this.get(name)
     const doomed = join(this.home.tmp, `rm-stack-${randomBytes(6).toString('hex')}`)
-    renameSync(this.dir(name), doomed)
-    removeTree(doomed)
+    publish(this.dir(name), doomed, 'stack-rm')
+    discard(doomed) // removed already: what can't be deleted now is a leftover, not a failure
   }
 
   /** Rewrites stack.json with these layers (top first), atomically: write, then rename. */
   setLayers(name: string, layers: string[]): StackInfo {
     const info = {...this.get(name), layers}
-    const file = join(this.dir(name), 'stack.json')
-    const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}`
-    writeFileSync(tmp, JSON.stringify(info, null, 2) + '\n')
-    renameSync(tmp, file)
+    writeAtomic(join(this.dir(name), 'stack.json'), JSON.stringify(info, null, 2) + '\n', this.home.tmp, 'stack-json')
     return info
   }
 
   /**
-   * Empties the stack's upper and work: fresh ones are made beside them, then
-   * swapped in by rename; the old ones are removed last. The new upper's root
-   * takes the root metadata of the composed tree it will be mounted over.
+   * Empties the stack's upper and work: stageUpper makes fresh ones under
+   * tmp/ (everything that takes space happens there, so a full disk fails
+   * before anything changes), swapUpper swaps them in, discard(staged)
+   * removes the old ones. The new upper's root takes the root metadata of
+   * the composed tree it will be mounted over.
    */
   replaceUpper(name: string, composed: string) {
-    const staging = stagingDir(this.home.tmp, 'upper') // what a crash leaves here, `check --repair` removes
+    const staged = this.stageUpper(name, composed)
     try {
-      freshUpper(join(staging, 'new-upper'), composed)
-      mkdirSync(join(staging, 'new-work'), {mode: 0o755})
-      swap(this.upper(name), join(staging, 'new-upper'), join(staging, 'old-upper'))
-      swap(this.work(name), join(staging, 'new-work'), join(staging, 'old-work'))
+      this.swapUpper(name, staged)
     } finally {
-      removeTree(staging)
+      discard(staged)
     }
+  }
+
+  /** A fresh upper and work for the stack, staged under tmp/ with a note of the stack they are for (see mend). */
+  stageUpper(name: string, composed: string): string {
+    const staging = stagingDir(this.home.tmp, 'upper')
+    try {
+      writeFileAt(join(staging, 'stack'), name)
+      freshUpper(join(staging, 'upper'), composed)
+      mkdirSync(join(staging, 'work'), {mode: 0o755})
+      return staging
+    } catch (e) {
+      discard(staging)
+      throw e
+    }
+  }
+
+  /**
+   * Swaps a staged upper and work in, each in one atomic step (RENAME_EXCHANGE):
+   * a crash leaves the old upper or the new one, never none; the old ones end
+   * up in the staging directory. Where the filesystem can't exchange, two
+   * renames: the live one out to old-upper, the fresh one in; a crash between
+   * them leaves the stack without an upper, which mend puts back.
+   */
+  swapUpper(name: string, staged: string) {
+    for (const d of ['upper', 'work'] as const) {
+      const live = join(this.dir(name), d)
+      const fresh = join(staged, d)
+      if (exchange(fresh, live, `stack-${d}`)) continue
+      const old = join(staged, `old-${d}`)
+      publish(live, old, `stack-${d}-out`)
+      try {
+        publish(fresh, live, `stack-${d}-in`)
+      } catch (e) {
+        publish(old, live, `stack-${d}-back`)
+        throw e
+      }
+    }
+  }
+
+  /**
+   * Makes a stack whose upper/, work/ or merged/ is missing mountable again
+   * (`check --repair`, and commit and reset before they start). An upper that
+   * a crash displaced (a staging directory under tmp/, named in leftovers,
+   * holding old-upper while its fresh upper was never moved in) is put back:
+   * the one whose note names this stack, or, for staging made before notes
+   * were kept, the only such one when this is the only stack without an upper.
+   * Without one, the upper starts empty (and says so). work/ and merged/ are
+   * scratch: made anew. Returns what it did.
+   */
+  mend(name: string, leftovers: string[]): string[] {
+    const done: string[] = []
+    const dir = this.dir(name)
+    if (!existsSync(this.upper(name))) {
+      const displaced = leftovers.filter((p) => /\/upper-[^/]*$/.test(p) && existsSync(join(p, 'old-upper')) && (existsSync(join(p, 'upper')) || existsSync(join(p, 'new-upper'))))
+      const noteOf = (p: string) => {
+        try {
+          return readFileSync(join(p, 'stack'), 'utf8')
+        } catch {
+          return undefined
+        }
+      }
+      let found = displaced.find((p) => noteOf(p) === name)
+      if (!found) {
+        const unnamed = displaced.filter((p) => noteOf(p) === undefined)
+        const upperless = this.names().filter((n) => !existsSync(this.upper(n)))
+        if (unnamed.length === 1 && upperless.length === 1 && upperless[0] === name) found = unnamed[0]
+      }
+      if (found) {
+        publish(join(found, 'old-upper'), this.upper(name), 'mend-upper')
+        done.push(`put back stack ${name}'s upper from ${found}`)
+      } else {
+        const stack = this.get(name)
+        let composed: string | undefined
+        try {
+          composed = ensureComposed(this.home, stack.layers)
+        } catch {}
+        if (composed) freshUpper(this.upper(name), composed)
+        else mkdirSync(this.upper(name), {mode: 0o755})
+        done.push(`stack ${name} had no upper/ and none was found under tmp/: it starts empty`)
+      }
+    }
+    for (const d of ['work', 'merged']) {
+      if (existsSync(join(dir, d))) continue
+      mkdirSync(join(dir, d), {mode: 0o755})
+      done.push(`made stack ${name}'s missing ${d}/ anew`)
+    }
+    return done
   }
 
   /**
@@ -138,17 +221,6 @@ export class StackStore {
         : conflict(`stack '${name}' is being committed or reset`, 'try again when that has finished')
     }
     return () => closeSync(fd)
-  }
-}
-
-/** Puts fresh where live is, live going to old; if that fails, live stays. */
-function swap(live: string, fresh: string, old: string) {
-  renameSync(live, old)
-  try {
-    renameSync(fresh, live)
-  } catch (e) {
-    renameSync(old, live)
-    throw e
   }
 }
 

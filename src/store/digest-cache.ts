@@ -6,8 +6,9 @@
 // ctime can't be set by anyone: a file whose content, owner, mode or xattrs
 // changed has a new ctime. Kept per source path under cache/, rewritten whole.
 import {createHash, randomBytes} from 'node:crypto'
-import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {publish} from './fsutil.js'
 
 /** What lstat said of the file (its ident, as sys.scanDir gives it) and its content's digest. */
 type Row = [ident: string, digest: string]
@@ -52,11 +53,21 @@ export class DigestCache {
     this.seen[inodeOf(ident)] = [ident, digest]
   }
 
+  /**
+   * Saves what this import learned, if it can: a cache, so a failure to save
+   * (a full disk) costs the next import its shortcut and fails nothing.
+   */
   save() {
-    mkdirSync(this.dir, {recursive: true})
     const tmp = `${this.file}.${randomBytes(4).toString('hex')}`
-    writeFileSync(tmp, JSON.stringify({files: this.seen, tree: this.tree} satisfies Saved))
-    renameSync(tmp, this.file)
+    try {
+      mkdirSync(this.dir, {recursive: true})
+      writeFileSync(tmp, JSON.stringify({files: this.seen, tree: this.tree} satisfies Saved))
+      publish(tmp, this.file, 'digest-cache')
+    } catch {
+      try {
+        unlinkSync(tmp)
+      } catch {}
+    }
   }
 }
 

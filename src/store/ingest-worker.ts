@@ -8,6 +8,7 @@ import {TASK} from './ingest.js'
 
 const {objectsDir, tmpDir} = workerData as {objectsDir: string; tmpDir: string}
 const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+const pathText = (p: unknown) => (typeof p === 'string' ? p : p instanceof Uint8Array ? buf(p).toString() : null)
 
 parentPort!.on('message', (t: unknown[] | {syncfs: string}) => {
   if (!Array.isArray(t)) {
@@ -31,8 +32,9 @@ parentPort!.on('message', (t: unknown[] | {syncfs: string}) => {
       }
       answers.push(digest, size, stored, squashed)
     } catch (e) {
-      const err = e as NodeJS.ErrnoException
-      answers.push(null, err.message, err.code ?? null, null)
+      const err = e as Omit<NodeJS.ErrnoException, 'path'> & {path?: unknown}
+      // the path the error names (the store's, when a write failed): what the user is told
+      answers.push(null, err.message, err.code ?? null, pathText(err.path))
     }
   }
   parentPort!.postMessage(answers)

@@ -14,7 +14,7 @@ interface Slot {w: Worker; tasks: Task[]; outbox: unknown[]}
 /**
  * A task is TASK slots of a flat array: [src, stubPath | null, uid, gid,
  * mode, atimeNs, mtimeNs, xattrs | null]; its answer ANSWER slots: [digest,
- * size, stored, squashed | null], or [null, message, code, null]. Plain
+ * size, stored, squashed | null], or [null, message, code, path | null]. Plain
  * values clone between threads far quicker than an object each.
  */
 export const TASK = 8
@@ -40,8 +40,9 @@ export class IngestPool {
         if (a === 'synced') return this.synced?.()
         for (let i = 0; i < a.length; i += ANSWER) {
           const t = slot.tasks.shift()!
-          const [digest, sizeOrMessage, storedOrCode, squashed] = a.slice(i, i + ANSWER) as [string | null, number | string, boolean | string | null, boolean | null]
-          if (digest === null) t.reject(Object.assign(new Error(sizeOrMessage as string), {code: storedOrCode ?? undefined}))
+          const [digest, sizeOrMessage, storedOrCode, squashedOrPath] = a.slice(i, i + ANSWER) as [string | null, number | string, boolean | string | null, boolean | string | null]
+          const squashed = squashedOrPath as boolean | null
+          if (digest === null) t.reject(Object.assign(new Error(sizeOrMessage as string), {code: storedOrCode ?? undefined, path: squashedOrPath ?? undefined}))
           else t.resolve({digest, size: sizeOrMessage as number, stored: storedOrCode as boolean, stub: t.meta && appliedOf(t.meta, !!squashed)})
         }
       })
@@ -95,7 +96,12 @@ export class IngestPool {
     if (slot.outbox.length) slot.w.postMessage(slot.outbox.splice(0))
   }
 
+  /**
+   * Stops every worker (resolving once each thread has ended, so nothing
+   * more is written by them), and fails what they had not answered.
+   */
   async close() {
     await Promise.all(this.workers.map(({w}) => w.terminate()))
+    for (const s of this.workers) for (const t of s.tasks.splice(0)) t.reject(new Error('the ingest pool was closed'))
   }
 }

@@ -13,8 +13,9 @@ let open: {id: number; w: ObjectWriter | null} | undefined // w null: failed, it
 // a batch's answers go back in one message with its buffer: a message costs as much as a small object
 let answers: Answer[] = []
 const fail = (id: number, e: unknown) => {
-  const err = e as NodeJS.ErrnoException
-  answers.push({id, error: {message: err.message, code: err.code}})
+  const err = e as Omit<NodeJS.ErrnoException, 'path'> & {path?: unknown}
+  const path = typeof err.path === 'string' ? err.path : err.path instanceof Uint8Array ? Buffer.from(err.path).toString() : undefined
+  answers.push({id, error: {message: err.message, code: err.code, path}})
 }
 
 port.on('message', (m: SinkBatch | {abort: true}) => {
