@@ -120,7 +120,7 @@ export async function pullImage(home: Home, ref: Reference, opts: PullOptions, i
       return
     }
     const bar = bars.bar(l.digest.slice(7, 19), l.size)
-    const raw = Readable.from(client.blob(ref.repository, l.digest, l.size, (k) => bar.add(k)), {objectMode: false})
+    const raw = Readable.from(coalesce(client.blob(ref.repository, l.digest, l.size, (k) => bar.add(k))), {objectMode: false})
     const s = decompressStream(raw, compressions[i], whatLayer(i))
     let r: ImportResult
     try {
@@ -168,6 +168,26 @@ export async function pullImage(home: Home, ref: Reference, opts: PullOptions, i
     }
     throw e
   }
+}
+
+/**
+ * Network chunks (16–64 KiB) gathered into pieces of about 1 MiB: the
+ * decompressor and the tar reader work per chunk, and are tuned for the
+ * 1 MiB reads of a file import.
+ */
+async function* coalesce(chunks: AsyncIterable<Buffer>, size = 1 << 20): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = []
+  let n = 0
+  for await (const c of chunks) {
+    parts.push(c)
+    n += c.length
+    if (n >= size) {
+      yield parts.length === 1 ? parts[0] : Buffer.concat(parts, n)
+      parts = []
+      n = 0
+    }
+  }
+  if (n) yield Buffer.concat(parts, n)
 }
 
 /** Runs work(0..n-1), at most `jobs` at once; the first failure aborts the rest, and is thrown once all have stopped. */
