@@ -1,8 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
-import {StackStore} from '../src/stack/stacks.js'
 import {checkLayerName} from '../src/layer/layers.js'
-import {Sessions} from '../src/runtime/session.js'
+import {onUnmountedStack} from '../src/services/unmounted.js'
 import type {CommitResult} from '../src/stack/commit.js'
 import {bytes} from '../src/progress.js'
 
@@ -20,9 +19,7 @@ export default class Commit extends StrataCommand {
   async run(): Promise<{stack: string; layer: CommitResult['layer']; changes: number}> {
     const {args, flags} = await this.parse(Commit)
     if (flags.name !== undefined) checkLayerName(flags.name)
-    new StackStore(this.home).get(args.stack)
-    await new Sessions(this.home).ensureUnmounted(args.stack, flags.force)
-    const r = await this.inNamespace('commit', {stack: args.stack, name: flags.name})
+    const r = await onUnmountedStack(this.home, args.stack, flags.force, () => this.inNamespace('commit', {stack: args.stack, name: flags.name}))
     if (!r.layer) this.out(`nothing to commit: stack ${r.stack} has no changes`)
     else {
       const l = r.layer

@@ -8,7 +8,7 @@ export default class Doctor extends StrataCommand {
 
   async run(): Promise<Diagnosis> {
     await this.parse(Doctor)
-    const d = await diagnose(this.home, this.enter())
+    const d = await diagnose(this.home, this.ops())
     for (const c of d.checks) this.out(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}${!c.ok && c.fix ? ` — ${c.fix}` : ''}`)
     this.out('root sessions (run --root, shell --root, mount --root, exec into one):')
     for (const p of d.protections ?? []) this.out(`${p.enforced ? 'ok  ' : 'MISS'}  ${p.name}${p.why ? `: ${p.why}` : ''}`)

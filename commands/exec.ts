@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
 import {usage} from '../src/errors.js'
+import {commandOf} from '../src/cli/sandbox-flags.js'
 import {Sessions} from '../src/runtime/session.js'
 import {runCommand} from '../src/runtime/run.js'
 
@@ -13,8 +14,8 @@ export default class Exec extends StrataCommand {
   static enableJsonFlag = false
 
   async run(): Promise<void> {
-    const {args, argv} = await this.parse(Exec)
-    const cmd = (argv as string[]).slice(1)
+    const {args, raw} = await this.parse(Exec)
+    const cmd = commandOf(raw)
     if (cmd.length === 0) throw usage('no command to run', 'give one after --: `strata exec STACK -- CMD...`')
     const sessions = new Sessions(this.home)
     const s = await sessions.require(args.stack)

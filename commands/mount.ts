@@ -1,9 +1,8 @@
 import {Args} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
-import {storeMapping, type Mapping} from '../src/runtime/idmap.js'
 import {Sessions, type Session} from '../src/runtime/session.js'
 import {startRootSession} from '../src/runtime/sandbox.js'
-import {checkSandboxFlags, sandboxFlags} from './run.js'
+import {checkSandboxFlags, sandboxFlags} from '../src/cli/sandbox-flags.js'
 
 export default class Mount extends StrataCommand {
   static summary = 'Keep a stack mounted in a session (a detached namespace holder); with --root, a long-lived sandbox'
@@ -15,7 +14,7 @@ export default class Mount extends StrataCommand {
   async run(): Promise<Session & {path: string}> {
     const {args, flags} = await this.parse(Mount)
     checkSandboxFlags(flags)
-    const mapping = storeMapping(this.home, (flags.map ?? process.env.STRATA_MAP) as Mapping | undefined)
+    const mapping = this.mapping(flags.map)
     const sessions = new Sessions(this.home)
     const s = flags.root ? await startRootSession(this.home, mapping, args.stack, flags) : await sessions.start(args.stack, mapping)
     const path = sessions.path(s)

@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
-import {StackStore} from '../src/stack/stacks.js'
-import {Sessions} from '../src/runtime/session.js'
+import {onUnmountedStack} from '../src/services/unmounted.js'
 import type {ResetResult} from '../src/stack/commit.js'
 
 export default class Reset extends StrataCommand {
@@ -13,9 +12,7 @@ export default class Reset extends StrataCommand {
 
   async run(): Promise<ResetResult> {
     const {args, flags} = await this.parse(Reset)
-    new StackStore(this.home).get(args.stack)
-    await new Sessions(this.home).ensureUnmounted(args.stack, flags.force)
-    const r = await this.inNamespace('reset', {stack: args.stack})
+    const r = await onUnmountedStack(this.home, args.stack, flags.force, () => this.inNamespace('reset', {stack: args.stack}))
     this.out(`discarded ${r.discarded} change${r.discarded === 1 ? '' : 's'} of ${r.stack}`)
     return r
   }

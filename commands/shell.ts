@@ -3,8 +3,7 @@ import {StrataCommand} from '../src/cli/command.js'
 import {Sessions} from '../src/runtime/session.js'
 import {runCommand} from '../src/runtime/run.js'
 import {sandboxRun} from '../src/runtime/sandbox.js'
-import {storeMapping, type Mapping} from '../src/runtime/idmap.js'
-import {checkSandboxFlags, sandboxFlags} from './run.js'
+import {checkSandboxFlags, sandboxFlags} from '../src/cli/sandbox-flags.js'
 
 export default class Shell extends StrataCommand {
   static summary = 'Open an interactive shell in a mounted stack, or in a sandbox (--root)'
@@ -20,8 +19,7 @@ export default class Shell extends StrataCommand {
     process.on('SIGINT', () => {}) // the shell gets Ctrl-C; we wait for its status
     process.on('SIGQUIT', () => {})
     if (flags.root) {
-      const map = (flags.map ?? process.env.STRATA_MAP) as Mapping | undefined
-      const r = await sandboxRun(this.home, storeMapping(this.home, map), args.stack, ['/bin/sh'], flags, this.enter(map))
+      const r = await sandboxRun(this.home, this.mapping(flags.map), args.stack, ['/bin/sh'], flags, this.ops(flags.map))
       process.exitCode = r.status
       return
     }

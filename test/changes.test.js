@@ -3,6 +3,7 @@
 // fuse-overlayfs form of an upper commits to the same layer as the kernel's.
 import {test, before, after} from 'node:test'
 import assert from 'node:assert/strict'
+import {execFileSync} from 'node:child_process'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {randomBytes} from 'node:crypto'
 import {join} from 'node:path'
@@ -255,14 +256,19 @@ test('commit and reset wait for no run: a stack in use by `strata run` refuses t
   writeFileSync(join(src, 'f'), 'x'.repeat(100))
   assert.equal(strata(home, ['import', src, '--name', 'l']).status, 0)
   assert.equal(strata(home, ['stack', 'create', 's', 'l']).status, 0)
-  const run = spawn(process.execPath, [bin, 'run', 's', '--', 'sh', '-c', 'echo started; echo w > written; sleep 3'], {env: {...process.env, STRATA_HOME: home}, stdio: ['ignore', 'pipe', 'inherit']})
+  // the run's command holds on until the test lets it go (a fifo), however slow this machine is
+  const go = join(tmp('strata-changes-fifo-'), 'go')
+  execFileSync('mkfifo', [go])
+  const run = spawn(process.execPath, [bin, 'run', 's', '--', 'sh', '-c', 'echo started; echo w > written; cat "$0" > /dev/null', go], {env: {...process.env, STRATA_HOME: home}, stdio: ['ignore', 'pipe', 'inherit']})
   await new Promise((r) => run.stdout.once('data', r))
   for (const cmd of ['commit', 'reset']) {
     const r = strata(home, [cmd, 's'])
     assert.equal(r.status, 4, r.stderr)
     assert.match(r.stderr, /stack 's' is in use \(a run, commit or reset is going on\)/)
   }
-  await new Promise((r) => run.on('exit', r))
+  const exited = new Promise((r) => run.on('exit', r))
+  writeFileSync(go, '')
+  await exited
   const c = strata(home, ['commit', 's', '--json'])
   assert.equal(c.status, 0, c.stderr)
   assert.ok(c.json.layer)

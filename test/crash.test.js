@@ -201,21 +201,27 @@ test('crash: import killed at each publishing step, its name moving from another
   for (const step of ['layer-publish', 'layer-json', 'digest-cache']) assert.ok(names.includes(step), names.join(', '))
 })
 
-test('check --repair puts back an upper that an older strata displaced into tmp/ (two renames, killed between)', (t) => {
-  const home = fresh(t)
-  // what the two-rename swap left when killed between its renames: the live upper in tmp/, the fresh one beside it
-  const dead = spawnSync('true').pid
-  const staging = join(home, 'tmp', `upper-${dead}-0123456789ab`)
-  inNs(['sh', '-c', 'set -e; mkdir "$1"; mv "$2/upper" "$1/old-upper"; mkdir "$1/new-upper" "$1/new-work"; rm -rf "$2/work"', 'sh', staging, join(home, 'stacks', 'S')])
-  let r = strata(home, ['check', '--json'])
-  assert.equal(r.status, 6)
-  assert.ok(r.json.problems.some((p) => /stack S has no upper\//.test(p.message)), r.stdout)
-  r = strata(home, ['check', '--repair', '--json'])
-  assert.equal(r.status, 0, r.stdout + r.stderr)
-  assert.ok(r.json.repaired.some((x) => /put back stack S's upper/.test(x)), r.stdout)
-  assert.deepEqual(readdirSync(join(home, 'tmp')), [])
-  changedView(home, 'repaired')
-  ok(home, ['commit', 'S'])
-  changedView(home, 'committed')
-  assert.equal(strata(home, ['check']).status, 0)
-})
+for (const mender of ['check --repair', 'gc']) {
+  test(`${mender} puts back an upper that an older strata displaced into tmp/ (two renames, killed between)`, (t) => {
+    const home = fresh(t)
+    // what the two-rename swap left when killed between its renames: the live upper in tmp/, the fresh one beside it
+    const dead = spawnSync('true').pid
+    const staging = join(home, 'tmp', `upper-${dead}-0123456789ab`)
+    inNs(['sh', '-c', 'set -e; mkdir "$1"; mv "$2/upper" "$1/old-upper"; mkdir "$1/new-upper" "$1/new-work"; rm -rf "$2/work"', 'sh', staging, join(home, 'stacks', 'S')])
+    // a mount says what is wrong and what mends it, where the kernel would only point at dmesg
+    let r = strata(home, ['run', 'S', '--', 'true'])
+    assert.equal(r.status, 6, r.stderr)
+    assert.match(r.stderr, /stack S has no upper\/ directory.*strata check --repair/)
+    r = strata(home, ['check', '--json'])
+    assert.equal(r.status, 6)
+    assert.ok(r.json.problems.some((p) => /stack S has no upper\//.test(p.message)), r.stdout)
+    r = strata(home, [...mender.split(' '), '--json'])
+    assert.equal(r.status, 0, r.stdout + r.stderr)
+    if (mender !== 'gc') assert.ok(r.json.repaired.some((x) => /put back stack S's upper/.test(x)), r.stdout)
+    assert.deepEqual(readdirSync(join(home, 'tmp')), [])
+    changedView(home, 'repaired')
+    ok(home, ['commit', 'S'])
+    changedView(home, 'committed')
+    assert.equal(strata(home, ['check']).status, 0)
+  })
+}

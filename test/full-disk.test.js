@@ -16,6 +16,37 @@ const SMALL = '/var/lib/strata-test'
 // what is left free, as a share of what the command's data needs: from almost nothing to almost enough
 const POINTS = [0.01, 0.15, 0.35, 0.55, 0.75, 0.92]
 
+/**
+ * The tree to import: per directory, 40 files of 300 KB sharing 5 contents
+ * (stored once: the workers spend their time hashing them and writing their
+ * stubs into the staging tree), 100 inline files (written by the main thread,
+ * a page or block each) and one 200 KB file. The disk then often runs out on
+ * the main thread while workers still write stubs: the clean-up must wait for
+ * them (it did not: ENOTEMPTY, exit 1, staging left). Returns the content's
+ * bytes and what storing it needs (distinct content, a block per inline file).
+ */
+function importTree(dir) {
+  const shared = Array.from({length: 5}, () => randomBytes(300000))
+  let bytes = 0
+  let need = 5 * 300000
+  for (let d = 0; d < 12; d++) {
+    mkdirSync(join(dir, `d${d}`))
+    for (let i = 0; i < 100; i++) {
+      const inline = Buffer.from(`inline ${d} ${i}\n`)
+      writeFileSync(join(dir, `d${d}`, `i${i}`), inline)
+      bytes += inline.length
+      need += 4096
+      if (i >= 40) continue
+      writeFileSync(join(dir, `d${d}`, `s${i}`), shared[i % 5])
+      bytes += 300000
+    }
+    writeFileSync(join(dir, `d${d}`, 'big'), randomBytes(200000))
+    bytes += 200000
+    need += 200000
+  }
+  return {bytes, need}
+}
+
 /** A tree of random (incompressible, all distinct) files: a few large, many small, some inline; bytes of data. */
 function sourceTree(dir, seed) {
   let bytes = 0
@@ -76,15 +107,15 @@ for (const fs of ['small-tmpfs', 'small-ext4']) {
   test(`full disk (${fs}): import fails with exit 5 wherever the disk runs out, and leaves nothing`, (t) => {
     assert.ok(existsSync(mount) && statSync(mount).uid === process.getuid(), `${mount} must be a filesystem of the test user's: run scripts/provision.sh as root`)
     const src = tmp('strata-fulldisk-src-')
-    const bytes = sourceTree(src, 1)
+    const {bytes, need} = importTree(src)
     const home = join(mount, 'store')
-    t.after(() => inNs(['rm', '-rf', home, join(mount, 'filler')]))
-    assert.ok(free(mount) > bytes * 1.5, `${fs} has room for the source twice`)
+    t.after(() => inNs(['rm', '-rf', home, join(mount, 'filler'), src]))
+    assert.ok(free(mount) > need * 2, `${fs} has room for the import twice`)
     for (const share of POINTS) {
       const what = `import into ${fs} with ${Math.round(share * 100)}% of its data's room`
       inNs(['rm', '-rf', home])
       assert.equal(strata(home, ['layer', 'list']).status, 0) // the store, empty
-      fill(mount, Math.floor(bytes * share))
+      fill(mount, Math.floor(need * share))
       const r = strata(home, ['import', src, '--name', 'big'])
       expectNoSpace(t, r, what)
       expectClean(home, what)

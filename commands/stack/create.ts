@@ -19,7 +19,7 @@ export default class StackCreate extends StrataCommand {
     const {args, argv, flags} = await this.parse(StackCreate)
     const layers = (argv as string[]).slice(1)
     const backend = await this.backend(flags.backend)
-    const s = await this.inNamespace('stack-create', {name: args.name, layers, backend}, {map: flags.map as 'auto' | 'single' | undefined})
+    const s = await this.inNamespace('stack-create', {name: args.name, layers, backend}, {map: flags.map})
     this.out(`created stack ${s.name} (${s.backend}): ${s.layers.map((l) => l.slice(0, 12)).join(' ')}`)
     return s
   }

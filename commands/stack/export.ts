@@ -3,6 +3,7 @@ import {resolve} from 'node:path'
 import {StrataCommand} from '../../src/cli/command.js'
 import {bytes} from '../../src/progress.js'
 import type {OciExport} from '../../src/export/export.js'
+import {splitLayoutRef} from '../../src/format/oci.js'
 
 export default class StackExport extends StrataCommand {
   static summary = "Write a stack's layers as an OCI image layout"
@@ -16,9 +17,7 @@ export default class StackExport extends StrataCommand {
 
   async run(): Promise<OciExport> {
     const {args, flags} = await this.parse(StackExport)
-    const m = /^(.*?)(?::([A-Za-z0-9._@+-][A-Za-z0-9._:@+/-]*))?$/.exec(flags.oci)!
-    const dir = m[2] && m[1] ? m[1] : flags.oci
-    const tag = m[2] && m[1] ? m[2] : 'latest'
+    const {dir, ref: tag = 'latest'} = splitLayoutRef(flags.oci, {create: true})
     const r = await this.inNamespace('stack-export', {stack: args.stack, dir: resolve(dir), tag, compression: flags.gzip ? 'gzip' : 'none'})
     this.out(`exported stack ${args.stack} to ${r.layout}:${r.tag} (${r.manifest.slice(0, 19)}): ${r.layers.length} layers, ${bytes(r.layers.reduce((a, l) => a + l.size, 0))}`)
     return r

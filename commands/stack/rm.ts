@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../../src/cli/command.js'
-import {StackStore} from '../../src/stack/stacks.js'
-import {Sessions} from '../../src/runtime/session.js'
+import {onUnmountedStack} from '../../src/services/unmounted.js'
 
 export default class StackRm extends StrataCommand {
   static summary = 'Remove a stack and its upper (its layers stay)'
@@ -11,9 +10,7 @@ export default class StackRm extends StrataCommand {
 
   async run(): Promise<{removed: string}> {
     const {args, flags} = await this.parse(StackRm)
-    new StackStore(this.home).get(args.name) // not found: say so before entering the namespace
-    await new Sessions(this.home).ensureUnmounted(args.name, flags.force)
-    const r = await this.inNamespace('stack-rm', {name: args.name})
+    const r = await onUnmountedStack(this.home, args.name, flags.force, () => this.inNamespace('stack-rm', {name: args.name}))
     this.out(`removed stack ${r.removed}`)
     return r
   }

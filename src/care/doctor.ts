@@ -5,15 +5,15 @@ import {userInfo} from 'node:os'
 import type {Home} from '../store/home.js'
 import {detectMapping, subordinateRange} from '../runtime/idmap.js'
 import type {Probe} from '../runtime/probe.js'
+import type {OpCall} from '../runtime/enter.js'
 import {asStrataError} from '../errors.js'
 import {protections, type Protection} from '../runtime/protections.js'
 
 export interface Check {name: string; ok: boolean; detail: string; fix?: string}
 export interface Diagnosis {checks: Check[]; mapping: 'auto' | 'single'; backend: 'kernel' | null; usable: boolean; probe: Probe | null; protections?: Protection[]}
 
-type Enter = <T>(op: string, args: Record<string, unknown>) => Promise<T>
 
-export async function diagnose(home: Home, enter: Enter): Promise<Diagnosis> {
+export async function diagnose(home: Home, ops: {probe: OpCall<Record<string, never>, Probe>}): Promise<Diagnosis> {
   const checks: Check[] = []
   const has = (bin: string) => (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, bin)))
   checks.push({name: 'unshare', ok: has('unshare'), detail: has('unshare') ? 'util-linux unshare is installed' : 'unshare is missing', fix: 'install util-linux'})
@@ -27,7 +27,7 @@ export async function diagnose(home: Home, enter: Enter): Promise<Diagnosis> {
   if (!existsSync('/usr/bin/newuidmap')) checks.push({name: 'newuidmap', ok: false, detail: 'newuidmap/newgidmap are missing', fix: 'install uidmap'})
   let probe: Probe | null = null
   try {
-    probe = await enter<Probe>('probe', {})
+    probe = await ops.probe({})
     checks.push({name: 'user namespace', ok: true, detail: 'a user and mount namespace can be created'})
     checks.push({name: 'overlayfs', ok: probe.overlay.ok, detail: probe.overlay.detail, fix: 'a kernel with overlayfs allowed in user namespaces (Linux ≥ 5.11), outside a seccomp filter that forbids mount'})
     checks.push({name: 'data-only layers', ok: probe.dataOnly.ok, detail: `${probe.dataOnly.detail} (kernel ${probe.kernel})`, fix: 'Linux ≥ 6.16'})

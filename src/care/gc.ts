@@ -6,7 +6,7 @@ import {existsSync, readdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {StoreLock} from '../store/lock.js'
-import {removeTree} from '../store/fsutil.js'
+import {leftoverStaging, removeTree} from '../store/fsutil.js'
 import {LayerStore} from '../layer/layers.js'
 import {scanTree} from '../layer/scan.js'
 import {StackStore} from '../stack/stacks.js'
@@ -62,10 +62,29 @@ export function collectGarbage(home: Home, opts: {dryRun?: boolean} = {}): GcRes
       return !!layer && layers.has(layer)
     }, r.digests)
 
+    // an upper a crash displaced into tmp/ goes back to its stack before tmp/ is swept
+    const stacks = new StackStore(home)
+    const upperless = () => stacks.names().filter((name) => !['upper', 'work', 'merged'].every((d) => existsSync(join(stacks.dir(name), d))))
+    if (!opts.dryRun) {
+      const leftovers = leftoverStaging(home.tmp)
+      for (const name of upperless()) {
+        let unlock: (() => void) | undefined
+        try {
+          unlock = stacks.lock(name)
+          stacks.mend(name, leftovers)
+        } catch {
+          // `check` names it; the displaced uppers stay (below)
+        } finally {
+          unlock?.()
+        }
+      }
+    }
+    const keepDisplaced = upperless().length > 0
     // holding the lock exclusively, no other command is staging anything that matters
     for (const n of existsSync(home.tmp) ? readdirSync(home.tmp) : []) {
       const pid = Number(/-(\d+)-/.exec(n)?.[1])
       if (pid && pid !== process.pid && existsSync(`/proc/${pid}`)) continue
+      if (keepDisplaced && n.startsWith('upper-') && existsSync(join(home.tmp, n, 'old-upper'))) continue
       r.leftovers.removed++
       if (!opts.dryRun) removeTree(join(home.tmp, n))
     }

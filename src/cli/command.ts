@@ -4,9 +4,9 @@
 import {Command, Errors, Flags} from '@oclif/core'
 import {Home} from '../store/home.js'
 import {StrataError, asStrataError, usage} from '../errors.js'
-import {type Mapping, storeMapping} from '../runtime/idmap.js'
+import {type Mapping, resolveMapping} from '../runtime/idmap.js'
 import {inNamespace} from '../runtime/enter.js'
-import type {ArgsOf, OpName, ResultOf} from '../services/ops.js'
+import {opNames, type ArgsOf, type OpCalls, type OpName, type ResultOf} from '../services/ops.js'
 import {autoBackend} from '../runtime/backends.js'
 import {reportError} from './report.js'
 import type {View} from './views.js'
@@ -21,15 +21,24 @@ export abstract class StrataCommand extends Command {
   }
 
   /** Runs an op inside the store's user namespace. */
-  protected async inNamespace<K extends OpName>(op: K, args: ArgsOf<K>, opts: {stdin?: boolean; map?: Mapping; launcher?: string[]} = {}): Promise<ResultOf<K>> {
-    const mapping = storeMapping(this.home, opts.map ?? (process.env.STRATA_MAP as Mapping | undefined))
+  protected async inNamespace<K extends OpName>(op: K, args: ArgsOf<K>, opts: {stdin?: boolean; map?: string; launcher?: string[]} = {}): Promise<ResultOf<K>> {
+    const mapping = this.mapping(opts.map)
     return inNamespace<ResultOf<K>>(op, {home: this.home.root, mapping, progress: !this.jsonEnabled(), ...args}, {stdin: opts.stdin, launcher: opts.launcher})
   }
 
-  /** The same, for core code that names its ops by string (runtime's run and sandbox orchestration). */
-  protected enter(map?: Mapping) {
-    return <T>(op: string, args: Record<string, unknown>, opts: {stdin?: boolean; launcher?: string[]} = {}): Promise<T> =>
-      this.inNamespace(op as OpName, args as never, {...opts, map}) as Promise<T>
+  /**
+   * The table's ops as calls, handed to core code that needs some of them
+   * (runtime's run and sandbox, doctor): what that code expects of each is
+   * checked against the table by the compiler where it is handed in.
+   */
+  protected ops(map?: string): OpCalls {
+    const call = (op: OpName) => (args: never, opts: {stdin?: boolean; launcher?: string[]} = {}) => this.inNamespace(op, args, {...opts, map})
+    return Object.fromEntries(opNames.map((op) => [op, call(op)])) as OpCalls
+  }
+
+  /** The store's id mapping, given --map (else STRATA_MAP): see runtime/idmap.ts, resolveMapping. */
+  protected mapping(flag?: string): Mapping {
+    return resolveMapping(this.home, flag)
   }
 
   /** The backend for a new stack: as asked (--backend, STRATA_BACKEND), or the first that works here. */

@@ -1,7 +1,7 @@
 // Layers back out as tars (whiteouts as .wh. entries, opaque dirs as
 // .wh..wh..opq, xattrs as PAX SCHILY.xattr, mtimes to the ns), and stacks as
 // OCI image layouts. Importing what is exported gives the same layer ids.
-import {closeSync, createReadStream, createWriteStream, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync} from 'node:fs'
+import {closeSync, createReadStream, createWriteStream, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {createHash, randomBytes, type Hash} from 'node:crypto'
 import {createGzip} from 'node:zlib'
@@ -15,6 +15,7 @@ import {scanTree, abs} from '../layer/scan.js'
 import type {Entry} from '../format/entry.js'
 import {type TarHeader, headerBlocks, padding, endOfArchive} from '../format/tar-writer.js'
 import {MT, REF_NAME, type Descriptor} from '../format/oci.js'
+import {writeAtomic} from '../store/fsutil.js'
 
 const SLASH = Buffer.from('/')
 const WH = Buffer.from('.wh.')
@@ -170,11 +171,7 @@ export async function exportStackOci(home: Home, stack: {name: string; layers: s
   const putBlob = (data: Buffer): Descriptor & {size: number} => {
     const d = createHash('sha256').update(data).digest('hex')
     const p = join(blobs, d)
-    if (!existsSync(p)) {
-      const t = join(blobs, `.tmp-${randomBytes(6).toString('hex')}`)
-      writeFileSync(t, data)
-      renameSync(t, p)
-    }
+    if (!existsSync(p)) writeAtomic(p, data, blobs, null)
     return {mediaType: '', digest: 'sha256:' + d, size: data.length}
   }
   const layers: OciExport['layers'] = []
@@ -224,10 +221,8 @@ export async function exportStackOci(home: Home, stack: {name: string; layers: s
   if (existsSync(indexPath)) index = JSON.parse(readFileSync(indexPath, 'utf8'))
   index.manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== tag)
   index.manifests.push(manifestDesc)
-  const tmpIndex = join(dir, `.index-${randomBytes(6).toString('hex')}.json`)
-  writeFileSync(tmpIndex, JSON.stringify(index))
-  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({imageLayoutVersion: '1.0.0'}))
-  renameSync(tmpIndex, indexPath)
+  writeAtomic(join(dir, 'oci-layout'), JSON.stringify({imageLayoutVersion: '1.0.0'}), dir, null)
+  writeAtomic(indexPath, JSON.stringify(index), dir, null)
   return {layout: dir, tag, manifest: manifestDesc.digest, layers: layers.reverse()}
 }
 

@@ -1,19 +1,17 @@
 // Imports a directory tree as a layer: data into the object store (on worker
 // threads), metadata into a staged tree, published by rename once synced.
-import {constants as C, readFileSync, accessSync, statSync} from 'node:fs'
+import {constants as C, accessSync, statSync} from 'node:fs'
 import type {Home} from '../store/home.js'
-import {IngestPool} from '../store/ingest.js'
 import {DigestCache, TreeFingerprint, inodeOf} from '../store/digest-cache.js'
 import {ObjectStore} from '../store/objects.js'
 import {METACOPY, decodeMetacopy, isStructural, unescapeName} from '../format/xattrs.js'
 import {type ScannedEntry, sys} from '../sys.js'
-import {conflict, firstCause, notFound, usage} from '../errors.js'
-import {joinPath, displayPath} from '../format/entry.js'
-import {TreeWriter} from '../layer/writer.js'
+import {conflict, notFound, usage} from '../errors.js'
+import {isDir, walkTree} from '../walk.js'
+import {DEFAULT_INLINE_LIMIT, buildLayer} from '../layer/builder.js'
 import type {Meta} from '../format/entry.js'
-import {publishStaged, unchangedSince, type ImportResult, type Tally, newTally} from '../layer/publish.js'
-import {discard, stagingDir} from '../store/fsutil.js'
-import {join, resolve} from 'node:path'
+import {unchangedSince, type ImportResult, type Tally} from '../layer/publish.js'
+import {resolve} from 'node:path'
 
 export interface ImportOptions {
   name?: string
@@ -23,7 +21,7 @@ export interface ImportOptions {
   acceptStubs?: boolean
 }
 
-export const DEFAULT_INLINE_LIMIT = 64
+export {DEFAULT_INLINE_LIMIT}
 
 export async function importDir(home: Home, sourcePath: string, opts: ImportOptions = {}): Promise<ImportResult> {
   const source = resolve(sourcePath)
@@ -42,126 +40,52 @@ export async function importDir(home: Home, sourcePath: string, opts: ImportOpti
   const whole = () => cache.lastDigests().every((d) => objects.has(d))
   const again = opts.acceptStubs ? null : unchangedSince(home, cache.lastTree, settings, () => fingerprintOf(source, store), opts.name, whole)
   if (again) return again
-  const staging = stagingDir(home.tmp, 'import')
-  const writer = new TreeWriter(join(staging, 'tree'), {record: true})
-  const tally = newTally()
-  const pool = new IngestPool(home.objects, home.tmp)
   const fingerprint = new TreeFingerprint()
-  const pending: Promise<void>[] = []
-  const links: [Buffer, Buffer][] = []
-  const seen = new Map<string, Buffer>() // dev:ino → first path, for hardlink groups
   const src = Buffer.from(source)
   const absSrc = (rel: Buffer) => (rel.length ? Buffer.concat([src, SLASH, rel]) : src)
-  let failure: unknown
+  const isStore = (_: Buffer, e: ScannedEntry) => isDir(e) && inodeOf(e[9]) === store
 
-  let sinceYield = 0
-  const visit = async (rel: Buffer, e: ScannedEntry): Promise<void> => {
-    // let workers' results in now and then: stubs get written as we go, and progress moves
-    if (++sinceYield >= 256) {
-      sinceYield = 0
-      await new Promise((r) => setImmediate(r))
-      if (failure) throw failure // a worker failed (a full disk): the walk stops here
-    }
-    const [, mode, uid, gid, size, nlink, rdev, atimeNs, mtimeNs, ident, xattrs, target] = e
-    const fmt = mode & C.S_IFMT
-    if (fmt === C.S_IFDIR && inodeOf(ident) === store) return
-    if (!opts.acceptStubs) fingerprint.add(rel, ident)
-    const meta: Meta = {mode: mode & 0o7777, uid, gid, mtimeNs, atimeNs, xattrs: xattrs ? xattrs.sort(byName) : []}
-    if (fmt === C.S_IFDIR) {
-      writer.dir(rel, meta)
-      for (const child of scan(absSrc(rel))) await visit(joinPath(rel, child[0]), child)
-      return
-    }
-    if (fmt === C.S_IFSOCK || fmt === C.S_IFBLK || (fmt === C.S_IFCHR && rdev !== 0)) {
-      if (fmt === C.S_IFSOCK) tally.sockets++
-      else tally.devices++
-      if (tally.skippedPaths.length < 100) tally.skippedPaths.push(displayPath(rel))
-      return
-    }
-    if (nlink > 1) {
-      const key = inodeOf(ident)
-      const first = seen.get(key)
-      if (first) {
-        links.push([rel, first])
-        return
+  const result = await buildLayer(
+    home,
+    {kind: 'import', inlineLimit, onProgress: opts.onProgress, explain: sourceError, source: {kind: 'dir', path: source}, name: opts.name},
+    async (b) => {
+      for (const [rel, e] of walkTree(source, {prune: isStore, read: scan})) {
+        await b.breathe()
+        const [, mode, uid, gid, size, nlink, rdev, atimeNs, mtimeNs, ident, xattrs, target] = e
+        const fmt = mode & C.S_IFMT
+        if (!opts.acceptStubs) fingerprint.add(rel, ident)
+        const meta: Meta = {mode: mode & 0o7777, uid, gid, mtimeNs, atimeNs, xattrs: xattrs ? xattrs.sort(byName) : []}
+        if (fmt === C.S_IFDIR) b.writer.dir(rel, meta)
+        else if (fmt === C.S_IFSOCK) b.skip(rel, 'socket')
+        else if (fmt === C.S_IFBLK || (fmt === C.S_IFCHR && rdev !== 0)) b.skip(rel, 'device')
+        else if (b.sameInode(rel, inodeOf(ident), nlink)) continue
+        else if (fmt === C.S_IFREG) {
+          let known: string | null | undefined
+          if (size > b.inlineLimit) {
+            // `import --move`: a tree stamped into the store already names its objects
+            const stubbed = opts.acceptStubs ? xattrs?.find(([n]) => n === METACOPY)?.[1] : undefined
+            known = stubbed ? decodeMetacopy(stubbed) : cache.get(ident)
+            if (!known || !objects.has(known)) known = undefined
+            else if (stubbed) meta.xattrs = meta.xattrs!.filter(([n]) => !isStructural(n)).map(([n, v]) => [unescapeName(n), v])
+            else cache.set(ident, known)
+          }
+          b.file(rel, absSrc(rel), meta, size, {known, stored: (digest) => cache.set(ident, digest)})
+        } else if (fmt === C.S_IFLNK) b.writer.symlink(rel, meta, target!)
+        else if (fmt === C.S_IFIFO) b.writer.fifo(rel, meta)
+        else b.writer.whiteout(rel, meta) // a 0/0 char device: an overlay upper's whiteout
       }
-      seen.set(key, rel)
-    }
-    tally.entries++
-    if (fmt === C.S_IFREG) {
-      tally.contentBytes += size
-      if (size <= inlineLimit) {
-        writer.file(rel, meta, read(absSrc(rel)))
-        opts.onProgress?.(tally)
-        return
-      }
-      // `import --move`: a tree stamped into the store already names its objects
-      const stubbed = opts.acceptStubs ? xattrs?.find(([n]) => n === METACOPY)?.[1] : undefined
-      const known = stubbed ? decodeMetacopy(stubbed) : cache.get(ident)
-      if (known && objects.has(known)) {
-        if (stubbed) meta.xattrs = meta.xattrs!.filter(([n]) => !isStructural(n)).map(([n, v]) => [unescapeName(n), v])
-        else cache.set(ident, known)
-        writer.stub(rel, meta, known, size)
-        tally.bytesDone += size
-        opts.onProgress?.(tally)
-        return
-      }
-      pending.push(
-        pool.put(absSrc(rel), {path: writer.path(rel), meta}).then(
-          (r) => {
-            writer.stubWritten(rel, meta, r.digest, r.size, r.stub!)
-            cache.set(ident, r.digest)
-            if (r.stored) {
-              tally.objectsAdded++
-              tally.objectBytesAdded += r.size
-            }
-            tally.bytesDone += r.size
-            opts.onProgress?.(tally)
-          },
-          (e) => {
-            failure ??= sourceError(e, absSrc(rel))
-          },
-        ),
-      )
-    } else if (fmt === C.S_IFLNK) writer.symlink(rel, meta, target!)
-    else if (fmt === C.S_IFIFO) writer.fifo(rel, meta)
-    else writer.whiteout(rel, meta) // a 0/0 char device: an overlay upper's whiteout
-  }
-
-  try {
-    await visit(Buffer.alloc(0), sys.scanEntry(source))
-    await Promise.all(pending)
-    if (failure) throw failure
-    const synced = pool.startSync(home.root)
-    for (const [rel, first] of links) writer.hardlink(rel, first)
-    writer.finish()
-    const result = publishStaged(home, staging, writer, tally, {kind: 'dir', path: source}, inlineLimit, opts.name)
-    await synced
-    if (!opts.acceptStubs) cache.setTree({layer: result.layer.id, fingerprint: fingerprint.digest(), settings})
-    cache.save()
-    return result
-  } catch (e) {
-    const cause = firstCause(failure, e)
-    await pool.close() // every worker stopped before the tree they write stubs into goes
-    discard(staging)
-    throw cause
-  } finally {
-    await pool.close()
-  }
+    },
+  )
+  if (!opts.acceptStubs) cache.setTree({layer: result.layer.id, fingerprint: fingerprint.digest(), settings})
+  cache.save()
+  return result
 }
 
 /** The fingerprint of the tree at source, walked as importDir walks it (leaving out the store, by its inode); null when it can't be walked. */
 function fingerprintOf(source: string, store: string): string | null {
   const f = new TreeFingerprint()
-  const src = Buffer.from(source)
-  const visit = (rel: Buffer, {1: mode, 9: ident}: ScannedEntry) => {
-    const dir = (mode & C.S_IFMT) === C.S_IFDIR
-    if (dir && inodeOf(ident) === store) return
-    f.add(rel, ident)
-    if (dir) for (const child of sys.scanDir(rel.length ? Buffer.concat([src, SLASH, rel]) : src)) visit(joinPath(rel, child[0]), child)
-  }
   try {
-    visit(Buffer.alloc(0), sys.scanEntry(source))
+    for (const [rel, e] of walkTree(source, {prune: (_, e) => isDir(e) && inodeOf(e[9]) === store})) f.add(rel, e[9])
   } catch {
     return null // the import proper will say what is wrong
   }
@@ -190,14 +114,6 @@ function scan(dir: Buffer): ScannedEntry[] {
     return sys.scanDir(dir)
   } catch (e) {
     throw sourceError(e, dir)
-  }
-}
-
-function read(file: Buffer): Buffer {
-  try {
-    return readFileSync(file)
-  } catch (e) {
-    throw sourceError(e, file)
   }
 }
 

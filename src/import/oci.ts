@@ -25,16 +25,7 @@ export interface OciImportResult {
 
 const LAYOUT_HINT = 'the image layout is damaged or incomplete; copy it again (e.g. `skopeo copy`)'
 
-/** "DIR", "DIR:TAG" or "DIR@sha256:…" (or an image archive FILE:…) → the source and what to pick from it. */
-export function splitLayoutRef(arg: string): {dir: string; ref?: string} {
-  if (existsSync(arg)) return {dir: arg}
-  const at = arg.lastIndexOf('@')
-  if (at > 0 && existsSync(arg.slice(0, at))) return {dir: arg.slice(0, at), ref: arg.slice(at + 1)}
-  // the longest existing prefix before a colon: FILE:NAME:TAG names a docker-archive's RepoTag
-  for (let colon = arg.lastIndexOf(':'); colon > 0; colon = arg.lastIndexOf(':', colon - 1))
-    if (existsSync(arg.slice(0, colon))) return {dir: arg.slice(0, colon), ref: arg.slice(colon + 1)}
-  return {dir: arg}
-}
+export {splitLayoutRef} from '../format/oci.js'
 
 export function blobPath(dir: string, digest: string): string {
   const m = /^(sha256|sha512):([0-9a-f]{64,128})$/.exec(digest)

@@ -3,7 +3,7 @@
 // digest (or is dropped when the directory has it), and a stub with the
 // file's metadata takes its place, so `lowerdir=TREE::OBJECTS,userxattr`
 // mounts without strata. `import --move` is the same path into the store.
-import {constants as C, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, unlinkSync} from 'node:fs'
+import {constants as C, linkSync, lstatSync, mkdirSync, renameSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
@@ -13,7 +13,8 @@ import {sys} from '../sys.js'
 import {integrity, notFound, usage} from '../errors.js'
 import {METACOPY, decodeMetacopy, isStructural, unescapeName} from '../format/xattrs.js'
 import {abs, entryOf} from '../layer/scan.js'
-import {joinPath, displayPath} from '../format/entry.js'
+import {displayPath} from '../format/entry.js'
+import {inodeOf, isDir, walkTree} from '../walk.js'
 import {TreeWriter} from '../layer/writer.js'
 import type {Meta} from '../format/entry.js'
 import {DEFAULT_INLINE_LIMIT, checkStoreApart, importDir, type ImportOptions} from './dir.js'
@@ -41,20 +42,13 @@ interface Found {files: Map<string, Buffer[]>; dirs: {rel: Buffer; atimeNs: bigi
  */
 function walk(root: string, want: (p: Buffer) => boolean, leave: string): Found {
   const found: Found = {files: new Map(), dirs: []}
-  const visit = (rel: Buffer) => {
-    const p = abs(root, rel)
-    const st = lstatSync(p, {bigint: true})
-    const fmt = Number(st.mode) & C.S_IFMT
-    if (fmt === C.S_IFDIR && `${st.dev}:${st.ino}` === leave) return
-    if (fmt === C.S_IFDIR) {
-      found.dirs.push({rel, atimeNs: st.atimeNs, mtimeNs: st.mtimeNs})
-      for (const n of readdirSync(p, {encoding: 'buffer'}).sort(Buffer.compare)) visit(joinPath(rel, n))
-    } else if (fmt === C.S_IFREG && want(p)) {
-      const key = `${st.dev}:${st.ino}`
+  for (const [rel, e] of walkTree(root, {prune: (_, e) => isDir(e) && inodeOf(e[9]) === leave, order: (a, b) => Buffer.compare(a[0], b[0])})) {
+    if (isDir(e)) found.dirs.push({rel, atimeNs: e[7], mtimeNs: e[8]})
+    else if ((e[1] & C.S_IFMT) === C.S_IFREG && want(abs(root, rel))) {
+      const key = inodeOf(e[9])
       found.files.set(key, [...(found.files.get(key) ?? []), rel])
     }
   }
-  visit(Buffer.alloc(0))
   return found
 }
 
@@ -78,8 +72,7 @@ export async function stamp(tree: string, objectsDir: string, a: {inlineLimit?: 
   if (a.check && a.undo) throw usage('--check and --undo go separately', 'check first, then undo')
   makeDirs(objectsDir, 0o755)
   if (isWithin(tree, objectsDir)) throw usage(`${tree} is inside the object directory ${objectsDir}`, 'give --objects a directory that is neither the tree nor above it')
-  const objSt = lstatSync(objectsDir)
-  const leave = `${objSt.dev}:${objSt.ino}`
+  const leave = inodeOf(sys.scanEntry(objectsDir)[9])
   const ownTmp = !a.tmp
   const tmp = a.tmp ?? join(objectsDir, `.strata-tmp-${randomBytes(6).toString('hex')}`)
   mkdirSync(tmp, {recursive: true, mode: 0o700})
@@ -111,7 +104,7 @@ export async function stamp(tree: string, objectsDir: string, a: {inlineLimit?: 
         // the data back in a fresh file with the stub's metadata, renamed over the stub
         const [first, ...others] = group
         const p = abs(tree, first)
-        const e = entryOf(p, first, lstatSync(p, {bigint: true}))
+        const e = entryOf(p, first, sys.scanEntry(p))
         const t = Buffer.concat([p, Buffer.from(`.strata-undo-${randomBytes(4).toString('hex')}`)])
         copySparse(store.path(e.digest!), t)
         writer.apply(t, e, true)

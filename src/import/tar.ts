@@ -5,20 +5,17 @@
 // names ("..", absolute, written through a symlink, links to what isn't
 // there) are refused with the entry's name; nothing is published then.
 import {lstatSync, realpathSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+import {resolve} from 'node:path'
 import type {Home} from '../store/home.js'
 import {ObjectStore} from '../store/objects.js'
 import {ObjectSink} from '../store/object-sink.js'
-import {discard, stagingDir} from '../store/fsutil.js'
 import {StrataError, firstCause, isEnvironmentErrno, usage} from '../errors.js'
-import {displayPath} from '../format/entry.js'
-import {TreeWriter} from '../layer/writer.js'
 import type {Meta} from '../format/entry.js'
-import {publishStaged, unchangedSince, type ImportResult, type Tally, newTally} from '../layer/publish.js'
+import {unchangedSince, type ImportResult, type Tally} from '../layer/publish.js'
+import {DEFAULT_INLINE_LIMIT, LayerBuilder} from '../layer/builder.js'
 import {DigestCache, TreeFingerprint} from '../store/digest-cache.js'
 import {sys} from '../sys.js'
 import {ByteSource, type DataReader, type TarEntry, TarFormatError, readTar} from '../format/tar-reader.js'
-import {DEFAULT_INLINE_LIMIT} from './dir.js'
 import type {LayerInfo} from '../layer/layers.js'
 import {type Compression, openArchive} from './archive.js'
 
@@ -96,11 +93,8 @@ const parentOf = (rel: Buffer) => {
 const baseOf = (rel: Buffer) => rel.subarray(rel.lastIndexOf(SLASH) + 1)
 
 export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, opts: TarImportOptions, undo: Undo): Promise<ImportResult> {
-  home.ensure()
-  const inlineLimit = opts.inlineLimit ?? DEFAULT_INLINE_LIMIT
-  const staging = stagingDir(home.tmp, 'import')
-  const writer = new TreeWriter(join(staging, 'tree'), {record: true})
-  const tally = newTally()
+  const b = new LayerBuilder(home, {kind: 'import', inlineLimit: opts.inlineLimit})
+  const {writer, tally, inlineLimit} = b
   // non-directories written, by path hex: what exists besides the writer's
   // directories (no lstat per entry), and what hardlinks may name
   const seen = new Set<string>()
@@ -109,22 +103,12 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
 
   // stubs (and hardlinks to them) still waiting for their object's digest, by path hex
   const sink = new ObjectSink(home.objects, home.tmp)
-  const pending = new Map<string, Promise<void>>()
-  let failure: unknown
-  const due = (key: string, work: Promise<void>) => {
-    const p: Promise<void> = work
-      .catch((e) => {
-        failure ??= e
-      })
-      .finally(() => {
-        if (pending.get(key) === p) pending.delete(key)
-      })
-    pending.set(key, p)
-  }
   /** Waits for every pending stub: before anything replaces or links what may be one. */
   const settle = async () => {
     sink.flush()
-    while (pending.size) await Promise.all([...pending.values()])
+    try {
+      await b.settle()
+    } catch {} // a failure is reported before the next entry
   }
   const kindOf = (rel: Buffer) => {
     try {
@@ -149,7 +133,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
     ensureParents(rel)
     if (writer.isDir(rel)) {
       if (dir) return
-      if (pending.size) await settle() // stubs may be due below it
+      if (b.busy) await settle() // stubs may be due below it
       writer.remove(rel)
       const key = rel.toString('hex') + '2f'
       for (const k of seen) if (k.startsWith(key)) seen.delete(k)
@@ -157,7 +141,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
     }
     const key = rel.toString('hex')
     if (seen.has(key)) {
-      if (pending.has(key)) await settle()
+      if (b.dueAt(key)) await settle()
       writer.remove(rel)
       seen.delete(key)
     }
@@ -172,7 +156,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
   })
 
   const onEntry = async (e: TarEntry, data: DataReader) => {
-    if (failure) throw failure
+    b.check()
     current = e.name
     if (e.type === 'dir') {
       const rel = normalizeName(e.name)
@@ -190,13 +174,11 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
         tally.entries++
         return
       }
-      tally.devices++
-      if (tally.skippedPaths.length < 100) tally.skippedPaths.push(displayPath(rel))
-      return
+      return b.skip(rel, 'device')
     }
     if (e.type === 'other') {
       if (e.typeflag === 'M') throw usage(`refusing entry '${shown(e.name)}': multi-volume archives are not supported`, 'join the volumes into one archive')
-      if (e.typeflag !== 'V' && tally.skippedPaths.length < 100) tally.skippedPaths.push(`${displayPath(normalizeName(e.name))} (tar type '${e.typeflag}')`)
+      if (e.typeflag !== 'V') b.skip(normalizeName(e.name), `tar type '${e.typeflag}'`)
       return
     }
     const rel = normalizeName(e.name)
@@ -226,8 +208,8 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
         throw usage(`refusing entry '${shown(e.name)}': hardlink to '${shown(target)}', which is not earlier in the archive`, 'the archive is unsafe or damaged')
       if (target.equals(rel)) return
       await prepare(rel)
-      const stub = pending.get(key)
-      if (stub) due(rel.toString('hex'), stub.then(() => writer.hardlink(rel, target)))
+      const stub = b.dueAt(key)
+      if (stub) b.due(rel.toString('hex'), stub.then(() => writer.hardlink(rel, target)))
       else writer.hardlink(rel, target)
       seen.add(rel.toString('hex'))
       return
@@ -252,7 +234,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
       }
       if (size !== e.size) throw new TarFormatError('the archive is truncated')
       const {result} = await sink.end({path: writer.path(rel), meta})
-      due(
+      b.due(
         rel.toString('hex'),
         result.then((r) => {
           if (r.stored) {
@@ -273,21 +255,18 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
     const src = new ByteSource(input)
     await readTar(src, onEntry)
     current = undefined
-    await settle()
-    if (failure) throw failure
-    await opts.beforePublish?.()
-    writer.finish()
-    return publishStaged(home, staging, writer, tally, opts.source, inlineLimit, opts.name)
+    sink.flush()
+    return await b.publish(opts.source, opts.name, opts.beforePublish)
   } catch (e) {
-    const cause = firstCause(failure, e)
+    const cause = firstCause(b.failure, e)
     // every answer in before undoing: the caller rolls back the objects this stored,
     // and no worker writes a stub into the tree while it goes
     await sink.close(true)
-    while (pending.size) await Promise.all([...pending.values()])
-    discard(staging)
+    await b.discard()
     throw explain(cause, current, opts.source.path)
   } finally {
     await sink.close()
+    await b.close()
   }
 }
 

@@ -1,6 +1,6 @@
 // Published layers: layers/<id>/tree (immutable) and layers/<id>/layer.json.
 // Layers are referred to by name, full id or a unique id prefix.
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
@@ -9,6 +9,7 @@ import {discard, publish, writeAtomic, writeFileAt} from '../store/fsutil.js'
 import type {ObjectStore} from '../store/objects.js'
 import {sys} from '../sys.js'
 import {METACOPY, decodeMetacopy} from '../format/xattrs.js'
+import {encodeRecord, readRecord} from '../format/record.js'
 
 export interface LayerInfo {
   id: string
@@ -41,7 +42,7 @@ export class LayerStore {
   }
 
   get(id: string): LayerInfo {
-    return JSON.parse(readFileSync(this.infoFile(id), 'utf8'))
+    return readRecord<LayerInfo>(this.infoFile(id), 'layer')
   }
 
   list(): LayerInfo[] {
@@ -91,12 +92,12 @@ export class LayerStore {
 
   /** Writes layer.json into a staged layer directory (published with it). */
   writeStagedInfo(dir: string, info: LayerInfo) {
-    writeFileAt(join(dir, 'layer.json'), JSON.stringify(info, null, 2) + '\n')
+    writeFileAt(join(dir, 'layer.json'), encodeRecord('layer', info))
   }
 
-  /** Rewrites a published layer's layer.json atomically. */
+  /** Rewrites a published layer's layer.json atomically (its temporary file under tmp/, never inside a layer). */
   writeInfo(dir: string, info: LayerInfo) {
-    writeAtomic(join(dir, 'layer.json'), JSON.stringify(info, null, 2) + '\n', this.home.tmp, 'layer-json')
+    writeAtomic(join(dir, 'layer.json'), encodeRecord('layer', info), this.home.tmp, 'layer-json')
   }
 
   /**

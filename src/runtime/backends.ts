@@ -4,7 +4,9 @@
 //   kernel-flat  overlayfs over the materialized tree (kernels without data-only layers)
 //   fuse         fuse-overlayfs over the materialized tree (no overlayfs in a user namespace)
 // `auto` picks the first that works here, probed once per boot.
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync} from 'node:fs'
+import {decodeRecord, encodeRecord} from '../format/record.js'
+import {writeAtomic} from '../store/fsutil.js'
 import {join, relative} from 'node:path'
 import {release} from 'node:os'
 import type {Home} from '../store/home.js'
@@ -15,7 +17,7 @@ import {composedPath, ensureComposed} from '../stack/compose.js'
 import {ensureFlat, flatPath} from '../stack/flat.js'
 import {overlayOptions} from './overlay-options.js'
 import {tracer} from '../trace.js'
-import {environment} from '../errors.js'
+import {environment, integrity} from '../errors.js'
 import type {Step} from './plan.js'
 import type {Probe} from './probe.js'
 
@@ -40,6 +42,9 @@ export interface Mounting {
 /** What mounts the stack at its merged dir with this backend (its lower tree must exist). */
 export function mountSteps(home: Home, stack: StackInfo, backend: Backend): Mounting {
   const stacks = new StackStore(home)
+  // the kernel would only say "dmesg(1) may have more information"
+  for (const d of ['upper', 'work', 'merged'])
+    if (!existsSync(join(stacks.dir(stack.name), d))) throw integrity(`stack ${stack.name} has no ${d}/ directory (a command was killed while it swapped it)`, 'run `strata check --repair`, which mends it')
   // paths relative to STRATA_HOME keep the option string short whatever the home's path
   const rel = (p: string) => relative(home.root, p)
   const lower = rel(lowerOf(home, stack, backend).path)
@@ -70,13 +75,13 @@ export async function autoBackend(home: Home, probe: () => Promise<Probe>): Prom
   const boot = bootId()
   let p: Probe | undefined
   try {
-    const cached = JSON.parse(readFileSync(file, 'utf8'))
+    const cached = decodeRecord<{boot: string; kernel: string; probe: Probe}>('backend-probe', readFileSync(file, 'utf8'), file)
     if (cached.boot === boot && cached.kernel === release()) p = cached.probe
   } catch {}
   if (!p) {
     p = await probe()
     mkdirSync(runtimeDir(), {recursive: true, mode: 0o700})
-    writeFileSync(file, JSON.stringify({boot, kernel: release(), probe: p}))
+    writeAtomic(file, encodeRecord('backend-probe', {boot, kernel: release(), probe: p}), runtimeDir(), null)
   }
   if (p.overlay.ok && p.dataOnly.ok) return 'kernel'
   if (p.overlay.ok) return 'kernel-flat'

@@ -19,6 +19,14 @@ export interface EnterOptions {
   launcher?: string[]
 }
 
+/**
+ * One op, called from code below the ops table (services/ops.ts): such code
+ * names the ops it needs as an object of these, and the CLI hands in the
+ * table's own (StrataCommand.ops), so the compiler checks, op by op, that
+ * arguments and results agree.
+ */
+export type OpCall<A, R> = (args: A, opts?: Pick<EnterOptions, 'stdin' | 'launcher'>) => Promise<R>
+
 /** What every op gets: the store, its mapping, and whether to show progress (the op's own arguments come beside). */
 export interface OpArgs {
   home: string

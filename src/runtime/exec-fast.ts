@@ -12,7 +12,12 @@ export async function execFast(stack: string, cmd: string[]): Promise<number | n
   if (cmd.length === 0 || !stack || stack.startsWith('-') || stack === '.' || stack === '..' || /[/\x00-\x1f\x7f]/.test(stack)) return null
   const home = new Home()
   if (!existsSync(join(home.stack(stack), 'stack.json'))) return null
-  const s = readSession(home, stack)
+  let s
+  try {
+    s = readSession(home, stack)
+  } catch {
+    return null // the full command says what is wrong
+  }
   if (!s || !isRunning(s)) return null
   // a root session too: joinCommand knows how to go into its sandbox
   const joined = joinCommand(s, cmd)

@@ -50,6 +50,11 @@ export function storeMapping(home: Home, requested?: Mapping): Mapping {
   return mapping
 }
 
+/** The store's mapping as this command asks for it: --map (flag), else STRATA_MAP, else the store's own (the one place either is read). */
+export function resolveMapping(home: Home, flag?: string): Mapping {
+  return storeMapping(home, (flag ?? process.env.STRATA_MAP) as Mapping | undefined)
+}
+
 /** util-linux unshare arguments for a user+mount namespace with this mapping. */
 export function unshareArgs(mapping: Mapping): string[] {
   return ['--user', '--map-root-user', ...(mapping === 'auto' ? ['--map-auto'] : []), '--mount', '--propagation', 'private']

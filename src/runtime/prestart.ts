@@ -15,6 +15,8 @@ export function prestartFor(argv: string[]) {
   // a sandbox (--root) needs more namespaces than the early one has
   if (!early || own.includes('--help') || own.includes('-h') || own.includes('--root')) return
   try {
+    // inside a user namespace already (strata run in strata run): the command decides whether it needs another
+    if (readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).join(' ') !== '0 0 4294967295') return
     const home = new Home()
     const mapping: Mapping = existsSync(home.storeFile) ? JSON.parse(readFileSync(home.storeFile, 'utf8')).mapping : detectMapping()
     prestart(mapping, early.stdin, early.preload)

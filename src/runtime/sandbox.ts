@@ -17,6 +17,7 @@ import {unshareArgs, type Mapping} from './idmap.js'
 import {runStep, type RunResult, type Step} from './plan.js'
 import {ensureLower, mountSteps} from './backends.js'
 import {Sessions, type Session} from './session.js'
+import type {OpCall} from './enter.js'
 
 export interface Volume {source: string; target: string; readOnly: boolean}
 
@@ -252,15 +253,14 @@ function runNs(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
   })
 }
 
-type Enter = <T>(op: string, args: Record<string, unknown>, opts: {stdin?: boolean; launcher?: string[]}) => Promise<T>
 
 /** Outer side of `run --root`/`shell --root`: check, pick the namespaces (a session's when the stack is mounted), go in. */
-export async function sandboxRun(home: Home, mapping: Mapping, stack: string, argv: string[], req: SandboxRequest, enter: Enter): Promise<RunResult> {
+export async function sandboxRun(home: Home, mapping: Mapping, stack: string, argv: string[], req: SandboxRequest, ops: {sandbox: OpCall<{spec: SandboxSpec}, RunResult>}): Promise<RunResult> {
   new StackStore(home).get(stack)
   const spec = {...sandboxSpec(stack, argv, req), watch: process.pid}
   const session = await new Sessions(home).active(stack)
   const launcher = sandboxLauncher(mapping, spec, session)
-  return enter<RunResult>('sandbox', {spec: {...spec, joined: session !== null}}, {stdin: true, launcher})
+  return ops.sandbox({spec: {...spec, joined: session !== null}}, {stdin: true, launcher})
 }
 
 /**

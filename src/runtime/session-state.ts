@@ -6,7 +6,8 @@ import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 import {type Home, runtimeDir} from '../store/home.js'
 import type {Mapping} from './idmap.js'
-import type {ErrorJSON} from '../errors.js'
+import {StrataError, type ErrorJSON} from '../errors.js'
+import {decodeRecord} from '../format/record.js'
 import {nsHelper} from './protections.js'
 
 export interface Session {
@@ -76,13 +77,23 @@ export function sessionFile(home: Home, stack: string): string {
   return join(sessionsDir(home), `${stack}.json`)
 }
 
+/** A stack's session record; null when there is none (or it is half gone). A newer record than this strata reads is refused. */
 export function readSession(home: Home, stack: string): Session | null {
+  const file = sessionFile(home, stack)
+  let text: string
   try {
-    const s = JSON.parse(readFileSync(sessionFile(home, stack), 'utf8')) as Session
-    return {...s, root: s.root === true} // a record from before root sessions
+    text = readFileSync(file, 'utf8')
   } catch {
     return null
   }
+  let s: Session
+  try {
+    s = decodeRecord<Session>('session', text, file)
+  } catch (e) {
+    if (e instanceof StrataError) throw e
+    return null
+  }
+  return {...s, root: s.root === true} // a record from before root sessions
 }
 
 export const isRunning = (s: Session) => startTime(s.pid) === s.starttime

@@ -5,8 +5,10 @@
 // holder's pid; `umount` ends the holder and everything left in its namespace.
 import {spawn} from 'node:child_process'
 import {startTime, nsOf, sessionFile, sessionsDir, joinArgv, joinCommand, readSession, rootPath, type Session, type SessionState, type HolderReport, type SandboxSettings} from './session-state.js'
-import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync} from 'node:fs'
+import {encodeRecord} from '../format/record.js'
+import {writeAtomic} from '../store/fsutil.js'
+import {dirname, join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {type Mapping, unshareArgs} from './idmap.js'
 import {trace} from '../exec.js'
@@ -34,15 +36,16 @@ export function processesIn(mntns: string, userns: string, mountpoint?: string):
   return pids
 }
 
-/** Whether a process sees an overlay mounted at this path (its /proc/PID/mountinfo). */
-function hasOverlayAt(pid: number, mountpoint: string): boolean {
+/** Whether a process (or 'self') sees an overlay (with fuse: or fuse-overlayfs) mounted at this path (its /proc/PID/mountinfo). */
+export function hasOverlayAt(pid: number | 'self', mountpoint: string, fuse = false): boolean {
   const escaped = mountpoint.replace(/[\\ \t\n]/g, (c) => '\\' + c.charCodeAt(0).toString(8).padStart(3, '0'))
   try {
     return readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
       .split('\n')
       .some((l) => {
         const f = l.split(' ')
-        return f[4] === escaped && f[f.indexOf('-') + 1] === 'overlay'
+        const type = f[f.indexOf('-') + 1]
+        return f[4] === escaped && (type === 'overlay' || (fuse && type === 'fuse.fuse-overlayfs'))
       })
   } catch {
     return false
@@ -182,9 +185,7 @@ export class Sessions {
 
   /** Written by the holder, inside its namespace, once the stack is mounted. */
   static record(stateFile: string, s: Session) {
-    const tmp = `${stateFile}.${process.pid}`
-    writeFileSync(tmp, JSON.stringify(s, null, 2) + '\n', {mode: 0o600})
-    renameSync(tmp, stateFile)
+    writeAtomic(stateFile, encodeRecord('session', s), dirname(stateFile), null, 0o600)
   }
 
   /** The merged view as the same user's host tools see it. */

@@ -15,6 +15,7 @@ import type {Platform} from '../registry/manifest.js'
 import type {Credentials} from '../registry/auth.js'
 import type {PushCompression} from '../registry/push.js'
 import type {PullResult} from '../registry/pull.js'
+import type {OpCall} from '../runtime/enter.js'
 import {conflict, notFound} from '../errors.js'
 
 /** Where a registry is and how to speak to it: the command parses, the namespace's process talks (docs/design.md, Registries). */
@@ -168,3 +169,6 @@ export type OpName = keyof Ops
 /** An op's own arguments: what its caller gives (the common ones are added on the way in). */
 export type ArgsOf<K extends OpName> = Omit<Parameters<Ops[K]>[0], keyof Common>
 export type ResultOf<K extends OpName> = Awaited<ReturnType<Ops[K]>>
+/** Each op as a call from outside the namespace (see runtime/enter.ts, OpCall). */
+export type OpCalls = {[K in OpName]: OpCall<ArgsOf<K>, ResultOf<K>>}
+export const opNames = Object.keys(ops) as OpName[]

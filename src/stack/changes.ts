@@ -2,13 +2,14 @@
 // whatever form wrote it (kernel overlayfs or fuse-overlayfs), each entry
 // compared with what the composed tree shows at its path. `diff` lists the
 // result; `commit` turns it into a layer.
-import {closeSync, constants as C, lstatSync, openSync, readSync, readdirSync, readlinkSync, type BigIntStats} from 'node:fs'
+import {closeSync, constants as C, lstatSync, openSync, readSync, readlinkSync, type BigIntStats} from 'node:fs'
 import {isUtf8} from 'node:buffer'
 import {sys} from '../sys.js'
 import {FUSE_OPAQUE, FUSE_PREFIX, METACOPY, OPAQUE, PREFIX, WHITEOUT, WH_OPAQUE, WH_PREFIX, decodeMetacopy, isStructural, unescapeName} from '../format/xattrs.js'
 import {VerityHasher} from '../store/digest.js'
 import {abs} from '../layer/scan.js'
-import {joinPath} from '../format/entry.js'
+import {walkTree, inodeOf} from '../walk.js'
+import type {ScannedEntry} from '../sys.js'
 
 export type ChangeKind = 'added' | 'changed' | 'deleted' | 'opaque'
 export type NodeType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'device'
@@ -18,7 +19,7 @@ export interface UpperNode {
   rel: Buffer // its path in the merged view; empty for the root
   src: Buffer // where it is in the upper
   type: NodeType | 'whiteout'
-  st: BigIntStats | null // null for a whiteout
+  st: Stat | null // null for a whiteout
   xattrs: [string, Buffer][] // its own user.* xattrs, unescaped
   opaque: boolean // dir: hides the layers' entries below it
   change?: ChangeKind
@@ -35,7 +36,7 @@ const OPQ = Buffer.from(WH_OPAQUE)
 
 const isGone = (e: unknown) => ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')
 
-function typeOf(st: BigIntStats): NodeType | 'whiteout' {
+function typeOf(st: Pick<BigIntStats, 'mode' | 'rdev'>): NodeType | 'whiteout' {
   const fmt = Number(st.mode) & C.S_IFMT
   if (fmt === C.S_IFDIR) return 'dir'
   if (fmt === C.S_IFREG) return 'file'
@@ -60,11 +61,19 @@ export type UpperForm = 'kernel' | 'fuse'
 
 /** A file's xattrs split into overlay structure and its own (unescaped). Layer and composed trees are in kernel form. */
 export function overlayXattrs(p: Buffer, form: UpperForm = 'kernel'): OverlayXattrs {
+  const all: [string, Buffer][] = []
+  for (const name of sys.listxattr(p)) {
+    const v = name.startsWith('user.') ? sys.getxattr(p, name) : null
+    if (v !== null) all.push([name, v])
+  }
+  return overlayXattrsOf(all, form)
+}
+
+/** The same, of xattrs already read (as sys.scanDir gives them). */
+export function overlayXattrsOf(all: [string, Buffer][], form: UpperForm = 'kernel'): OverlayXattrs {
   const r: OverlayXattrs = {own: [], opaque: false, whiteout: false}
-  for (const name of sys.listxattr(p).sort()) {
+  for (const [name, v] of [...all].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
     if (!name.startsWith('user.')) continue
-    const v = sys.getxattr(p, name)
-    if (v === null) continue
     // 'x' marks a directory holding xattr whiteouts, not an opaque one
     if (name === OPAQUE || name === FUSE_OPAQUE) r.opaque ||= v.toString() === 'y'
     else if (name.startsWith(FUSE_PREFIX)) continue
@@ -87,28 +96,33 @@ export function overlayXattrs(p: Buffer, form: UpperForm = 'kernel'): OverlayXat
  */
 export function readUpper(upper: string, form: UpperForm): UpperNode[] {
   const out: UpperNode[] = []
-  const root = node(Buffer.from(upper), Buffer.alloc(0), form)
-  if (!root || root.type !== 'dir') throw new Error(`the upper ${upper} is not a directory`)
-  out.push(root)
-  walk(root, out, form)
+  const byName = (x: ScannedEntry, y: ScannedEntry) => Buffer.compare(x[0], y[0])
+  for (const [rel, e] of walkTree(upper, {read: upperChildren, order: byName})) {
+    if (rel.length === 0 && (e[1] & C.S_IFMT) !== C.S_IFDIR) throw new Error(`the upper ${upper} is not a directory`)
+    out.push(node(abs(upper, rel), rel, e, form))
+  }
   return out
 }
 
-function node(src: Buffer, rel: Buffer, form: UpperForm): UpperNode | null {
-  try {
-    const st = lstatSync(src, {bigint: true})
-    let type = typeOf(st)
-    if (type === 'symlink') return {rel, src, type, st, xattrs: [], opaque: false}
-    if (type === 'whiteout') return {rel, src, type, st: null, xattrs: [], opaque: false}
-    const x = type === 'socket' || type === 'device' ? {own: [], opaque: false, whiteout: false} : overlayXattrs(src, form)
-    if (type === 'file' && x.whiteout && st.size === 0n) return {rel, src, type: 'whiteout', st: null, xattrs: [], opaque: false}
-    let opaque = type === 'dir' && x.opaque
-    if (type === 'dir' && !opaque) opaque = exists(Buffer.concat([src, Buffer.from('/'), OPQ]))
-    return {rel, src, type, st, xattrs: x.own, opaque}
-  } catch (e) {
-    if (isGone(e)) return null
-    throw e
-  }
+/** What lstat said, in the shape the readers of nodes use (node:fs's bigint stats). */
+export type Stat = Pick<BigIntStats, 'mode' | 'uid' | 'gid' | 'size' | 'nlink' | 'dev' | 'ino' | 'rdev' | 'mtimeNs' | 'atimeNs'>
+
+function statOf(e: ScannedEntry): Stat {
+  const [dev, ino] = inodeOf(e[9]).split(':').map(BigInt)
+  return {mode: BigInt(e[1]), uid: BigInt(e[2]), gid: BigInt(e[3]), size: BigInt(e[4]), nlink: BigInt(e[5]), rdev: BigInt(e[6]), atimeNs: e[7], mtimeNs: e[8], dev, ino}
+}
+
+function node(src: Buffer, rel: Buffer, e: ScannedEntry, form: UpperForm): UpperNode {
+  const st = statOf(e)
+  if (whiteoutNamed.has(e)) return {rel, src, type: 'whiteout', st: null, xattrs: [], opaque: false}
+  const type = typeOf(st)
+  if (type === 'symlink') return {rel, src, type, st, xattrs: [], opaque: false}
+  if (type === 'whiteout') return {rel, src, type, st: null, xattrs: [], opaque: false}
+  const x = type === 'socket' || type === 'device' ? {own: [], opaque: false, whiteout: false} : overlayXattrsOf(e[10] ?? [], form)
+  if (type === 'file' && x.whiteout && st.size === 0n) return {rel, src, type: 'whiteout', st: null, xattrs: [], opaque: false}
+  let opaque = type === 'dir' && x.opaque
+  if (type === 'dir' && !opaque) opaque = exists(Buffer.concat([src, Buffer.from('/'), OPQ]))
+  return {rel, src, type, st, xattrs: x.own, opaque}
 }
 
 function exists(p: Buffer) {
@@ -120,40 +134,45 @@ function exists(p: Buffer) {
   }
 }
 
-function walk(dir: UpperNode, out: UpperNode[], form: UpperForm) {
-  let names: Buffer[]
-  try {
-    names = readdirSync(dir.src, {encoding: 'buffer'})
-  } catch (e) {
-    if (isGone(e)) return
-    throw e
+// the entries made for `.wh.NAME` files: whiteouts of NAME
+const whiteoutNamed = new WeakSet<ScannedEntry>()
+
+/**
+ * A directory of the upper as the walk sees it: `.wh.NAME` files become
+ * whiteouts named NAME (unless NAME itself is there: the entry made since
+ * wins), the opaque marker file is read with its directory. The upper of a
+ * mounted stack may change while it is read: a directory gone meanwhile is
+ * empty, and one whose entries changed under the read is read again.
+ */
+function upperChildren(dir: Buffer): ScannedEntry[] {
+  let entries: ScannedEntry[] | undefined
+  for (let tries = 0; !entries; tries++) {
+    try {
+      entries = sys.scanDir(dir)
+    } catch (e) {
+      if (!isGone(e)) throw e
+      if (!exists(dir)) return []
+      if (tries === 10) throw e
+    }
   }
-  const real = new Set(names.filter((n) => !isWhName(n)).map((n) => n.toString('hex')))
-  const children: UpperNode[] = []
-  for (const n of names) {
-    const src = Buffer.concat([dir.src, Buffer.from('/'), n])
+  const real = new Set(entries.filter((e) => !isWhName(e[0])).map((e) => e[0].toString('hex')))
+  const out: ScannedEntry[] = []
+  for (const e of entries) {
+    const n = e[0]
     if (n.equals(OPQ)) continue // read with its directory
-    if (isWhName(n)) {
-      const target = n.subarray(WH.length)
-      if (real.has(target.toString('hex'))) continue // the entry made since wins
-      if (target.includes(0x2f) || target.length === 0 || target.equals(Buffer.from('.')) || target.equals(Buffer.from('..'))) continue
-      try {
-        if (lstatSync(src).isDirectory()) continue
-      } catch (e) {
-        if (isGone(e)) continue
-        throw e
-      }
-      children.push({rel: joinPath(dir.rel, target), src, type: 'whiteout', st: null, xattrs: [], opaque: false})
+    if (!isWhName(n)) {
+      out.push(e)
       continue
     }
-    const c = node(src, joinPath(dir.rel, n), form)
-    if (c) children.push(c)
+    const target = n.subarray(WH.length)
+    if (real.has(target.toString('hex'))) continue // the entry made since wins
+    if (target.includes(0x2f) || target.length === 0 || target.equals(Buffer.from('.')) || target.equals(Buffer.from('..'))) continue
+    if ((e[1] & C.S_IFMT) === C.S_IFDIR) continue
+    const w: ScannedEntry = [target, e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[9], null, null]
+    whiteoutNamed.add(w)
+    out.push(w)
   }
-  children.sort((a, b) => Buffer.compare(a.rel, b.rel))
-  for (const c of children) {
-    out.push(c)
-    if (c.type === 'dir') walk(c, out, form)
-  }
+  return out
 }
 
 const isWhName = (n: Buffer) => n.length > WH.length && n.subarray(0, WH.length).equals(WH) && !n.equals(OPQ)

@@ -1,19 +1,14 @@
 // `strata diff`, `commit` and `reset`: a stack's upper read as changes, made
 // into a layer on top of the stack, or discarded. Run inside the namespace:
 // the upper's files have mapped owners.
-import {existsSync, readdirSync, readFileSync, readlinkSync} from 'node:fs'
+import {existsSync, readdirSync, readlinkSync} from 'node:fs'
 import type {Home} from '../store/home.js'
-import {IngestPool} from '../store/ingest.js'
 import {StoreLock} from '../store/lock.js'
-import {discard, leftoverStaging, stagingDir} from '../store/fsutil.js'
-import {firstCause} from '../errors.js'
+import {discard, leftoverStaging} from '../store/fsutil.js'
 import {ensureComposed} from './compose.js'
 import {LayerStore, type LayerInfo} from '../layer/layers.js'
-import {TreeWriter} from '../layer/writer.js'
 import type {Meta} from '../format/entry.js'
-import {publishStaged, newTally} from '../layer/publish.js'
-import {DEFAULT_INLINE_LIMIT} from '../import/dir.js'
-import {displayPath} from '../format/entry.js'
+import {DEFAULT_INLINE_LIMIT, buildLayer} from '../layer/builder.js'
 import {StackStore} from './stacks.js'
 import {type ChangeJSON, type UpperNode, changeJSON, readChanges} from './changes.js'
 import {join} from 'node:path'
@@ -114,84 +109,24 @@ const metaOf = (n: UpperNode): Meta => ({
 })
 
 /**
- * Writes the changes in stub form, as the directory importer does: file data
- * into the object store on worker threads, whiteouts in the one form layers
- * use (a 0/0 device, no metadata of its own, whichever form the upper had),
- * opaque directories marked, hardlinks kept.
+ * Writes the changes in stub form with the layer builder directory imports
+ * use: whiteouts in the one form layers use (a 0/0 device, no metadata of
+ * its own, whichever form the upper had), opaque directories marked,
+ * hardlinks kept.
  */
-async function writeLayer(home: Home, upper: string, nodes: UpperNode[], inlineLimit: number, layerName?: string) {
-  const staging = stagingDir(home.tmp, 'commit')
-  const writer = new TreeWriter(join(staging, 'tree'), {record: true})
-  const tally = newTally()
-  const pool = new IngestPool(home.objects, home.tmp)
-  const pending: Promise<void>[] = []
-  const firstOfInode = new Map<bigint, Buffer>()
-  const links: [Buffer, Buffer][] = []
-  let failure: unknown
-  try {
+function writeLayer(home: Home, upper: string, nodes: UpperNode[], inlineLimit: number, layerName?: string) {
+  return buildLayer(home, {kind: 'commit', inlineLimit, source: {kind: 'commit', path: upper}, name: layerName}, async (b) => {
     for (const n of needed(nodes)) {
+      await b.breathe()
       if (n.type === 'whiteout') {
-        writer.whiteout(n.rel)
-        tally.entries++
-        continue
-      }
-      if (n.type === 'dir') {
-        writer.dir(n.rel, metaOf(n), n.change === 'opaque')
-        continue
-      }
-      if (n.type === 'socket' || n.type === 'device') {
-        if (n.type === 'socket') tally.sockets++
-        else tally.devices++
-        if (tally.skippedPaths.length < 100) tally.skippedPaths.push(displayPath(n.rel))
-        continue
-      }
-      if (n.st!.nlink > 1n) {
-        const first = firstOfInode.get(n.st!.ino)
-        if (first) {
-          links.push([n.rel, first])
-          continue
-        }
-        firstOfInode.set(n.st!.ino, n.rel)
-      }
-      tally.entries++
-      const meta = metaOf(n)
-      if (n.type === 'symlink') writer.symlink(n.rel, meta, readlinkSync(n.src, {encoding: 'buffer'}))
-      else if (n.type === 'fifo') writer.fifo(n.rel, meta)
-      else if (n.st!.size <= BigInt(inlineLimit)) {
-        const content = readFileSync(n.src)
-        tally.contentBytes += content.length
-        writer.file(n.rel, meta, content)
-      } else {
-        const rel = n.rel
-        pending.push(
-          pool.put(n.src).then(
-            (r) => {
-              writer.stub(rel, meta, r.digest, r.size)
-              tally.contentBytes += r.size
-              tally.bytesDone += r.size
-              if (r.stored) {
-                tally.objectsAdded++
-                tally.objectBytesAdded += r.size
-              }
-            },
-            (e) => {
-              failure ??= e
-            },
-          ),
-        )
-      }
+        b.writer.whiteout(n.rel)
+        b.tally.entries++
+      } else if (n.type === 'dir') b.writer.dir(n.rel, metaOf(n), n.change === 'opaque')
+      else if (n.type === 'socket' || n.type === 'device') b.skip(n.rel, n.type)
+      else if (b.sameInode(n.rel, `${n.st!.dev}:${n.st!.ino}`, Number(n.st!.nlink))) continue
+      else if (n.type === 'symlink') b.writer.symlink(n.rel, metaOf(n), readlinkSync(n.src, {encoding: 'buffer'}))
+      else if (n.type === 'fifo') b.writer.fifo(n.rel, metaOf(n))
+      else b.file(n.rel, n.src, metaOf(n), Number(n.st!.size))
     }
-    await Promise.all(pending)
-    if (failure) throw failure
-    for (const [rel, first] of links) writer.hardlink(rel, first)
-    writer.finish()
-    return publishStaged(home, staging, writer, tally, {kind: 'commit', path: upper}, inlineLimit, layerName)
-  } catch (e) {
-    const cause = firstCause(failure, e)
-    await pool.close() // every worker stopped before the tree they write into goes
-    discard(staging)
-    throw cause
-  } finally {
-    await pool.close()
-  }
+  })
 }

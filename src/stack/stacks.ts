@@ -9,6 +9,7 @@ import {discard, exchange, publish, stagingDir, writeAtomic, writeFileAt} from '
 import {ensureComposed} from './compose.js'
 import {sys} from '../sys.js'
 import {isStructural} from '../format/xattrs.js'
+import {encodeRecord, readRecord} from '../format/record.js'
 
 // How a stack is mounted (see runtime/backends.ts): recorded with the stack, since its upper is written in that backend's form.
 export const BACKENDS = ['kernel', 'kernel-flat', 'fuse'] as const
@@ -54,7 +55,7 @@ export class StackStore {
   get(name: string): StackInfo {
     checkStackName(name)
     if (!this.has(name)) throw notFound(`no stack named '${name}'`, 'see `strata stack list`, or create it with `strata stack create`')
-    return JSON.parse(readFileSync(join(this.dir(name), 'stack.json'), 'utf8'))
+    return readRecord<StackInfo>(join(this.dir(name), 'stack.json'), 'stack')
   }
 
   list(): StackInfo[] { return this.names().map((n) => this.get(n)) }
@@ -78,7 +79,7 @@ export class StackStore {
       mkdirSync(join(staging, 'merged'), {mode: 0o755})
       freshUpper(join(staging, 'upper'), composed)
       const info: StackInfo = {name, layers: ids, mapping, backend, created: new Date().toISOString()}
-      writeFileAt(join(staging, 'stack.json'), JSON.stringify(info, null, 2) + '\n')
+      writeFileAt(join(staging, 'stack.json'), encodeRecord('stack', info)) // staged: published with the directory
       publish(staging, this.dir(name), 'stack-create')
       return info
     } catch (e) {
@@ -99,7 +100,7 @@ export class StackStore {
   /** Rewrites stack.json with these layers (top first), atomically: write, then rename. */
   setLayers(name: string, layers: string[]): StackInfo {
     const info = {...this.get(name), layers}
-    writeAtomic(join(this.dir(name), 'stack.json'), JSON.stringify(info, null, 2) + '\n', this.home.tmp, 'stack-json')
+    writeAtomic(join(this.dir(name), 'stack.json'), encodeRecord('stack', info), this.home.tmp, 'stack-json')
     return info
   }
 

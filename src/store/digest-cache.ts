@@ -5,10 +5,12 @@
 // archive's), so that importing it unchanged writes nothing at all.
 // ctime can't be set by anyone: a file whose content, owner, mode or xattrs
 // changed has a new ctime. Kept per source path under cache/, rewritten whole.
-import {createHash, randomBytes} from 'node:crypto'
-import {mkdirSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {mkdirSync, readFileSync} from 'node:fs'
+import {RECORD_VERSIONS, decodeRecord} from '../format/record.js'
+import {inodeOf} from '../walk.js'
 import {join} from 'node:path'
-import {publish} from './fsutil.js'
+import {writeAtomic} from './fsutil.js'
 
 /** What lstat said of the file (its ident, as sys.scanDir gives it) and its content's digest. */
 type Row = [ident: string, digest: string]
@@ -26,13 +28,9 @@ export class DigestCache {
 
   constructor(private readonly dir: string, source: string) {
     this.file = join(dir, createHash('sha256').update(source).digest('hex').slice(0, 32) + '.json')
-    try {
-      const saved: Saved = JSON.parse(readFileSync(this.file, 'utf8'))
-      this.old = saved.files ?? {}
-      this.lastTree = saved.tree
-    } catch {
-      this.old = {}
-    }
+    const saved = readCache(this.file)
+    this.old = saved?.files ?? {}
+    this.lastTree = saved?.tree
   }
 
   /** The digests of the files the last import saw: every object of the layer it made. */
@@ -58,30 +56,32 @@ export class DigestCache {
    * (a full disk) costs the next import its shortcut and fails nothing.
    */
   save() {
-    const tmp = `${this.file}.${randomBytes(4).toString('hex')}`
     try {
       mkdirSync(this.dir, {recursive: true})
-      writeFileSync(tmp, JSON.stringify({files: this.seen, tree: this.tree} satisfies Saved))
-      publish(tmp, this.file, 'digest-cache')
-    } catch {
-      try {
-        unlinkSync(tmp)
-      } catch {}
-    }
+      writeAtomic(this.file, JSON.stringify({version: RECORD_VERSIONS['digest-cache'], files: this.seen, tree: this.tree}), this.dir, 'digest-cache')
+    } catch {} // a cache: the next import reads the tree again
   }
 }
 
-/** The layer a digest cache file says its source's last import made; undefined when it says none, or can't be read. */
-export function recordedLayer(file: string): string | undefined {
+/**
+ * A cache file's content; undefined when it can't be read or is of a newer
+ * form than this strata reads: a cache is rebuildable, so it is then as if
+ * empty (and rewritten in this strata's form).
+ */
+function readCache(file: string): Saved | undefined {
   try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as Saved).tree?.layer
+    return decodeRecord<Saved>('digest-cache', readFileSync(file, 'utf8'), file)
   } catch {
     return undefined
   }
 }
 
-/** The inode an ident names ("dev:ino"): hardlinks share it. */
-export const inodeOf = (ident: string) => ident.slice(0, ident.indexOf(' '))
+/** The layer a digest cache file says its source's last import made; undefined when it says none, or can't be read. */
+export function recordedLayer(file: string): string | undefined {
+  return readCache(file)?.tree?.layer
+}
+
+export {inodeOf}
 
 /**
  * What a tree's entries look like to lstat, independent of walk order: each

@@ -85,14 +85,18 @@ export function writeFileAt(file: string | Buffer, data: string | Buffer, opts?:
 }
 
 /**
- * Writes a small record whole or not at all: into tmp/, then published at
- * file by rename. A failed write leaves nothing behind.
+ * Writes a small file whole or not at all: into tmp (the store's tmp/, or
+ * beside the file; the same filesystem), then published at file by rename.
+ * A failed write leaves nothing behind. The one atomic write: every record
+ * (docs/design.md, Records) is written so. step: the publishing step it is
+ * (the crash test's hook), or null for a file outside the store (runtime state).
  */
-export function writeAtomic(file: string, data: string, tmp: string, step: string) {
+export function writeAtomic(file: string, data: string | Buffer, tmp: string, step: string | null, mode?: number) {
   const t = stagingName(tmp, 'record')
   try {
-    writeFileAt(t, data)
-    publish(t, file, step)
+    writeFileAt(t, data, mode === undefined ? undefined : {mode})
+    if (step === null) renameSync(t, file)
+    else publish(t, file, step)
   } catch (e) {
     try {
       unlinkSync(t)
