@@ -4,7 +4,7 @@
 # subordinate id ranges, and /dev/fuse at its usual mode.
 set -euo pipefail
 TEST_USER=${STRATA_TEST_USER:-strata-test}
-packages=(uidmap bubblewrap passt gcc libc6-dev fuse-overlayfs fsverity attr util-linux bash bash-completion zsh fish tmux busybox-static umoci skopeo zstd iproute2)
+packages=(uidmap bubblewrap passt gcc libc6-dev fuse-overlayfs fsverity attr util-linux bash bash-completion zsh fish tmux busybox-static umoci skopeo zstd iproute2 docker-registry apache2-utils)
 
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -28,7 +28,9 @@ test('bad input fails clearly, with its exit code, and leaves the store untouche
     {args: ['import', `${unreadable}/dir`], exit: 2, says: /cannot read \/var\/lib\/strata-test\/unreadable\/dir\/locked: permission denied/},
     {args: ['import', `${unreadable}/file`], exit: 2, says: /cannot read \/var\/lib\/strata-test\/unreadable\/file\/secret: permission denied/},
     {args: ['import', `${unreadable}/small`], exit: 2, says: /cannot read \/var\/lib\/strata-test\/unreadable\/small\/secret: permission denied/},
-    {args: ['import', src, '--name', 'bad/name'], exit: 2, says: /invalid layer name 'bad\/name'/},
+    // a layer name may hold '/' (a pulled image's top layer is named by its reference), but not '//' nor an ending '/'
+    {args: ['import', src, '--name', 'bad//name'], exit: 2, says: /invalid layer name 'bad\/\/name'/},
+    {args: ['import', src, '--name', 'bad/'], exit: 2, says: /invalid layer name 'bad\/'/},
     // an empty "$VAR" is no name, said so, rather than a layer left unnamed
     {args: ['import', src, '--name', ''], exit: 2, says: /invalid layer name ''/},
     {args: ['import', src, '--stack', ''], exit: 2, says: /invalid stack name ''/},

@@ -8,6 +8,7 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'n
 import {join} from 'node:path'
 import Ajv2020 from 'ajv/dist/2020.js'
 import {cleanHome, newHome, root, strata, tmp} from './helpers.js'
+import {startRegistry} from './fixtures/registry.js'
 
 const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8'))
 const schemaDir = join(root, 'schemas')
@@ -38,8 +39,9 @@ function check(home, args, {exit, schema}) {
   return r.json
 }
 
-let home, src, base, spare
-before(() => {
+let home, src, base, spare, registry
+before(async () => {
+  registry = await startRegistry()
   home = newHome()
   src = tmp('strata-contract-src-')
   for (const [d, file] of [['base', 'etc/os-release'], ['tools', 'usr/bin/tool'], ['spare', 'spare']]) {
@@ -51,6 +53,7 @@ before(() => {
   writeFileSync(join(src, 'stampme', 'data'), 'stamped data, long enough to become a stub in the tree\n'.repeat(3))
 })
 after(() => {
+  registry?.stop()
   strata(home, ['umount', 'dev']) // a holder must never outlive the test
   cleanHome(home)
 })
@@ -91,6 +94,13 @@ const cases = () => [
   [['stack', 'create', 'x', 'tools', '--map', 'sideways'], 2, 'stack-create'],
   [['stack', 'create', 'flat', 'tools', '--backend', 'kernel-flat'], 0, 'stack-create'],
   [['stack', 'create', 'x', 'tools', '--backend', 'zfs'], 2, 'stack-create'],
+  [['push', 'dev', () => `${registry.host}/contract/dev:v1`, '--tls-verify=false'], 0, 'push'],
+  [['push', 'nosuch', () => `${registry.host}/contract/dev:v1`, '--tls-verify=false'], 3, 'push'],
+  [['push', 'dev', 'dev:v1'], 2, 'push'], // no registry
+  [['pull', () => `${registry.host}/contract/dev:v1`, '--tls-verify=false', '--stack', 'pulled'], 0, 'pull'],
+  [['pull', () => `${registry.host}/contract/dev:v1`, '--tls-verify=false'], 0, 'pull'], // again: nothing fetched
+  [['pull', () => `${registry.host}/contract/nosuch:v1`, '--tls-verify=false'], 3, 'pull'],
+  [['pull', 'debian:12'], 2, 'pull'], // a short name
   [['stack', 'list'], 0, 'stack-list'],
   [['stack', 'inspect', 'dev'], 0, 'stack-inspect'],
   [['stack', 'inspect', 'nosuch'], 3, 'stack-inspect'],

@@ -1,16 +1,12 @@
 // What an import source is (told by its content, not its name) and its bytes
-// as one decompressed stream: gzip by zlib, zstd by the zstd program (Node 20's
-// zlib has none), optionally hashing the raw bytes on the way (OCI digests).
+// as one decompressed stream (format/decompress.ts).
 import {type Stats, closeSync, createReadStream, existsSync, openSync, readSync, realpathSync, statSync} from 'node:fs'
 import {join} from 'node:path'
-import {createHash, type Hash} from 'node:crypto'
-import {Transform, type Readable, pipeline} from 'node:stream'
-import {createGunzip} from 'node:zlib'
 import {notFound, usage} from '../errors.js'
-import {spawnStream} from '../exec.js'
 import {peekHeader} from '../format/tar-reader.js'
+import {type Compression, type OpenedStream, decompressStream} from '../format/decompress.js'
 
-export type Compression = 'none' | 'gzip' | 'zstd'
+export type {Compression, OpenedStream}
 export type Format = 'tar' | 'tar.gz' | 'tar.zst' | 'oci' | 'oci-archive' | 'docker-archive' | 'dir'
 export const FORMATS: Format[] = ['tar', 'tar.gz', 'tar.zst', 'oci', 'oci-archive', 'docker-archive', 'dir']
 
@@ -152,77 +148,7 @@ async function scanStreamHeaders(path: string, compression: Compression, see: (n
   }
 }
 
-export interface OpenedStream {
-  /** Decompressed bytes. */
-  stream: AsyncIterable<Buffer>
-  /** The raw bytes' sha256 (hex) and count, once the stream has ended. */
-  raw: () => {sha256: string; size: number}
-  /** The decompressed bytes' sha256 (hex), once the stream has ended. */
-  plain: () => string
-  /** Ends the decompressor (if a program) and reports its failure. */
-  close: () => Promise<void>
-  destroy: () => void
-}
-
-const hashing = (h: Hash, count: {n: number}, digests: boolean) =>
-  new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      if (digests) h.update(chunk)
-      count.n += chunk.length
-      cb(null, chunk)
-    },
-  })
-
 /** digests false: raw() and plain() give no sha256 (it costs a core-second per GB, and only OCI checks it). */
 export function openArchive(path: string, compression: Compression, {digests = true} = {}): OpenedStream {
-  const rawHash = createHash('sha256')
-  const plainHash = createHash('sha256')
-  const rawCount = {n: 0}
-  const plainCount = {n: 0}
-  const file = createReadStream(path, {highWaterMark: 1 << 20})
-  const rawTap = hashing(rawHash, rawCount, digests)
-  const plainTap = hashing(plainHash, plainCount, digests)
-  let out: Readable
-  let close = async () => {}
-  const fail = (e: Error | null | undefined) => {
-    if (e && !plainTap.destroyed) plainTap.destroy(e)
-  }
-  if (compression === 'gzip') {
-    out = pipeline(file, rawTap, createGunzip({chunkSize: 1 << 20}), plainTap, fail)
-  } else if (compression === 'zstd') {
-    const child = spawnStream('zstd', ['-d', '-c', '-q'])
-    pipeline(file, rawTap, child.stdin, (e) => {
-      if (e && (e as NodeJS.ErrnoException).code !== 'EPIPE') fail(e)
-    })
-    out = pipeline(child.stdout, plainTap, fail)
-    close = async () => {
-      const r = await child.done
-      if (r.exitCode !== 0) throw usage(`${path}: corrupt zstd stream (${String(r.stderr ?? '').trim().split('\n').pop() || `zstd exited ${r.exitCode ?? r.signal}`})`, 'the file is damaged; fetch it again')
-    }
-    const destroy = () => child.kill()
-    return wrap(out, rawHash, rawCount, plainHash, close, () => {
-      plainTap.on('error', () => {})
-      file.destroy()
-      destroy()
-    })
-  } else {
-    out = pipeline(file, rawTap, plainTap, fail)
-  }
-  return wrap(out, rawHash, rawCount, plainHash, close, () => {
-    plainTap.on('error', () => {})
-    file.destroy()
-  })
-
-  function wrap(o: Readable, rh: Hash, rc: {n: number}, ph: Hash, c: () => Promise<void>, d: () => void): OpenedStream {
-    o.on('error', () => {}) // the reader sees errors through its iterator; after an abort nobody listens
-    let rawDigest: string | undefined
-    let plainDigest: string | undefined
-    return {
-      stream: o,
-      raw: () => ({sha256: digests ? (rawDigest ??= rh.digest('hex')) : '', size: rc.n}),
-      plain: () => (digests ? (plainDigest ??= ph.digest('hex')) : ''),
-      close: c,
-      destroy: d,
-    }
-  }
+  return decompressStream(createReadStream(path, {highWaterMark: 1 << 20}), compression, path, {digests})
 }

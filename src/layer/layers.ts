@@ -32,11 +32,12 @@ export const MIN_PREFIX = 4
 /** A layer's digest index's file name, beside tree/ and layer.json. */
 export const DIGESTS = 'digests'
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$/
+// '/' too: a pulled image's top layer is named by its reference (docker.io/library/debian:12)
+const NAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9._:@+-]|\/(?![/.]|$)){0,254}$/
 
 export function checkLayerName(name: string) {
   if (!NAME_RE.test(name))
-    throw usage(`invalid layer name '${name}'`, 'use letters, digits and . _ : @ + - (up to 128), starting with a letter or digit')
+    throw usage(`invalid layer name '${name}'`, 'use letters, digits and . _ : @ + - / (up to 255), starting with a letter or digit')
 }
 
 export class LayerStore {

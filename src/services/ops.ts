@@ -10,8 +10,16 @@ import type {ArchiveImportArgs, ArchiveImportResult} from '../import/source.js'
 import type {StackInfo} from '../stack/stacks.js'
 import type {SandboxSpec} from '../runtime/sandbox.js'
 import type {Plan} from '../runtime/plan.js'
+import type {Reference} from '../registry/reference.js'
+import type {Platform} from '../registry/manifest.js'
+import type {Credentials} from '../registry/auth.js'
+import type {PushCompression} from '../registry/push.js'
+import type {PullResult} from '../registry/pull.js'
 import type {OpCall} from '../runtime/enter.js'
-import {conflict} from '../errors.js'
+import {conflict, notFound} from '../errors.js'
+
+/** Where a registry is and how to speak to it: the command parses, the namespace's process talks (docs/design.md, Registries). */
+interface Remote {ref: Reference; tlsVerify?: boolean; authfile?: string; creds?: Credentials}
 
 /** What every op is given besides its own arguments. */
 export interface Common {home: string; mapping: Mapping; progress?: boolean}
@@ -36,6 +44,51 @@ export const ops = {
     } finally {
       lock.release()
     }
+  },
+  async pull(a: Common & Remote & {platform?: Platform; name?: string; stack?: string; backend?: string; inlineLimit?: number}): Promise<PullResult & {stack?: StackInfo}> {
+    const {pullImage} = await import('../registry/pull.js')
+    const {importTarStream, failed} = await import('../import/tar.js')
+    const {StoreLock} = await import('../store/lock.js')
+    const {StackStore, checkStackName} = await import('../stack/stacks.js')
+    const home = new Home(a.home)
+    const stacks = new StackStore(home)
+    if (a.stack !== undefined) {
+      checkStackName(a.stack)
+      if (stacks.has(a.stack)) throw conflict(`stack '${a.stack}' already exists`, 'choose another name, or remove it with `strata stack rm`')
+    }
+    const lock = StoreLock.shared(home) // gc must not remove what this pull is about to refer to
+    try {
+      const r = await pullImage(home, a.ref, a, {importTar: (input, o, undo) => importTarStream(home, input, o, undo), failed})
+      if (a.stack === undefined) return r
+      return {...r, stack: stacks.create(a.stack, r.layers.map((l) => l.layer.id), a.mapping, a.backend)}
+    } finally {
+      lock.release()
+    }
+  },
+  async push(a: Common & Remote & {source: string; compression?: PushCompression}) {
+    const {pushImage} = await import('../registry/push.js')
+    const {writeLayerTar} = await import('../export/export.js')
+    const {StackStore} = await import('../stack/stacks.js')
+    const {LayerStore} = await import('../layer/layers.js')
+    const {diffStack} = await import('../stack/commit.js')
+    const home = new Home(a.home)
+    const stacks = new StackStore(home)
+    let layers: string[]
+    let stack: string | null = null
+    if (stacks.has(a.source)) {
+      stack = a.source
+      const changes = diffStack(home, a.source).changes.length
+      if (changes) throw conflict(`stack '${a.source}' has ${changes} uncommitted change${changes > 1 ? 's' : ''} in its upper, which push would leave out`, `commit them first (\`strata commit ${a.source}\`), or discard them (\`strata reset ${a.source}\`)`)
+      layers = stacks.get(a.source).layers
+    } else {
+      try {
+        layers = [new LayerStore(home).resolve(a.source)]
+      } catch (e) {
+        if ((e as {code?: string}).code !== 'not_found') throw e
+        throw notFound(`no stack or layer named '${a.source}'`, 'see `strata stack list` and `strata layer list`')
+      }
+    }
+    return {source: {kind: stack ? 'stack' : 'layer', name: a.source}, ...(await pushImage(home, layers, a.ref, a, writeLayerTar))}
   },
   async 'layer-export'(a: Common & {ref: string; output: string}) {
     const {exportLayer} = await import('../export/export.js')

@@ -1,0 +1,559 @@
+// strata pull and push against the real registry (Debian's docker-registry,
+// the CNCF distribution registry) started here on 127.0.0.1, with and
+// without htpasswd auth; skopeo pushes the fixture images in and reads
+// strata's pushes back, umoci unpacks them for comparison. Faults a real
+// registry won't make (altered bytes, 500s, silence, dropped connections,
+// Bearer tokens, schema 1) come from a small proxy in front of it: it
+// passes everything through except what a case changes.
+import {test, before, after} from 'node:test'
+import assert from 'node:assert/strict'
+import {spawn, spawnSync} from 'node:child_process'
+import {createServer} from 'node:http'
+import {createHash} from 'node:crypto'
+import {gzipSync} from 'node:zlib'
+import {writeFileSync, mkdirSync} from 'node:fs'
+import {join} from 'node:path'
+import {newHome, cleanHome, inNs, tmp, root, bin, scratch, listing} from './helpers.js'
+import {tarOf} from './fixtures/tar.js'
+import {freePort, startRegistry} from './fixtures/registry.js'
+
+const scan = join(root, 'test', 'fixtures', 'scan.js')
+const parse = (out) => out.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l))
+const sha = (b) => 'sha256:' + createHash('sha256').update(b).digest('hex')
+const insecure = '--tls-verify=false'
+
+/** strata, without blocking this process: the proxy in front of the registry answers from this event loop. */
+function sa(home, args, opts = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], {env: {...process.env, STRATA_HOME: home, NO_COLOR: '1', ...opts.env}, stdio: ['ignore', 'pipe', 'pipe']})
+    const out = []
+    const err = []
+    child.stdout.on('data', (d) => out.push(d))
+    child.stderr.on('data', (d) => err.push(d))
+    child.on('close', (status, signal) => {
+      const stdoutBuf = Buffer.concat(out)
+      let json
+      if (args.includes('--json')) {
+        try {
+          json = JSON.parse(stdoutBuf.toString())
+        } catch {}
+      }
+      resolve({status, signal, stdout: stdoutBuf.toString(), stderr: Buffer.concat(err).toString(), stdoutBuf, json})
+    })
+  })
+}
+
+/** A program, without blocking this process (it may talk to the proxy). */
+function runAsync(cmd, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {stdio: ['ignore', 'pipe', 'pipe'], ...opts})
+    const out = []
+    let err = ''
+    child.stdout.on('data', (d) => out.push(d))
+    child.stderr.on('data', (d) => (err += d))
+    child.on('close', (status) => (status === 0 ? resolve({stdout: Buffer.concat(out)}) : reject(new Error(`${cmd} ${args.join(' ')}: ${err}`))))
+  })
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, {stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28, ...opts})
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`)
+  return r
+}
+
+/** A proxy in front of a registry; fault(req, url) may answer a request itself (return true). Counts blob GETs by digest. */
+async function startProxy(upstream) {
+  const state = {fault: null, blobGets: new Map(), requests: []}
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://x')
+    state.requests.push(`${req.method} ${url.pathname}`)
+    const m = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(url.pathname)
+    if (m && req.method === 'GET') state.blobGets.set(m[1], (state.blobGets.get(m[1]) ?? 0) + 1)
+    try {
+      if (state.fault && (await state.fault(req, res, url))) return
+      await forward(req, res)
+    } catch (e) {
+      if (!res.headersSent) res.writeHead(502).end(String(e))
+      else res.destroy()
+    }
+  })
+  const forward = async (req, res, rewrite) => {
+    const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await collect(req)
+    const headers = {...req.headers}
+    for (const h of ['host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'content-length']) delete headers[h]
+    const up = await fetch(`http://${upstream}${req.url}`, {method: req.method, headers, body, redirect: 'manual'})
+    const h = {}
+    up.headers.forEach((v, k) => {
+      if (k !== 'content-length' && k !== 'transfer-encoding' && k !== 'content-encoding') h[k] = v
+    })
+    let data = Buffer.from(await up.arrayBuffer())
+    if (rewrite) data = rewrite(data, h)
+    res.writeHead(up.status, {...h, ...(req.method === 'HEAD' ? {'content-length': up.headers.get('content-length') ?? '0'} : {'content-length': data.length})})
+    res.end(req.method === 'HEAD' ? undefined : data)
+  }
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const host = `127.0.0.1:${server.address().port}`
+  server.keepAliveTimeout = 100
+  return {host, state, forward, stop: () => {
+    server.closeAllConnections()
+    server.close()
+  }}
+}
+const collect = async (req) => {
+  const parts = []
+  for await (const c of req) parts.push(c)
+  return Buffer.concat(parts)
+}
+
+/** Puts an image into the registry by the API itself (what skopeo won't write: hostile tars, odd media types). */
+async function putImage(host, repo, tag, layers, {configOverride, layerMediaType = 'application/vnd.oci.image.layer.v1.tar+gzip', extra = {}} = {}) {
+  const put = async (data) => {
+    const d = sha(data)
+    const start = await fetch(`http://${host}/v2/${repo}/blobs/uploads/`, {method: 'POST'})
+    assert.equal(start.status, 202)
+    const loc = new URL(start.headers.get('location'), `http://${host}`)
+    loc.searchParams.set('digest', d)
+    const r = await fetch(loc, {method: 'PUT', body: data, headers: {'content-type': 'application/octet-stream'}})
+    assert.equal(r.status, 201, await r.text())
+    return {digest: d, size: data.length}
+  }
+  const descs = []
+  const diffIds = []
+  for (const tar of layers) {
+    const blob = layerMediaType.endsWith('gzip') ? gzipSync(tar) : tar
+    descs.push({mediaType: layerMediaType, ...(await put(blob)), ...extra})
+    diffIds.push(sha(tar))
+  }
+  const config = Buffer.from(JSON.stringify(configOverride ?? {architecture: 'amd64', os: 'linux', rootfs: {type: 'layers', diff_ids: diffIds}}))
+  const c = await put(config)
+  const manifest = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {mediaType: 'application/vnd.oci.image.config.v1+json', ...c}, layers: descs}))
+  const r = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {method: 'PUT', body: manifest, headers: {'content-type': 'application/vnd.oci.image.manifest.v1+json'}})
+  assert.equal(r.status, 201, await r.text())
+  return {digest: sha(manifest), manifest: JSON.parse(manifest), layers: descs}
+}
+
+/** user.rootlesscontainers: protobuf {uint32 uid = 1; uint32 gid = 2}, absent for 0/0 */
+function rootlessOwner(hex) {
+  const owner = {uid: 0, gid: 0}
+  if (!hex) return owner
+  const b = Buffer.from(hex, 'hex')
+  for (let i = 0; i < b.length; ) {
+    const tag = b[i++]
+    let v = 0
+    let shift = 0
+    for (;;) {
+      const x = b[i++]
+      v += (x & 0x7f) * 2 ** shift
+      shift += 7
+      if (!(x & 0x80)) break
+    }
+    if (tag === 0x08) owner.uid = v
+    if (tag === 0x10) owner.gid = v
+  }
+  return owner
+}
+function umociView(rootfs) {
+  return parse(run(process.execPath, [scan, rootfs]).stdout).map((e) => {
+    const {['user.rootlesscontainers']: owner, ...xattrs} = e.xattrs ?? {}
+    const o = rootlessOwner(owner)
+    return {...e, uid: o.uid, gid: o.gid, ...(e.xattrs ? {xattrs} : {})}
+  })
+}
+function compare(got, want, label) {
+  const g = new Map(got.map((e) => [e.path, e]))
+  const w = new Map(want.map((e) => [e.path, e]))
+  assert.deepEqual([...g.keys()].sort(), [...w.keys()].sort(), `${label}: the same paths`)
+  let n = 0
+  for (const [path, e] of w) {
+    if (path === '') continue
+    const {ino: _a, ...want1} = e
+    const {ino: _b, ...got1} = g.get(path)
+    if (e.type === 'symlink') {
+      for (const o of [want1, got1]) {
+        delete o.uid
+        delete o.gid
+      }
+    }
+    assert.deepEqual(got1, want1, `${label}: ${Buffer.from(path, 'hex').toString()}`)
+    n++
+  }
+  return n
+}
+
+let reg, fixture, want
+before(async () => {
+  reg = await startRegistry()
+  fixture = tmp('strata-regfix-')
+  inNs(['bash', join(root, 'test', 'fixtures', 'make-image.sh'), fixture])
+  run('umoci', ['unpack', '--rootless', '--image', `${join(fixture, 'img')}:v3`, join(fixture, 'unpacked')])
+  want = umociView(join(fixture, 'unpacked', 'rootfs'))
+  // the same image three ways: gzip (as umoci wrote it), zstd, uncompressed
+  const src = `oci:${join(fixture, 'img')}:v3`
+  run('skopeo', ['copy', '--dest-tls-verify=false', src, `docker://${reg.host}/fix/gzip:v3`])
+  run('skopeo', ['copy', '--dest-tls-verify=false', '--dest-compress-format', 'zstd', '--dest-compress', src, `docker://${reg.host}/fix/zstd:v3`])
+  run('skopeo', ['copy', '--dest-tls-verify=false', '--dest-decompress', src, `docker://${reg.host}/fix/plain:v3`])
+})
+after(() => reg?.stop())
+
+async function mergedView(home, stack) {
+  const merged = await sa(home, ['run', stack, '--', process.execPath, scan, '.'])
+  assert.equal(merged.status, 0, merged.stderr)
+  return parse(merged.stdoutBuf)
+}
+
+test('pull: gzip, zstd and plain images merge exactly as umoci unpacks them; a second pull fetches no blob', async (t) => {
+  const {home} = scratch(t, 'strata-pull-')
+  const proxy = await startProxy(reg.host)
+  t.after(proxy.stop)
+  let ids
+  for (const kind of ['gzip', 'zstd', 'plain']) {
+    const r = await sa(home, ['pull', `docker://${proxy.host}/fix/${kind}:v3`, insecure, '--stack', kind, '--json'])
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.json.reference, `${proxy.host}/fix/${kind}:v3`)
+    assert.equal(r.json.layers.length, 3)
+    assert.ok(r.json.layers[0].layer.names.includes(`${proxy.host}/fix/${kind}:v3`), 'the top layer is named by the reference')
+    assert.equal(r.json.layers[0].layer.source.kind, 'registry')
+    assert.deepEqual(r.json.stack.layers, r.json.layers.map((l) => l.layer.id))
+    // the same content however compressed: the same layers
+    if (ids) assert.deepEqual(r.json.layers.map((l) => l.layer.id), ids)
+    else {
+      ids = r.json.layers.map((l) => l.layer.id)
+      assert.equal(r.json.downloaded.blobs, 3)
+    }
+    assert.ok(compare(await mergedView(home, kind), want, kind) >= 18)
+  }
+  assert.equal((await sa(home, ['check'])).status, 0)
+
+  // again: no blob is fetched, the manifest and config only
+  proxy.state.blobGets.clear()
+  const again = await sa(home, ['pull', `${proxy.host}/fix/gzip:v3`, insecure, '--json'])
+  assert.equal(again.status, 0, again.stderr)
+  assert.equal(again.json.downloaded.blobs, 0)
+  assert.ok(again.json.layers.every((l) => !l.downloaded && l.existing))
+  const layerGets = [...proxy.state.blobGets.keys()].filter((d) => again.json.layers.some((l) => l.blob === d))
+  assert.deepEqual(layerGets, [], 'no layer blob was fetched again')
+
+  // by digest, and the same image
+  const byDigest = await sa(home, ['pull', `${proxy.host}/fix/gzip@${again.json.manifest}`, insecure, '--json'])
+  assert.equal(byDigest.status, 0, byDigest.stderr)
+  assert.equal(byDigest.json.manifest, again.json.manifest)
+  assert.deepEqual(byDigest.json.layers.map((l) => l.layer.id), ids)
+
+  // the human output says what happened, one line per layer
+  const human = await sa(home, ['pull', `${proxy.host}/fix/gzip:v3`, insecure])
+  assert.equal(human.status, 0, human.stderr)
+  assert.match(human.stdout, /^pulled 127\.0\.0\.1:\d+\/fix\/gzip:v3 \(sha256:[0-9a-f]{12}, linux\/amd64\): 3 layers, 0 blobs fetched/)
+  assert.equal(human.stderr, '', 'no progress on a pipe')
+})
+
+test('push: skopeo and umoci read what strata pushed; a second push uploads nothing; another repository mounts', async (t) => {
+  const {home, work} = scratch(t, 'strata-push-')
+  const proxy = await startProxy(reg.host)
+  t.after(proxy.stop)
+  const p = await sa(home, ['pull', `${reg.host}/fix/gzip:v3`, insecure, '--stack', 'img', '--json'])
+  assert.equal(p.status, 0, p.stderr)
+  const ids = p.json.layers.map((l) => l.layer.id)
+
+  for (const compression of ['gzip', 'zstd']) {
+    const dest = `${proxy.host}/pushed/${compression}:v1`
+    const r = await sa(home, ['push', 'img', dest, insecure, '--compression', compression, '--json'])
+    assert.equal(r.status, 0, r.stderr)
+    assert.deepEqual(r.json.layers.map((l) => l.id), ids)
+    assert.ok(r.json.layers.every((l) => l.action === 'uploaded'), JSON.stringify(r.json.layers))
+    const inspect = JSON.parse((await runAsync('skopeo', ['inspect', '--tls-verify=false', `docker://${dest}`])).stdout)
+    assert.equal(inspect.Digest, r.json.manifest)
+    assert.deepEqual(inspect.Layers, r.json.layers.map((l) => l.digest).reverse())
+    const layout = join(work, `copy-${compression}`)
+    await runAsync('skopeo', ['copy', '--src-tls-verify=false', `docker://${dest}`, `oci:${layout}:v1`])
+    if (compression === 'gzip') {
+      run('umoci', ['unpack', '--rootless', '--image', `${layout}:v1`, join(work, 'unpacked')])
+      assert.ok(compare(umociView(join(work, 'unpacked', 'rootfs')), want, 'umoci unpack of the push') >= 18)
+    }
+    // pushed, then pulled into a fresh store: the same layers
+    const home2 = newHome()
+    t.after(() => cleanHome(home2))
+    const back = await sa(home2, ['pull', dest, insecure, '--json'])
+    assert.equal(back.status, 0, back.stderr)
+    assert.deepEqual(back.json.layers.map((l) => l.layer.id), ids)
+  }
+
+  // again: every blob exists, nothing is uploaded, the same manifest (reproducible blobs)
+  proxy.state.requests.length = 0
+  const first = await sa(home, ['push', 'img', `${proxy.host}/pushed/gzip:v1`, insecure, '--json'])
+  assert.equal(first.status, 0, first.stderr)
+  assert.ok(first.json.layers.every((l) => l.action === 'exists'))
+  assert.equal(first.json.uploaded.blobs, 0)
+  assert.ok(!proxy.state.requests.some((r) => /^(PUT|PATCH) .*\/blobs\//.test(r)), proxy.state.requests.join('\n'))
+  // the layers' blobs are known: pulling the pushed image into this store fetches none
+  proxy.state.blobGets.clear()
+  const pulled = await sa(home, ['pull', `${proxy.host}/pushed/gzip:v1`, insecure, '--json'])
+  assert.equal(pulled.status, 0, pulled.stderr)
+  assert.equal(pulled.json.downloaded.blobs, 0)
+
+  // another repository on the same registry: mounted, not uploaded
+  proxy.state.requests.length = 0
+  const other = await sa(home, ['push', 'img', `${proxy.host}/elsewhere/img:v1`, insecure, '--json'])
+  assert.equal(other.status, 0, other.stderr)
+  assert.ok(other.json.layers.every((l) => l.action === 'mounted'), JSON.stringify(other.json.layers))
+  assert.ok(proxy.state.requests.some((r) => r.startsWith('POST /v2/elsewhere/img/blobs/uploads/')))
+  assert.ok(!proxy.state.requests.some((r) => /^PUT .*\/blobs\/uploads\//.test(r)), 'no blob uploaded')
+
+  // a single layer pushes as a one-layer image
+  const one = await sa(home, ['push', ids[2], `${reg.host}/pushed/base:v1`, insecure, '--json'])
+  assert.equal(one.status, 0, one.stderr)
+  assert.equal(one.json.source.kind, 'layer')
+  assert.equal(one.json.layers.length, 1)
+
+  // uncommitted changes: refused, with the hint to commit
+  assert.equal((await sa(home, ['run', 'img', '--', process.execPath, '-e', "require('fs').writeFileSync('etc/added', 'new')"])).status, 0)
+  const dirty = await sa(home, ['push', 'img', `${reg.host}/pushed/dirty:v1`, insecure])
+  assert.equal(dirty.status, 4, dirty.stderr)
+  assert.match(dirty.stderr, /uncommitted change.*strata commit img/)
+  const nosuch = await sa(home, ['push', 'nosuch', `${reg.host}/pushed/x:v1`, insecure])
+  assert.equal(nosuch.status, 3, nosuch.stderr)
+})
+
+test('auth: htpasswd (Basic) — required, refused, --creds, and the auth files podman and skopeo write', async (t) => {
+  const {home, work} = scratch(t, 'strata-auth-')
+  const secure = await startRegistry([['alice', 's3cret-pass']])
+  t.after(secure.stop)
+  run('skopeo', ['copy', '--dest-tls-verify=false', '--dest-creds', 'alice:s3cret-pass', `oci:${join(fixture, 'img')}:v1`, `docker://${secure.host}/priv/img:v1`])
+  const ref = `${secure.host}/priv/img:v1`
+  const env = {XDG_RUNTIME_DIR: join(work, 'run'), HOME: work, XDG_CONFIG_HOME: join(work, 'config'), REGISTRY_AUTH_FILE: ''}
+
+  const none = await sa(home, ['pull', ref, insecure], {env})
+  assert.equal(none.status, 5, none.stderr)
+  assert.match(none.stderr, /requires authentication.*podman login 127\.0\.0\.1/)
+  const wrong = await sa(home, ['pull', ref, insecure, '--creds', 'alice:nope'], {env})
+  assert.equal(wrong.status, 5, wrong.stderr)
+  assert.match(wrong.stderr, /refused the credentials of 'alice' \(from --creds\)/)
+  const good = await sa(home, ['pull', ref, insecure, '--creds', 'alice:s3cret-pass', '--json'], {env})
+  assert.equal(good.status, 0, good.stderr)
+  assert.equal(good.json.layers.length, 1)
+  assert.equal(listing(home).some((l) => l.includes('alice')), false)
+
+  // skopeo login writes $XDG_RUNTIME_DIR/containers/auth.json: strata reads it
+  mkdirSync(join(work, 'run'), {recursive: true, mode: 0o700})
+  run('skopeo', ['login', '--tls-verify=false', '-u', 'alice', '-p', 's3cret-pass', secure.host], {env: {...process.env, ...env}})
+  const viaLogin = await sa(home, ['push', ids(good)[0], `${secure.host}/priv/pushed:v1`, insecure, '--json'], {env})
+  assert.equal(viaLogin.status, 0, viaLogin.stderr)
+  // --authfile, and the docker config as the last resort
+  const authfile = join(work, 'other-auth.json')
+  writeFileSync(authfile, JSON.stringify({auths: {[secure.host]: {auth: Buffer.from('alice:s3cret-pass').toString('base64')}}}))
+  const viaFile = await sa(home, ['pull', ref, insecure, '--authfile', authfile, '--json'], {env: {...env, XDG_RUNTIME_DIR: join(work, 'nothing')}})
+  assert.equal(viaFile.status, 0, viaFile.stderr)
+  mkdirSync(join(work, '.docker'))
+  writeFileSync(join(work, '.docker', 'config.json'), JSON.stringify({auths: {[`https://${secure.host}`]: {auth: Buffer.from('alice:s3cret-pass').toString('base64')}}}))
+  const viaDocker = await sa(home, ['pull', ref, insecure, '--json'], {env: {...env, XDG_RUNTIME_DIR: join(work, 'nothing')}})
+  assert.equal(viaDocker.status, 0, viaDocker.stderr)
+  const missing = await sa(home, ['pull', ref, insecure, '--authfile', join(work, 'nosuch.json')], {env})
+  assert.equal(missing.status, 2, missing.stderr)
+})
+const ids = (r) => r.json.layers.map((l) => l.layer.id)
+
+test('auth: Bearer tokens from the challenge\'s realm, one per scope', async (t) => {
+  const {home} = scratch(t, 'strata-bearer-')
+  const proxy = await startProxy(reg.host)
+  t.after(proxy.stop)
+  const issued = []
+  const realm = `http://${proxy.host}/token`
+  proxy.state.fault = async (req, res, url) => {
+    if (url.pathname === '/token') {
+      const auth = req.headers.authorization
+      if (auth !== 'Basic ' + Buffer.from('bob:pw').toString('base64')) {
+        res.writeHead(401).end()
+        return true
+      }
+      const token = `tok-${issued.length}`
+      issued.push({token, scope: url.searchParams.getAll('scope').join(' '), service: url.searchParams.get('service')})
+      res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({token}))
+      return true
+    }
+    const got = (req.headers.authorization ?? '').replace(/^Bearer /, '')
+    const scopeOf = (p) => {
+      const m = /^\/v2\/(.+?)\/(manifests|blobs|tags)\//.exec(p)
+      return m ? `repository:${m[1]}:pull` : ''
+    }
+    const ok = issued.find((i) => i.token === got && (url.pathname === '/v2/' || i.scope.includes(scopeOf(url.pathname))))
+    if (!ok) {
+      res.writeHead(401, {'www-authenticate': `Bearer realm="${realm}",service="test-registry",scope="${scopeOf(url.pathname)}"`, 'content-type': 'application/json'})
+      res.end(JSON.stringify({errors: [{code: 'UNAUTHORIZED', message: 'authentication required'}]}))
+      return true
+    }
+    return false
+  }
+  const r = await sa(home, ['pull', `${proxy.host}/fix/gzip:v3`, insecure, '--creds', 'bob:pw', '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.ok(issued.length >= 1)
+  assert.ok(issued.every((i) => i.service === 'test-registry'))
+  assert.ok(issued.some((i) => i.scope === 'repository:fix/gzip:pull'), JSON.stringify(issued))
+  // tokens are per scope and reused: one for the repository, however many requests
+  assert.equal(issued.filter((i) => i.scope === 'repository:fix/gzip:pull').length, 1, JSON.stringify(issued))
+  const refused = await sa(home, ['pull', `${proxy.host}/fix/zstd:v3`, insecure, '--creds', 'bob:wrong'])
+  assert.equal(refused.status, 5, refused.stderr)
+  assert.match(refused.stderr, /refused the credentials of 'bob'/)
+})
+
+test('bad input: a clear error, the documented exit code, nothing published', async (t) => {
+  const {home} = scratch(t, 'strata-regbad-')
+  const proxy = await startProxy(reg.host)
+  t.after(proxy.stop)
+  const base = await sa(home, ['pull', `${reg.host}/fix/gzip:v3`, insecure, '--json'])
+  assert.equal(base.status, 0, base.stderr)
+  // a fresh store per case would hide what a failure leaves: one store, compared before and after
+  const before = () => listing(home).filter((l) => !l.startsWith('cache/') && !l.startsWith('lock'))
+
+  const hostile = await putImage(reg.host, 'bad/hostile', 'v1', [tarOf([{name: 'ok', data: 'x'.repeat(100)}, {name: '../escape', data: 'evil'.repeat(30)}])])
+  await putImage(reg.host, 'bad/mediatype', 'v1', [tarOf([{name: 'a', data: 'a'}])], {layerMediaType: 'application/vnd.example.layer.v1+squashfs'})
+  await putImage(reg.host, 'bad/foreign', 'v1', [tarOf([{name: 'a', data: 'a'}])], {layerMediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', extra: {urls: ['https://example.invalid/layer']}})
+  await putImage(reg.host, 'bad/diffid', 'v1', [tarOf([{name: 'a', data: 'a'.repeat(100)}])], {configOverride: {architecture: 'amd64', os: 'linux', rootfs: {type: 'layers', diff_ids: [sha(Buffer.from('other'))]}}})
+  const good = await putImage(reg.host, 'bad/good', 'v1', [tarOf([{name: 'big', data: 'g'.repeat(300000)}]), tarOf([{name: 'small', data: 's'.repeat(1000)}])])
+  const gzipBlob = good.layers[0].digest
+
+  const cases = [
+    {name: 'no such tag', ref: `${reg.host}/fix/gzip:nosuch`, exit: 3, says: /fix\/gzip:nosuch: not found.*MANIFEST_UNKNOWN/},
+    {name: 'no such repository', ref: `${reg.host}/nosuch/repo:v1`, exit: 3, says: /not found/},
+    {name: 'short name', ref: 'debian:12', exit: 2, says: /names no registry.*docker\.io\/library\/debian:12/},
+    {name: 'hostile tar', ref: `${reg.host}/bad/hostile:v1`, exit: 2, says: /refusing entry '\.\.\/escape': '\.\.' would leave/},
+    {name: 'unknown media type', ref: `${reg.host}/bad/mediatype:v1`, exit: 2, says: /unknown media type 'application\/vnd\.example\.layer\.v1\+squashfs'/},
+    {name: 'foreign layer', ref: `${reg.host}/bad/foreign:v1`, exit: 2, says: /foreign \(non-distributable\) layer/},
+    {name: 'diff id', ref: `${reg.host}/bad/diffid:v1`, exit: 6, says: /does not match the config's diff id/},
+    {name: 'unreachable registry', ref: `127.0.0.1:${await freePort()}/x/y:v1`, exit: 5, says: /cannot reach the registry 127\.0\.0\.1:\d+.*connection refused/, env: {STRATA_REGISTRY_RETRIES: '1'}},
+    {
+      name: 'manifest altered (by tag)', ref: `${proxy.host}/fix/gzip:v3`, exit: 6, says: /manifest of .* does not match its digest/,
+      fault: async (req, res, url) => url.pathname.includes('/manifests/') && req.method === 'GET' && (await proxy.forward(req, res, (d) => Buffer.from(d.toString().replace('"schemaVersion":2', '"schemaVersion": 2'))), true),
+    },
+    {
+      name: 'manifest altered (by digest)', ref: `${proxy.host}/fix/gzip@${base.json.manifest}`, exit: 6, says: /does not match its digest/,
+      fault: async (req, res, url) => url.pathname.includes('/manifests/') && req.method === 'GET' && (await proxy.forward(req, res, (d, h) => {
+        delete h['docker-content-digest']
+        return Buffer.concat([d, Buffer.from(' ')])
+      }), true),
+    },
+    {
+      name: 'schema 1', ref: `${proxy.host}/fix/gzip:v3`, exit: 2, says: /Docker schema 1 manifest/,
+      fault: async (req, res, url) => {
+        if (!url.pathname.includes('/manifests/')) return false
+        res.writeHead(200, {'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws'}).end(JSON.stringify({schemaVersion: 1, name: 'fix/gzip', tag: 'v3', fsLayers: [], history: []}))
+        return true
+      },
+    },
+    {
+      name: 'truncated blob', ref: `${proxy.host}/bad/good:v1`, exit: 6, says: /truncated: the registry sent \d+ of \d+ bytes/, env: {STRATA_REGISTRY_RETRIES: '1'},
+      fault: async (req, res, url) => url.pathname.endsWith(gzipBlob) && (await proxy.forward(req, res, (d) => d.subarray(0, d.length >> 1)), true),
+    },
+    {
+      name: 'blob altered', ref: `${proxy.host}/bad/good:v1`, exit: 6, says: /does not match its digest|corrupt compressed stream/,
+      fault: async (req, res, url) => url.pathname.endsWith(gzipBlob) && req.method === 'GET' && (await proxy.forward(req, res, () => gzipSync(tarOf([{name: 'big', data: 'G'.repeat(300000)}]))), true),
+    },
+    {
+      name: 'a registry that never answers', ref: `${proxy.host}/bad/good:v1`, exit: 5, says: /no answer \(timed out\)/, env: {STRATA_REGISTRY_TIMEOUT: '1', STRATA_REGISTRY_RETRIES: '1'},
+      fault: async (req, res, url) => url.pathname.includes('/manifests/'), // and never a word
+    },
+  ]
+  for (const c of cases) {
+    const was = before()
+    proxy.state.fault = c.fault ?? null
+    const r = await sa(home, ['pull', c.ref, insecure], {env: c.env})
+    assert.equal(r.status, c.exit, `${c.name}: ${r.status} ${r.stderr}`)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, `${c.name}: one line: ${r.stderr}`)
+    assert.match(lines[0], c.says, c.name)
+    assert.match(lines[0], / — /, `${c.name}: names the fix`)
+    assert.deepEqual(before(), was, `${c.name}: nothing published, nothing left`)
+    const j = await sa(home, ['pull', c.ref, insecure, '--json'], {env: c.env})
+    assert.equal(j.status, c.exit)
+    assert.equal(j.json.error.exit, c.exit)
+  }
+  proxy.state.fault = null
+  assert.equal((await sa(home, ['check'])).status, 0)
+  assert.ok(hostile)
+})
+
+test('flaky registries: 500s and 429 then success, dropped connections resumed by range, redirects to blob storage', async (t) => {
+  const {home} = scratch(t, 'strata-flaky-')
+  const proxy = await startProxy(reg.host)
+  t.after(proxy.stop)
+  const good = await putImage(reg.host, 'flaky/img', 'v1', [tarOf([{name: 'big', data: Buffer.alloc(3 << 20, 7)}, {name: 'other', data: 'o'.repeat(5000)}]), tarOf([{name: 'small', data: 's'.repeat(1000)}])])
+  const big = good.layers[0].digest
+  let failures = 0
+  const ranges = []
+  // a blob store elsewhere (another origin): blob GETs are redirected there
+  const store = await startProxy(reg.host)
+  t.after(store.stop)
+  store.state.fault = async (req, res, url) => {
+    if (req.headers.authorization) {
+      res.writeHead(400).end('the blob store must not see the registry\'s credentials')
+      return true
+    }
+    return false
+  }
+  proxy.state.fault = async (req, res, url) => {
+    if (url.pathname.includes('/manifests/') && failures < 2) {
+      failures++
+      res.writeHead(failures === 1 ? 500 : 429, {'retry-after': '0'}).end('busy')
+      return true
+    }
+    if (url.pathname.endsWith(big) && req.method === 'GET') {
+      if (req.headers.range) ranges.push(req.headers.range)
+      if (!req.headers.range) {
+        // half of it, then the connection drops
+        const up = await fetch(`http://${reg.host}${req.url}`)
+        const data = Buffer.from(await up.arrayBuffer())
+        res.writeHead(200, {'content-length': data.length, 'content-type': 'application/octet-stream'})
+        res.write(data.subarray(0, data.length >> 1), () => res.socket.destroy())
+        return true
+      }
+      res.writeHead(307, {location: `http://${store.host}${req.url}`}).end()
+      return true
+    }
+    return false
+  }
+  const r = await sa(home, ['pull', `${proxy.host}/flaky/img:v1`, insecure, '--json'], {env: {STRATA_REGISTRY_RETRIES: '3'}})
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(failures, 2)
+  assert.equal(ranges.length, 1, 'the dropped blob was resumed once, by range')
+  assert.match(ranges[0], /^bytes=\d+-$/)
+  assert.ok(Number(/\d+/.exec(ranges[0])[0]) > 0)
+  assert.equal(r.json.layers.length, 2)
+  assert.equal((await sa(home, ['check'])).status, 0)
+})
+
+test('a pull killed half-way: the next one fetches only what had not landed', async (t) => {
+  const {home} = scratch(t, 'strata-killed-')
+  const proxy = await startProxy(reg.host)
+  t.after(proxy.stop)
+  const img = await putImage(reg.host, 'kill/img', 'v1', [1, 2, 3].map((n) => tarOf([{name: `f${n}`, data: Buffer.alloc(200000, n)}])))
+  const held = img.layers[2].digest
+  let release
+  const heldUp = new Promise((r) => (release = r))
+  let sawHeld
+  const seen = new Promise((r) => (sawHeld = r))
+  proxy.state.fault = async (req, res, url) => {
+    if (!url.pathname.endsWith(held) || req.method !== 'GET') return false
+    sawHeld()
+    await heldUp // never answers while the pull is alive
+    res.destroy()
+    return true
+  }
+  const child = spawn(process.execPath, [join(root, 'bin', 'run.js'), 'pull', `${proxy.host}/kill/img:v1`, insecure], {env: {...process.env, STRATA_HOME: home}, stdio: 'ignore', detached: true})
+  await seen
+  // wait until the two other layers are in the store (published by rename, recorded)
+  for (let i = 0; ; i++) {
+    const l = await sa(home, ['layer', 'list', '--json'])
+    if (l.status === 0 && l.json.layers.length === 2) break
+    assert.ok(i < 600, 'the two other layers never landed')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  process.kill(-child.pid, 'SIGKILL')
+  await new Promise((r) => child.on('exit', r))
+  release()
+  proxy.state.fault = null
+  assert.equal((await sa(home, ['check'])).status, 0, 'a killed pull leaves a valid store')
+  proxy.state.blobGets.clear()
+  const r = await sa(home, ['pull', `${proxy.host}/kill/img:v1`, insecure, '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  const fetched = img.layers.map((l) => l.digest).filter((d) => proxy.state.blobGets.get(d))
+  assert.deepEqual(fetched, [held], 'only the layer that had not landed')
+  assert.equal(r.json.downloaded.blobs, 1)
+})
