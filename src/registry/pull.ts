@@ -163,7 +163,7 @@ export async function pullImage(home: Home, ref: Reference, opts: PullOptions, i
     bars.done()
     // nothing of a failed pull stays: its new layers, then their objects (as a failed import)
     if (StoreLock.mayUndo(home)) {
-      for (const id of undo.layers) if (layers.has(id)) layers.remove(id, [])
+      for (const id of undo.layers) if (layers.has(id)) layers.remove(id, () => [])
       new ObjectStore(home.objects, home.tmp).rollback(undo.objects, home)
     }
     throw e

@@ -75,20 +75,33 @@ export const ops = {
     const stacks = new StackStore(home)
     let layers: string[]
     let stack: string | null = null
+    // held while read (docs/design.md, Locking): the stack shared, as `stack export` holds it; a layer as `layer export` does
+    let release: () => void
     if (stacks.has(a.source)) {
       stack = a.source
-      const changes = diffStack(home, a.source).changes.length
-      if (changes) throw conflict(`stack '${a.source}' has ${changes} uncommitted change${changes > 1 ? 's' : ''} in its upper, which push would leave out`, `commit them first (\`strata commit ${a.source}\`), or discard them (\`strata reset ${a.source}\`)`)
-      layers = stacks.get(a.source).layers
+      release = stacks.lock(a.source, 'shared')
     } else {
+      let id: string
       try {
-        layers = [new LayerStore(home).resolve(a.source)]
+        id = new LayerStore(home).resolve(a.source)
       } catch (e) {
         if ((e as {code?: string}).code !== 'not_found') throw e
         throw notFound(`no stack or layer named '${a.source}'`, 'see `strata stack list` and `strata layer list`')
       }
+      const hold = new LayerStore(home).hold(id)
+      release = () => hold.release()
+      layers = [id]
     }
-    return {source: {kind: stack ? 'stack' : 'layer', name: a.source}, ...(await pushImage(home, layers, a.ref, a, writeLayerTar))}
+    try {
+      if (stack !== null) {
+        const changes = diffStack(home, stack).changes.length
+        if (changes) throw conflict(`stack '${stack}' has ${changes} uncommitted change${changes > 1 ? 's' : ''} in its upper, which push would leave out`, `commit them first (\`strata commit ${stack}\`), or discard them (\`strata reset ${stack}\`)`)
+        layers = stacks.get(stack).layers
+      }
+      return {source: {kind: stack ? 'stack' : 'layer', name: a.source}, ...(await pushImage(home, layers!, a.ref, a, writeLayerTar))}
+    } finally {
+      release()
+    }
   },
   async 'layer-export'(a: Common & {ref: string; output: string}) {
     const {exportLayer} = await import('../export/export.js')
