@@ -284,7 +284,7 @@ test('doctor lists which protections root sessions get here; --security-opt take
 test('run --root --net private: outbound to a server on the host\'s loopback through pasta\'s gateway address; --publish reaches a server inside; pasta ends with the run, and with strata killed', async (t) => {
   const home = newHome()
   const src = makeRootfs(join(tmp('strata-root-'), 'root'))
-  for (const a of ['nc', 'httpd', 'cut']) if (!existsSync(join(src, 'bin', a))) symlinkSync('busybox', join(src, 'bin', a))
+  for (const a of ['nc', 'httpd', 'cut', 'timeout']) if (!existsSync(join(src, 'bin', a))) symlinkSync('busybox', join(src, 'bin', a))
   mkdirSync(join(src, 'srv', 'www'), {recursive: true})
   writeFileSync(join(src, 'srv', 'www', 'index.html'), 'served from the sandbox\n')
   t.after(() => cleanHome(home))
@@ -293,7 +293,8 @@ test('run --root --net private: outbound to a server on the host\'s loopback thr
   const {spawn} = await import('node:child_process')
 
   // outbound: a server the test runs on the host's loopback, reached at the sandbox's gateway address
-  // write, then close; nc -w: the pasta of Debian 12 sometimes loses the host side's FIN, which would leave nc waiting
+  // write, then close; the pasta of Debian 12 sometimes loses the host side's FIN, which leaves nc
+  // waiting after the line arrived (nc's -w bounds only the connect): timeout ends it, the line is what counts
   const {createServer} = await import('node:net')
   const server = createServer((c) => c.write('from the host\n', () => c.destroy()))
   await new Promise((res) => server.listen(0, '127.0.0.1', res))
@@ -307,7 +308,7 @@ test('run --root --net private: outbound to a server on the host\'s loopback thr
     c.stderr.on('data', (d) => (stderr += d))
     c.on('exit', (status) => res({status, stdout, stderr}))
   })
-  const out = await runAsync(['run', '--root', '--net', 'private', 'box', '--', 'sh', '-c', `ip -o link | cut -d: -f2; gw=$(ip route | grep ^default | cut -d" " -f3); echo "gw $gw"; nc -w 5 $gw ${server.address().port} </dev/null`])
+  const out = await runAsync(['run', '--root', '--net', 'private', 'box', '--', 'sh', '-c', `ip -o link | cut -d: -f2; gw=$(ip route | grep ^default | cut -d" " -f3); echo "gw $gw"; timeout 10 nc -w 5 $gw ${server.address().port} </dev/null; true`])
   assert.equal(out.status, 0, out.stderr)
   const lines = out.stdout.split('\n').map((l) => l.trim())
   assert.ok(lines.includes('lo') && lines.length >= 4, `loopback and pasta's interface: ${out.stdout}`)
