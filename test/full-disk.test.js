@@ -12,6 +12,7 @@ import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {join} from 'node:path'
 import {strata, inNs, tmp} from './helpers.js'
+import {Home} from '../dist/src/store/home.js'
 
 const SMALL = '/var/lib/strata-test'
 // what is left free, as a share of what the command's data needs: from almost nothing to almost enough
@@ -126,7 +127,7 @@ for (const fs of ['small-tmpfs', 'small-ext4']) {
     for (const share of POINTS) {
       const what = `import into ${fs} with ${Math.round(share * 100)}% of its data's room`
       inNs(['rm', '-rf', home])
-      assert.equal(strata(home, ['layer', 'list']).status, 0) // the store, empty
+      new Home(home).ensure() // the store, empty (its skeleton, as the first import makes it)
       fill(mount, Math.floor(need * share))
       const r = strata(home, ['import', src, '--name', 'big'])
       expectNoSpace(t, r, what)

@@ -89,7 +89,7 @@ const cases = () => [
   [['stack', 'create', 'dev', 'tools'], 4, 'stack-create'], // exists
   [['stack', 'create', 'bad/name', 'tools'], 2, 'stack-create'],
   [['stack', 'create', 'x', 'nosuch'], 3, 'stack-create'],
-  [['run', 'dev', '--', 'sh', '-c', 'touch owned && chown 7:7 owned'], 0, null], // a file of another owner
+  [['run', 'web', '--', 'sh', '-c', 'touch owned && chown 7:7 owned'], 0, null], // a file of another owner (in web: dev is pushed clean below)
   [['stack', 'create', 'x', 'tools', '--map', 'single'], 2, 'stack-create'], // the store is 'auto' and holds it
   [['stack', 'create', 'x', 'tools', '--map', 'sideways'], 2, 'stack-create'],
   [['stack', 'create', 'flat', 'tools', '--backend', 'kernel-flat'], 0, 'stack-create'],

@@ -83,9 +83,10 @@ export function runtimeDir(): string {
   if (trusted?.base === base) return trusted.dir
   const dir = join(base, 'strata')
   for (const d of [base, dir]) {
-    if (d === dir || !fromEnv) {
+    if (d === dir || !fromEnv || !existsSync(d)) {
       try {
-        mkdirSync(d, {mode: 0o700})
+        // an XDG_RUNTIME_DIR named but not there yet is made, as ours (then it passes the checks below)
+        mkdirSync(d, {mode: 0o700, recursive: d === base && !!fromEnv})
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code
         if (code !== 'EEXIST') throw environment(`cannot make the runtime directory ${d} (${code})`, 'set XDG_RUNTIME_DIR to a directory of yours')
