@@ -74,8 +74,10 @@ function gcLoop() {
   let stop = false
   const seen = []
   const done = (async () => {
-    while (!stop) {
-      seen.push(await start(['gc', '--json']))
+    // every other round waits for the store (--wait): refusing alone, a loop beside back-to-back
+    // readers may never find a gap, and then nothing would run beside them
+    for (let i = 0; !stop; i++) {
+      seen.push(await start(i % 2 ? ['gc', '--wait', '--json'] : ['gc', '--json']))
       await sleep(150) // a loop, not a spin: the machine has other work
     }
   })()
