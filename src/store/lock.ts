@@ -30,7 +30,9 @@ export class InodeLock {
       throw e
     }
     try {
-      if (!sys.flock(fd, exclusive, wait)) {
+      // refused: a holder that finished between our try and a look at /proc/locks is no holder,
+      // so when none is seen, try once more (else a refusal would name nobody)
+      if (!sys.flock(fd, exclusive, wait) && (wait || lockHolders(path).length > 0 || !sys.flock(fd, exclusive, false))) {
         closeSync(fd)
         return 'busy'
       }
