@@ -24,46 +24,40 @@ interface Remote {ref: Reference; tlsVerify?: boolean; authfile?: string; creds?
 /** What every op is given besides its own arguments. */
 export interface Common {home: string; mapping: Mapping; progress?: boolean}
 
+/**
+ * What import and pull share: a stack name given with --stack is checked
+ * before anything is read, the store is held shared while the layers are made
+ * (gc must not remove what they are about to refer to), and the stack is made
+ * on them last.
+ */
+async function intoNewStack<R extends object>(a: Common & {stack?: string; backend?: string}, make: (home: Home) => Promise<R>, layersOf: (r: R) => string[]): Promise<R & {stack?: StackInfo}> {
+  const {StoreLock} = await import('../store/lock.js')
+  const {StackStore, checkStackName} = await import('../stack/stacks.js')
+  const home = new Home(a.home)
+  const stacks = new StackStore(home)
+  if (a.stack !== undefined) {
+    checkStackName(a.stack)
+    if (stacks.has(a.stack)) throw conflict(`stack '${a.stack}' already exists`, 'choose another name, or remove it with `strata stack rm`')
+  }
+  const lock = StoreLock.shared(home)
+  try {
+    const r: R = await make(home)
+    if (a.stack === undefined) return r
+    return {...r, stack: stacks.create(a.stack, layersOf(r), a.mapping, a.backend)}
+  } finally {
+    lock.release()
+  }
+}
+
 export const ops = {
   async 'import-archive'(a: Common & ArchiveImportArgs & {stack?: string; backend?: string}): Promise<ArchiveImportResult & {stack?: StackInfo}> {
     const {importArchive} = await import('../import/source.js')
-    const {StoreLock} = await import('../store/lock.js')
-    const {StackStore, checkStackName} = await import('../stack/stacks.js')
-    const home = new Home(a.home)
-    const stacks = new StackStore(home)
-    if (a.stack !== undefined) {
-      checkStackName(a.stack)
-      if (stacks.has(a.stack)) throw conflict(`stack '${a.stack}' already exists`, 'choose another name, or remove it with `strata stack rm`')
-    }
-    const lock = StoreLock.shared(home) // gc must not remove what this import is about to refer to
-    try {
-      const r = await importArchive(home, a)
-      if (a.stack === undefined) return r
-      const ids = 'image' in r ? r.layers.map((l) => l.layer.id) : [r.layer.id]
-      return {...r, stack: stacks.create(a.stack, ids, a.mapping, a.backend)}
-    } finally {
-      lock.release()
-    }
+    return intoNewStack(a, (home) => importArchive(home, a), (r) => ('image' in r ? r.layers.map((l) => l.layer.id) : [r.layer.id]))
   },
   async pull(a: Common & Remote & {platform?: Platform; name?: string; stack?: string; backend?: string; inlineLimit?: number}): Promise<PullResult & {stack?: StackInfo}> {
     const {pullImage} = await import('../registry/pull.js')
     const {importTarStream, failed} = await import('../import/tar.js')
-    const {StoreLock} = await import('../store/lock.js')
-    const {StackStore, checkStackName} = await import('../stack/stacks.js')
-    const home = new Home(a.home)
-    const stacks = new StackStore(home)
-    if (a.stack !== undefined) {
-      checkStackName(a.stack)
-      if (stacks.has(a.stack)) throw conflict(`stack '${a.stack}' already exists`, 'choose another name, or remove it with `strata stack rm`')
-    }
-    const lock = StoreLock.shared(home) // gc must not remove what this pull is about to refer to
-    try {
-      const r = await pullImage(home, a.ref, a, {importTar: (input, o, undo) => importTarStream(home, input, o, undo), failed})
-      if (a.stack === undefined) return r
-      return {...r, stack: stacks.create(a.stack, r.layers.map((l) => l.layer.id), a.mapping, a.backend)}
-    } finally {
-      lock.release()
-    }
+    return intoNewStack(a, (home) => pullImage(home, a.ref, a, {importTar: (input, o, undo) => importTarStream(home, input, o, undo), failed}), (r) => r.layers.map((l) => l.layer.id))
   },
   async push(a: Common & Remote & {source: string; compression?: PushCompression}) {
     const {pushImage} = await import('../registry/push.js')
