@@ -60,6 +60,8 @@ export interface ErrorJSON {
 
 export const usage = (message: string, hint?: string) => new StrataError('usage', message, hint)
 export const notFound = (message: string, hint?: string) => new StrataError('not_found', message, hint)
+/** A not-found error: what a reader meets when a remover took the thing away under it (docs/design.md, Locking). */
+export const isNotFound = (e: unknown): e is StrataError => e instanceof StrataError && e.code === 'not_found'
 export const conflict = (message: string, hint?: string) => new StrataError('conflict', message, hint)
 export const environment = (message: string, hint = 'run `strata doctor` to see what this machine supports') =>
   new StrataError('environment', message, hint)

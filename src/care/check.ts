@@ -12,7 +12,7 @@ import type {Home} from '../store/home.js'
 import {ObjectStore, aliasOwners} from '../store/objects.js'
 import {StoreLock} from '../store/lock.js'
 import {leftovers as stagingLeftovers, removeLeftover} from '../store/staging.js'
-import {StrataError} from '../errors.js'
+import {isNotFound} from '../errors.js'
 import {LayerStore} from '../layer/layers.js'
 import {treeId, displayPath} from '../format/entry.js'
 import {objectRel} from '../format/xattrs.js'
@@ -37,7 +37,7 @@ export function checkStore(home: Home, opts: {repair?: boolean; data?: boolean; 
 }
 
 /** Taken away by a remover between our listing and our reading it: not ours to report. */
-const removed = (e: unknown) => (e instanceof StrataError && e.code === 'not_found') || (e as NodeJS.ErrnoException).code === 'ENOENT'
+const removed = (e: unknown) => isNotFound(e) || (e as NodeJS.ErrnoException).code === 'ENOENT'
 
 function checkHeld(home: Home, opts: {repair?: boolean; data?: boolean}): CheckResult {
   const problems: Problem[] = []

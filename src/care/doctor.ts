@@ -2,8 +2,7 @@
 // its own cause and fix; the verdict is what `auto` would do for this store
 // (docs/design.md, Backends): exit 0 naming the backend when any works. It
 // creates no store and records no mapping; its fresh probe replaces the cached one.
-import {existsSync, readFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {readFileSync} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {runtimeDir} from '../store/home.js'
 import {type Mapping, idOptions, isIdMap, recordedMapping, resolveMapping} from '../runtime/idmap.js'

@@ -11,7 +11,7 @@ import type {Home} from '../store/home.js'
 import {StoreLock} from '../store/lock.js'
 import {removeTree} from '../store/fsutil.js'
 import {isLeftover, leftovers as stagingLeftovers, removeLeftover} from '../store/staging.js'
-import {StrataError} from '../errors.js'
+import {isNotFound} from '../errors.js'
 import {aliasOwners} from '../store/objects.js'
 import {LayerStore} from '../layer/layers.js'
 import {scanTree} from '../layer/scan.js'
@@ -39,7 +39,7 @@ export function collectGarbage(home: Home, opts: {dryRun?: boolean; wait?: boole
       try {
         hold = layers.hold(id)
       } catch (e) {
-        if (e instanceof StrataError && e.code === 'not_found') continue // removed meanwhile: its objects are garbage too
+        if (isNotFound(e)) continue // removed meanwhile: its objects are garbage too
         throw e
       }
       try {

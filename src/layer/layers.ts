@@ -2,10 +2,9 @@
 // Layers are referred to by name, full id or a unique id prefix.
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {randomBytes} from 'node:crypto'
 import {scanTree} from './scan.js'
 import type {Home} from '../store/home.js'
-import {StrataError, conflict, integrity, notFound, usage} from '../errors.js'
+import {conflict, integrity, notFound, usage, isNotFound} from '../errors.js'
 import {discard, publish, writeAtomic, writeFileAt} from '../store/fsutil.js'
 import {releaseStaging, stagingName} from '../store/staging.js'
 import {InodeLock, inUseBy} from '../store/lock.js'
@@ -85,7 +84,7 @@ export class LayerStore {
       try {
         return [this.get(id)]
       } catch (e) {
-        if (e instanceof StrataError && e.code === 'not_found') return []
+        if (isNotFound(e)) return []
         throw e
       }
     })

@@ -4,7 +4,7 @@ import type {Home} from '../store/home.js'
 import {sys} from '../sys.js'
 import {join} from 'node:path'
 import {discard, writeFileAt} from '../store/fsutil.js'
-import {StrataError, conflict} from '../errors.js'
+import {conflict, isNotFound} from '../errors.js'
 import {scanTree} from './scan.js'
 import {type Entry, treeId} from '../format/entry.js'
 import {DIGESTS, type LayerInfo, LayerStore, checkLayerName} from './layers.js'
@@ -86,7 +86,7 @@ function tryHold(store: LayerStore, id: string) {
   try {
     return store.hold(id)
   } catch (e) {
-    if (e instanceof StrataError && e.code === 'not_found') return null
+    if (isNotFound(e)) return null
     throw e
   }
 }

@@ -7,7 +7,7 @@
 // --map-root-user --map-auto`), that range, written by strata. The mapping is
 // chosen by the first command that writes the store, recorded only once it
 // worked, and held to; one that never held a foreign owner may switch.
-import {existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {readStoreFile, writeStoreFile} from '../store/store-file.js'
 import {userInfo} from 'node:os'
@@ -116,7 +116,6 @@ export function detectMapping(): Mapping {
   return isIdMap(idOptions().auto) ? 'auto' : 'single'
 }
 
-interface StoreFile {version: number; mapping?: Mapping; [k: string]: unknown}
 
 export function recordedMapping(home: Home): Mapping | undefined {
   return readStoreFile(home)?.mapping as Mapping | undefined

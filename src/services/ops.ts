@@ -16,7 +16,7 @@ import type {Credentials} from '../registry/auth.js'
 import type {PushCompression} from '../registry/push.js'
 import type {PullResult} from '../registry/pull.js'
 import type {OpCall} from '../runtime/enter.js'
-import {conflict, notFound} from '../errors.js'
+import {conflict, notFound, isNotFound} from '../errors.js'
 
 /** Where a registry is and how to speak to it: the command parses, the namespace's process talks (docs/design.md, Registries). */
 interface Remote {ref: Reference; tlsVerify?: boolean; authfile?: string; creds?: Credentials}
@@ -79,7 +79,7 @@ export const ops = {
       try {
         id = new LayerStore(home).resolve(a.source)
       } catch (e) {
-        if ((e as {code?: string}).code !== 'not_found') throw e
+        if (!isNotFound(e)) throw e
         throw notFound(`no stack or layer named '${a.source}'`, 'see `strata stack list` and `strata layer list`')
       }
       const hold = new LayerStore(home).hold(id)

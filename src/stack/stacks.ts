@@ -1,10 +1,9 @@
 // Stacks: an ordered list of layers (top first) with a writable upper.
-import {chmodSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {randomBytes} from 'node:crypto'
 import type {Home} from '../store/home.js'
 import {LayerStore} from '../layer/layers.js'
-import {StrataError, conflict, notFound, usage} from '../errors.js'
+import {conflict, notFound, usage, isNotFound} from '../errors.js'
 import {discard, exchange, publish, writeAtomic, writeFileAt} from '../store/fsutil.js'
 import {releaseStaging, stagingDir, stagingName} from '../store/staging.js'
 import {InodeLock, lockHolders} from '../store/lock.js'
@@ -72,7 +71,7 @@ export class StackStore {
       try {
         return [this.get(n)]
       } catch (e) {
-        if (e instanceof StrataError && e.code === 'not_found') return []
+        if (isNotFound(e)) return []
         throw e
       }
     })
