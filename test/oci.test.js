@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
 import {strata, newHome, cleanHome, inNs, tmp, root, scratch} from './helpers.js'
+import {compare, umociView} from './fixtures/umoci-view.js'
 
 const scan = join(root, 'test', 'fixtures', 'scan.js')
 const parse = (out) => out.toString().split('\n').filter(Boolean).map((l) => JSON.parse(l))
@@ -15,58 +16,6 @@ function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, {stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28, ...opts})
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`)
   return r
-}
-
-/** user.rootlesscontainers: protobuf {uint32 uid = 1; uint32 gid = 2}, absent for 0/0 */
-function rootlessOwner(hex) {
-  const owner = {uid: 0, gid: 0}
-  if (!hex) return owner
-  const b = Buffer.from(hex, 'hex')
-  for (let i = 0; i < b.length; ) {
-    const tag = b[i++]
-    let v = 0
-    let shift = 0
-    for (;;) {
-      const x = b[i++]
-      v += (x & 0x7f) * 2 ** shift
-      shift += 7
-      if (!(x & 0x80)) break
-    }
-    if (tag === 0x08) owner.uid = v
-    if (tag === 0x10) owner.gid = v
-  }
-  return owner
-}
-
-/** umoci's rootless view as strata's would look: owners from its xattr, which it keeps instead of chowning */
-function umociView(rootfs) {
-  return parse(run(process.execPath, [scan, rootfs]).stdout).map((e) => {
-    const {['user.rootlesscontainers']: owner, ...xattrs} = e.xattrs ?? {}
-    const o = rootlessOwner(owner)
-    return {...e, uid: o.uid, gid: o.gid, ...(e.xattrs ? {xattrs} : {})}
-  })
-}
-
-function compare(got, want, label) {
-  const g = new Map(got.map((e) => [e.path, e]))
-  const w = new Map(want.map((e) => [e.path, e]))
-  assert.deepEqual([...g.keys()].sort(), [...w.keys()].sort(), `${label}: the same paths`)
-  let n = 0
-  for (const [path, e] of w) {
-    if (path === '') continue // the merged root is the stack's upper; umoci's is its bundle's
-    const {ino: _a, ...want1} = e
-    const {ino: _b, ...got1} = g.get(path)
-    if (e.type === 'symlink') {
-      // umoci can't record a symlink's owner rootless (no user xattrs on symlinks)
-      delete want1.uid
-      delete want1.gid
-      delete got1.uid
-      delete got1.gid
-    }
-    assert.deepEqual(got1, want1, `${label}: ${Buffer.from(path, 'hex').toString()}`)
-    n++
-  }
-  return n
 }
 
 test('an umoci-built image imports layer by layer and merges exactly as umoci unpacks it', async (t) => {

@@ -15,6 +15,7 @@ import {writeFileSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {newHome, cleanHome, inNs, tmp, root, bin, scratch, listing} from './helpers.js'
 import {tarOf} from './fixtures/tar.js'
+import {compare, umociView} from './fixtures/umoci-view.js'
 import {freePort, startRegistry} from './fixtures/registry.js'
 
 const scan = join(root, 'test', 'fixtures', 'scan.js')
@@ -130,54 +131,6 @@ async function putImage(host, repo, tag, layers, {configOverride, layerMediaType
   const r = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {method: 'PUT', body: manifest, headers: {'content-type': 'application/vnd.oci.image.manifest.v1+json'}})
   assert.equal(r.status, 201, await r.text())
   return {digest: sha(manifest), manifest: JSON.parse(manifest), layers: descs}
-}
-
-/** user.rootlesscontainers: protobuf {uint32 uid = 1; uint32 gid = 2}, absent for 0/0 */
-function rootlessOwner(hex) {
-  const owner = {uid: 0, gid: 0}
-  if (!hex) return owner
-  const b = Buffer.from(hex, 'hex')
-  for (let i = 0; i < b.length; ) {
-    const tag = b[i++]
-    let v = 0
-    let shift = 0
-    for (;;) {
-      const x = b[i++]
-      v += (x & 0x7f) * 2 ** shift
-      shift += 7
-      if (!(x & 0x80)) break
-    }
-    if (tag === 0x08) owner.uid = v
-    if (tag === 0x10) owner.gid = v
-  }
-  return owner
-}
-function umociView(rootfs) {
-  return parse(run(process.execPath, [scan, rootfs]).stdout).map((e) => {
-    const {['user.rootlesscontainers']: owner, ...xattrs} = e.xattrs ?? {}
-    const o = rootlessOwner(owner)
-    return {...e, uid: o.uid, gid: o.gid, ...(e.xattrs ? {xattrs} : {})}
-  })
-}
-function compare(got, want, label) {
-  const g = new Map(got.map((e) => [e.path, e]))
-  const w = new Map(want.map((e) => [e.path, e]))
-  assert.deepEqual([...g.keys()].sort(), [...w.keys()].sort(), `${label}: the same paths`)
-  let n = 0
-  for (const [path, e] of w) {
-    if (path === '') continue
-    const {ino: _a, ...want1} = e
-    const {ino: _b, ...got1} = g.get(path)
-    if (e.type === 'symlink') {
-      for (const o of [want1, got1]) {
-        delete o.uid
-        delete o.gid
-      }
-    }
-    assert.deepEqual(got1, want1, `${label}: ${Buffer.from(path, 'hex').toString()}`)
-    n++
-  }
-  return n
 }
 
 let reg, fixture, want
