@@ -4,7 +4,10 @@
 // loading oclif; `run` and `import` start their namespace while oclif loads; `exec` into a
 // running session joins it without oclif.
 const argv = process.argv.slice(2)
-const fast = ['--version', '--help', '-h', 'help', 'stack', 'layer', 'ps', 'path'].includes(argv[0] ?? '--help') || argv.includes('--help') || argv.includes('-h')
+// only what fast.ts may answer loads it: every other command goes straight on
+const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv
+const listing = (argv[0] === 'stack' || argv[0] === 'layer') && (argv[1] === 'list' || argv[1] === 'ls')
+const fast = listing || ['--version', 'help', 'ps', 'path', undefined].includes(argv[0]) || own.includes('--help') || own.includes('-h')
   ? await (await import('../dist/fast.mjs')).fastPath(argv, new URL('../', import.meta.url))
   : null
 const fastExec = fast === null && argv[0] === 'exec' && argv[2] === '--' ? await (await import('../dist/src/runtime/exec-fast.js')).execFast(argv[1], argv.slice(3)) : null
