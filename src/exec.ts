@@ -5,6 +5,7 @@
 // than the command takes to run.
 import {spawn} from 'node:child_process'
 import {accessSync, constants} from 'node:fs'
+import {dirname} from 'node:path'
 import {tracer} from './trace.js'
 
 export const trace = tracer('strata:exec')
@@ -59,12 +60,8 @@ export function userEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv
   return {...rest, PATH: path}
 }
 
-/** Whether a program is on PATH itself (not only found by hostTool's fallback). */
-export const onPath = (name: string) => (process.env.PATH ?? '').split(':').some((d) => {
-  try {
-    accessSync(`${d}/${name}`, constants.X_OK)
-    return !!d
-  } catch {
-    return false
-  }
-})
+/** Whether a program is on PATH itself (not only found by hostTool's fallback, which searches PATH first). */
+export function onPath(name: string): boolean {
+  const found = hostTool(name)
+  return found.startsWith('/') && (process.env.PATH ?? '').split(':').includes(dirname(found))
+}
