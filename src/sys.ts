@@ -67,5 +67,26 @@ interface Sys {
 }
 
 
-// the prebuild for this platform while it matches native/, else build/Release (scripts/native.cjs)
-export const sys: Sys = createRequire(import.meta.url)(join(packageRoot, 'scripts', 'native.cjs')).load('strata_sys')
+// Every method, named once so that the compiler sees none is missing.
+const METHODS: Record<keyof Sys, true> = {
+  getxattr: true, listxattr: true, setxattr: true, removexattr: true, utimens: true, mknod: true, syncfs: true, flock: true,
+  exchange: true, reap: true, hashBlocks: true, storeFile: true, objectAlias: true, objectOpen: true, objectWrite: true,
+  objectFinish: true, objectAbort: true, copySparse: true, createFile: true, scanDir: true, scanEntry: true,
+}
+
+/**
+ * The addon, loaded at the first call of any method (choosing it and loading it
+ * costs a command that never calls it, a listing, a tenth of its start-up):
+ * the prebuild for this platform while it matches native/, else build/Release
+ * (scripts/native.cjs). The first call puts the addon's own functions in place,
+ * so later calls go straight to them.
+ */
+export const sys = {} as Sys
+const names = Object.keys(METHODS) as (keyof Sys)[]
+for (const name of names) {
+  sys[name] = ((...args: unknown[]) => {
+    const addon: Sys = createRequire(import.meta.url)(join(packageRoot, 'scripts', 'native.cjs')).load('strata_sys')
+    for (const n of names) sys[n] = addon[n] as never
+    return (sys[name] as (...a: unknown[]) => unknown)(...args)
+  }) as never
+}
