@@ -5,16 +5,23 @@
 // built from. A prebuild is used only while that hash still matches native/
 // and binding.gyp; otherwise (a developer edited native/) build/Release is,
 // so an edit is never silently ignored.
+//
+// Hashing the sources at every start cost a command a fifth of node's own
+// start, so the hash is kept in dist/native-sources.json together with the
+// sources' stat (size, mtime, ctime, inode of each, and their names): while
+// the stat is the same the kept hash is, and any edit, added or removed file
+// changes it (ctime moves on every write and no tool sets it back), and then
+// the sources are hashed again. The build and the install script write it;
+// a start that had to hash rewrites it where it may.
 'use strict'
-const {createHash} = require('node:crypto')
-const {closeSync, existsSync, openSync, readFileSync, readSync, readdirSync} = require('node:fs')
+const {closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, writeFileSync} = require('node:fs')
 const {join} = require('node:path')
 
 const root = join(__dirname, '..')
+const stampFile = (dir) => join(dir, 'dist', 'native-sources.json')
 
-/** SHA-256 over binding.gyp and every file under native/ (names and contents, sorted by path) */
-function sourcesHash(dir = root) {
-  const h = createHash('sha256')
+/** binding.gyp and every file under native/, relative to dir, sorted */
+function sourceFiles(dir) {
   const files = ['binding.gyp']
   const walk = (rel) => {
     for (const e of readdirSync(join(dir, rel), {withFileTypes: true})) {
@@ -24,13 +31,54 @@ function sourcesHash(dir = root) {
     }
   }
   walk('native')
-  files.sort()
-  for (const f of files) {
+  return files.sort()
+}
+
+/** SHA-256 over binding.gyp and every file under native/ (names and contents, sorted by path) */
+function sourcesHash(dir = root) {
+  // node:crypto costs milliseconds to load: only here, where it is needed
+  const h = require('node:crypto').createHash('sha256')
+  for (const f of sourceFiles(dir)) {
     const data = readFileSync(join(dir, f))
     h.update(f + '\0' + data.length + '\0')
     h.update(data)
   }
   return h.digest('hex')
+}
+
+/** what changes whenever a source does: each file's name, size, mtime, ctime and inode */
+function sourcesStat(dir = root) {
+  return sourceFiles(dir).map((f) => {
+    const s = statSync(join(dir, f), {bigint: true})
+    return `${f} ${s.size} ${s.mtimeNs} ${s.ctimeNs} ${s.ino}`
+  }).join('\n')
+}
+
+/** writes dist/native-sources.json for these sources; false when they changed meanwhile or it can't be written */
+function writeStamp(dir = root, stat = sourcesStat(dir), sources = sourcesHash(dir)) {
+  if (sourcesStat(dir) !== stat) return false
+  const file = stampFile(dir)
+  const tmp = `${file}.${process.pid}`
+  try {
+    writeFileSync(tmp, JSON.stringify({stat, sources}) + '\n')
+    renameSync(tmp, file)
+    return true
+  } catch {
+    try { require('node:fs').unlinkSync(tmp) } catch {}
+    return false
+  }
+}
+
+/** sourcesHash, from dist/native-sources.json while the sources' stat matches it, else hashed (and kept where it may be) */
+function currentSources(dir = root) {
+  const stat = sourcesStat(dir)
+  try {
+    const kept = JSON.parse(readFileSync(stampFile(dir), 'utf8'))
+    if (kept.stat === stat && typeof kept.sources === 'string') return kept.sources
+  } catch {}
+  const sources = sourcesHash(dir)
+  writeStamp(dir, stat, sources)
+  return sources
 }
 
 /** 'musl' or 'glibc' for the running node: the ELF interpreter it names */
@@ -67,7 +115,7 @@ function locate(file, dir = root) {
   let why
   if (!manifest) why = 'no prebuilds/manifest.json'
   else if (!manifest.platforms || !manifest.platforms[tag] || !existsSync(pre)) why = `no prebuild for ${tag}`
-  else if (manifest.sources !== sourcesHash(dir)) why = 'native/ changed since the prebuilds were made'
+  else if (manifest.sources !== currentSources(dir)) why = 'native/ changed since the prebuilds were made'
   else return {path: pre, from: 'prebuild', why: null}
   if (existsSync(built)) return {path: built, from: 'build', why}
   return {path: null, from: null, why}
@@ -87,4 +135,4 @@ function load(name) {
   return require(nativePath(name + '.node'))
 }
 
-module.exports = {sourcesHash, libc, platformTag, readManifest, locate, nativePath, load, root}
+module.exports = {sourcesHash, sourcesStat, currentSources, writeStamp, libc, platformTag, readManifest, locate, nativePath, load, root}
