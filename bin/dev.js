@@ -1,4 +1,5 @@
 #!/usr/bin/env -S node --import tsx
 // Runs strata from the TypeScript sources (tsx), for development.
-import {execute} from '@oclif/core'
-await execute({development: true, dir: import.meta.url})
+// CommonJS, as bin/run.js (bin/package.json); oclif finds the package from its root.
+'use strict'
+import('@oclif/core').then(({execute}) => execute({development: true, dir: require('node:path').join(__dirname, '..')}))

@@ -1,19 +1,64 @@
-// Bundles the fast paths (src/cli/fast.ts and what they load) into one file,
-// dist/fast.mjs, at build time: resolving and linking some forty ES modules
-// one by one costs a listing more than its own work (bench/startup.js).
-// Packages stay external; the native addon is found from the package root as before.
+// Bundles each start-up fast path into one CommonJS file at build time:
+// dist/fast.cjs (src/cli/fast.ts: help, --version, the listings) and
+// dist/complete.cjs (src/cli/complete.ts: `__complete`). Resolving and linking
+// some forty ES modules one by one cost a listing more than its own work, and
+// node's ES module loader alone costs a fifth of node's start (bench/startup.js),
+// so bin/run.js (CommonJS) requires these and loads no ES module on those paths.
+// Packages stay external; import.meta.url becomes the bundle's own file URL.
+// It also writes dist/native-sources.json (scripts/native.cjs), so that no
+// start has to hash native/ to choose the prebuild.
 import {build} from 'esbuild'
+import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-await build({
-  entryPoints: [join(root, 'dist', 'src', 'cli', 'fast.js')],
-  outfile: join(root, 'dist', 'fast.mjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'warning',
+const require = createRequire(import.meta.url)
+
+// Builtins that cost a command milliseconds to load (node:crypto brings node's
+// streams with it) and that most runs of a fast path never call: in the
+// bundles they load at their first use. The bundled code sees a stand-in whose
+// properties (the builtin's own names, listed here at build time) read through
+// to the builtin, loading it then.
+const LAZY = ['crypto', 'child_process']
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${LAZY.join('|')})$`)
+    b.onResolve({filter}, (args) =>
+      args.namespace === 'lazy-builtin' ? {path: args.path, external: true} : {path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin'})
+    b.onLoad({filter: /.*/, namespace: 'lazy-builtin'}, (args) => {
+      const keys = Object.getOwnPropertyNames(require(`node:${args.path}`))
+      return {
+        loader: 'js',
+        contents: `let real
+const load = () => (real ??= require('node:${args.path}'))
+const keys = ${JSON.stringify(keys)}
+module.exports = new Proxy({}, {
+  get: (_, k) => (k === '__esModule' ? undefined : load()[k]),
+  has: (_, k) => k in load(),
+  ownKeys: () => keys,
+  getOwnPropertyDescriptor: (_, k) => (keys.includes(k) ? {configurable: true, enumerable: true, get: () => load()[k]} : undefined),
 })
+`,
+      }
+    })
+  },
+}
+
+for (const [entry, out] of [['fast', 'fast'], ['complete', 'complete']]) {
+  await build({
+    entryPoints: [join(root, 'dist', 'src', 'cli', `${entry}.js`)],
+    outfile: join(root, 'dist', `${out}.cjs`),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    packages: 'external',
+    define: {'import.meta.url': '__bundleUrl'},
+    banner: {js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;'},
+    plugins: [lazyBuiltins],
+    logLevel: 'warning',
+  })
+}
+require('./native.cjs').writeStamp(root)

@@ -5,11 +5,12 @@
 // fixed value sets and descriptions come from oclif.manifest.json (plain JSON,
 // written at build time), dynamic values from the store's directories.
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
+import {packageRoot} from '../root.js'
 import {Home} from '../store/home.js'
 import {type Session, isRunning, sessionsDir} from '../runtime/session-state.js'
 import {type ValueKind, valueKind} from './completion-values.js'
+import {emit} from './emit.js'
 
 export const Directive = {error: 1, noSpace: 2, noFile: 4, filterExt: 8, filterDirs: 16, keepOrder: 32} as const
 
@@ -21,10 +22,8 @@ interface ManifestArg {name: string; description?: string; options?: string[]}
 interface ManifestCommand {id: string; summary?: string; description?: string; hidden?: boolean; aliases?: string[]; strict?: boolean; args: Record<string, ManifestArg>; flags: Record<string, ManifestFlag>}
 export interface Spec {commands: Record<string, ManifestCommand>; topics: Record<string, {description?: string}>}
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-
 /** The command surface as the build recorded it. */
-export function loadSpec(dir = root): Spec {
+export function loadSpec(dir = packageRoot): Spec {
   const manifest = JSON.parse(readFileSync(join(dir, 'oclif.manifest.json'), 'utf8'))
   const pjson = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
   return {commands: manifest.commands ?? {}, topics: pjson.oclif?.topics ?? {}}
@@ -240,5 +239,5 @@ export async function main(words: string[]): Promise<void> {
     if (process.env.DEBUG) process.stderr.write(`strata __complete: ${(e as Error).stack}\n`)
     answer = {candidates: [], directive: Directive.error}
   }
-  process.stdout.write(render(answer))
+  emit(1, render(answer))
 }

@@ -4,16 +4,20 @@
 // anything else, which oclif then parses as usual; the output is the command's
 // own (src/cli/views.ts), and help is what oclif rendered at build time
 // (scripts/help.js writes dist/help.json).
+//
+// Start-up is what these are for (bench/startup.js), so only node:fs and
+// node:path load up front: a listing imports its view and the store when it
+// runs, help and --version never do, and output goes out by write(2) (emit.ts).
 import {readFileSync} from 'node:fs'
-import {Home} from '../store/home.js'
-import {asStrataError} from '../errors.js'
-import {printJson, reportError} from './report.js'
+import {join} from 'node:path'
+import {emit} from './emit.js'
+import {errorText, jsonText} from './report.js'
 import type {View} from './views.js'
 
 type Run = () => Promise<View<unknown>> | View<unknown>
 
-/** Runs argv on a fast path and returns its exit code, or null when oclif must. */
-export async function fastPath(argv: string[], root: URL): Promise<number | null> {
+/** Runs argv on a fast path and returns its exit code, or null when oclif must; root: the package's directory. */
+export async function fastPath(argv: string[], root: string): Promise<number | null> {
   if (process.env.STRATA_NO_FAST) return null
   const end = argv.indexOf('--')
   const own = end < 0 ? argv : argv.slice(0, end)
@@ -26,39 +30,43 @@ export async function fastPath(argv: string[], root: URL): Promise<number | null
   if (!run) return null
   try {
     const v = await run()
-    if (json) printJson(v.json)
+    if (json) emit(1, jsonText(v.json))
     else {
-      process.stdout.write(v.text + '\n')
-      for (const w of v.warnings ?? []) process.stderr.write(`strata: ${w}\n`)
+      emit(1, v.text + '\n')
+      for (const w of v.warnings ?? []) emit(2, `strata: ${w}\n`)
     }
   } catch (err) {
-    reportError(asStrataError(err), json > 0)
+    const e = (await import('../errors.js')).asStrataError(err)
+    emit(json ? 1 : 2, errorText(e, json > 0))
+    process.exitCode = e.exit
   }
   return Number(process.exitCode ?? 0)
 }
 
 function listing(words: string[]): Run | null {
   const [a, b, ...rest] = words
-  const home = () => new Home()
-  const views = () => import('./views.js')
-  if (a === 'stack' && (b === 'list' || b === 'ls') && !rest.length) return async () => (await views()).stackList(home())
-  if (a === 'layer' && (b === 'list' || b === 'ls') && !rest.length) return async () => (await views()).layerList(home())
-  if (a === 'ps' && b === undefined) return async () => (await views()).sessionList(home())
-  if (a === 'path' && b !== undefined && !rest.length) return async () => (await views()).sessionPath(home(), b)
+  const load = async () => {
+    const [views, {Home}] = await Promise.all([import('./views.js'), import('../store/home.js')])
+    return {views, home: new Home()}
+  }
+  if (a === 'stack' && (b === 'list' || b === 'ls') && !rest.length) return async () => { const {views, home} = await load(); return views.stackList(home) }
+  if (a === 'layer' && (b === 'list' || b === 'ls') && !rest.length) return async () => { const {views, home} = await load(); return views.layerList(home) }
+  if (a === 'ps' && b === undefined) return async () => { const {views, home} = await load(); return views.sessionList(home) }
+  if (a === 'path' && b !== undefined && !rest.length) return async () => { const {views, home} = await load(); return views.sessionPath(home, b) }
   return null
 }
 
-function version(root: URL): number {
-  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'))
-  process.stdout.write(`${pkg.oclif?.bin ?? pkg.name}/${pkg.version} ${process.platform}-${process.arch} node-${process.version}\n`)
+function version(root: string): number {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+  emit(1, `${pkg.oclif?.bin ?? pkg.name}/${pkg.version} ${process.platform}-${process.arch} node-${process.version}\n`)
   return 0
 }
 
 /** Help as oclif renders it, for the deepest command or topic the words name. */
-function help(own: string[], root: URL): number | null {
+function help(own: string[], root: string): number | null {
   let pages: Record<string, string>
   try {
-    pages = JSON.parse(readFileSync(new URL('dist/help.json', root), 'utf8'))
+    pages = JSON.parse(readFileSync(join(root, 'dist', 'help.json'), 'utf8'))
   } catch {
     return null
   }
@@ -67,7 +75,7 @@ function help(own: string[], root: URL): number | null {
     const page = pages[words.slice(0, n).join(':')]
     if (page === undefined) continue
     if (n < words.length && own[0] === 'help') return null // `help nosuch`: oclif says it is unknown
-    process.stdout.write(page)
+    emit(1, page)
     return 0
   }
   return null
