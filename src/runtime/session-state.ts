@@ -2,7 +2,7 @@
 // whether its holder still runs, and how to join it. Node's own modules only:
 // `strata exec` uses this on its start-up path, before (instead of) oclif.
 import {readFileSync, readlinkSync} from 'node:fs'
-import {createHash} from 'node:crypto'
+import {sha256Hex} from '../sha256.js'
 import {join} from 'node:path'
 import {type Home, runtimeDir} from '../store/home.js'
 import type {Mapping} from './idmap.js'
@@ -87,7 +87,7 @@ export function nsOf(pid: number | 'self', ns: 'mnt' | 'user'): string | null {
 
 /** Where a store's sessions are recorded: keyed by the store, since two stores may each have a stack of the same name. */
 export function sessionsDir(home: Home): string {
-  return join(runtimeDir(), 'sessions', createHash('sha256').update(home.root).digest('hex').slice(0, 16))
+  return join(runtimeDir(), 'sessions', sha256Hex(home.root).slice(0, 16))
 }
 
 export function sessionFile(home: Home, stack: string): string {
