@@ -1,13 +1,18 @@
-// Bundles each start-up fast path into one CommonJS file at build time:
-// dist/fast.cjs (src/cli/fast.ts: help, --version, the listings) and
-// dist/complete.cjs (src/cli/complete.ts: `__complete`). Resolving and linking
-// some forty ES modules one by one cost a listing more than its own work, and
-// node's ES module loader alone costs a fifth of node's start (bench/startup.js),
-// so bin/run.js (CommonJS) requires these and loads no ES module on those paths.
-// Packages stay external; import.meta.url becomes the bundle's own file URL.
+// Bundles each start-up path into one CommonJS file at build time:
+// dist/fast.cjs (src/cli/fast.ts: help, --version, and which listing),
+// dist/listings.cjs (src/cli/listings.ts: the listings, and the store's code
+// they run) and dist/complete.cjs (src/cli/complete.ts: `__complete`).
+// Resolving and linking some forty ES modules one by one cost a listing more
+// than its own work, and node's ES module loader alone costs a fifth of node's
+// start (bench/startup.js), so bin/run.js (CommonJS) loads these and no ES
+// module on those paths. Packages stay external; import.meta.url becomes the
+// bundle's own file URL. Each bundle's first line names its build, for the
+// code caches bin/run.js keeps in dist/code-cache/.
 // It also writes dist/native-sources.json (scripts/native.cjs), so that no
 // start has to hash native/ to choose the prebuild.
 import {build} from 'esbuild'
+import {createHash} from 'node:crypto'
+import {rmSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -46,10 +51,12 @@ module.exports = new Proxy({}, {
   },
 }
 
-for (const [entry, out] of [['fast', 'fast'], ['complete', 'complete']]) {
-  await build({
-    entryPoints: [join(root, 'dist', 'src', 'cli', `${entry}.js`)],
-    outfile: join(root, 'dist', `${out}.cjs`),
+// a new build's bundles start without code caches (bin/run.js): each names its build on its first line
+rmSync(join(root, 'dist', 'code-cache'), {recursive: true, force: true})
+for (const name of ['fast', 'listings', 'complete']) {
+  const out = await build({
+    entryPoints: [join(root, 'dist', 'src', 'cli', `${name}.js`)],
+    write: false,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -60,5 +67,8 @@ for (const [entry, out] of [['fast', 'fast'], ['complete', 'complete']]) {
     plugins: [lazyBuiltins],
     logLevel: 'warning',
   })
+  const code = out.outputFiles[0].text
+  const id = createHash('sha256').update(code).digest('hex').slice(0, 16)
+  writeFileSync(join(root, 'dist', `${name}.cjs`), `// build ${id}\n${code}`)
 }
 require('./native.cjs').writeStamp(root)

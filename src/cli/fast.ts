@@ -5,19 +5,24 @@
 // own (src/cli/views.ts), and help is what oclif rendered at build time
 // (scripts/help.js writes dist/help.json).
 //
-// Start-up is what these are for (bench/startup.js), so only node:fs and
-// node:path load up front: a listing imports its view and the store when it
-// runs, help and --version never do, and output goes out by write(2) (emit.ts).
+// Start-up is what these are for (bench/startup.js), so this module needs only
+// node:fs and node:path: the listings, and the store's code under them, are
+// another bundle (listings.ts) that bin/run.js hands in, and output goes out by
+// write(2) (emit.ts).
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {emit} from './emit.js'
 import {errorText, jsonText} from './report.js'
+import type {Listings} from './listings.js'
 import type {View} from './views.js'
 
 type Run = () => Promise<View<unknown>> | View<unknown>
 
-/** Runs argv on a fast path and returns its exit code, or null when oclif must; root: the package's directory. */
-export async function fastPath(argv: string[], root: string): Promise<number | null> {
+/**
+ * Runs argv on a fast path and returns its exit code, or null when oclif must;
+ * root: the package's directory; listings: loads listings.ts (its bundle).
+ */
+export async function fastPath(argv: string[], root: string, listings: () => Listings | Promise<Listings>): Promise<number | null> {
   if (process.env.STRATA_NO_FAST) return null
   const end = argv.indexOf('--')
   const own = end < 0 ? argv : argv.slice(0, end)
@@ -26,7 +31,9 @@ export async function fastPath(argv: string[], root: string): Promise<number | n
   const json = own.filter((a) => a === '--json').length
   const words = own.filter((a) => a !== '--json')
   if (json > 1 || words.some((w) => w.startsWith('-'))) return null
-  const run = listing(words)
+  let loaded: Promise<Listings> | undefined // one load: a StrataError is known by its own bundle's class
+  const load = () => (loaded ??= Promise.resolve(listings()))
+  const run = listing(words, load)
   if (!run) return null
   try {
     const v = await run()
@@ -36,23 +43,19 @@ export async function fastPath(argv: string[], root: string): Promise<number | n
       for (const w of v.warnings ?? []) emit(2, `strata: ${w}\n`)
     }
   } catch (err) {
-    const e = (await import('../errors.js')).asStrataError(err)
+    const e = (await load()).asStrataError(err)
     emit(json ? 1 : 2, errorText(e, json > 0))
     process.exitCode = e.exit
   }
   return Number(process.exitCode ?? 0)
 }
 
-function listing(words: string[]): Run | null {
+function listing(words: string[], load: () => Promise<Listings>): Run | null {
   const [a, b, ...rest] = words
-  const load = async () => {
-    const [views, {Home}] = await Promise.all([import('./views.js'), import('../store/home.js')])
-    return {views, home: new Home()}
-  }
-  if (a === 'stack' && (b === 'list' || b === 'ls') && !rest.length) return async () => { const {views, home} = await load(); return views.stackList(home) }
-  if (a === 'layer' && (b === 'list' || b === 'ls') && !rest.length) return async () => { const {views, home} = await load(); return views.layerList(home) }
-  if (a === 'ps' && b === undefined) return async () => { const {views, home} = await load(); return views.sessionList(home) }
-  if (a === 'path' && b !== undefined && !rest.length) return async () => { const {views, home} = await load(); return views.sessionPath(home, b) }
+  if (a === 'stack' && (b === 'list' || b === 'ls') && !rest.length) return async () => (await load()).stackList()
+  if (a === 'layer' && (b === 'list' || b === 'ls') && !rest.length) return async () => (await load()).layerList()
+  if (a === 'ps' && b === undefined) return async () => (await load()).sessionList()
+  if (a === 'path' && b !== undefined && !rest.length) return async () => (await load()).sessionPath(b)
   return null
 }
 
