@@ -11,6 +11,8 @@ import {dirname, join} from 'node:path'
 const native = createRequire(import.meta.url)('./native.cjs')
 const gyp = JSON.parse((await import('node:fs')).readFileSync(join(native.root, 'binding.gyp'), 'utf8'))
 const files = gyp.targets.map((t) => (t.type === 'executable' ? t.target_name : t.target_name + '.node'))
+// the sources' hash, kept for the starts to come (dist/native-sources.json; none yet in a fresh clone, whose build writes it)
+native.writeStamp(native.root, {wait: true})
 const found = files.map((f) => native.locate(f))
 if (found.every((f) => f.from === 'prebuild')) process.exit(0)
 

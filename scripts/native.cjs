@@ -8,13 +8,16 @@
 //
 // Hashing the sources at every start cost a command a fifth of node's own
 // start, so the hash is kept in dist/native-sources.json together with the
-// sources' stat (size, mtime, ctime, inode of each, and their names): while
+// sources' stat (names, and each file's size, mtime, ctime and inode): while
 // the stat is the same the kept hash is, and any edit, added or removed file
-// changes it (ctime moves on every write and no tool sets it back), and then
-// the sources are hashed again. The build and the install script write it;
-// a start that had to hash rewrites it where it may.
+// changes it, and then the sources are hashed again. ctime moves on every
+// write and no tool sets it back, but in clock ticks: an edit of the same size
+// in the same tick as the last change could keep the stat, so a stat is kept
+// only once every source is a second old (git's "racy clean" rule); after
+// that, any edit moves a ctime past it. The build, the install script and a
+// start that had to hash write it, where they may.
 'use strict'
-const {closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, writeFileSync} = require('node:fs')
+const {closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync} = require('node:fs')
 const {join} = require('node:path')
 
 const root = join(__dirname, '..')
@@ -46,17 +49,40 @@ function sourcesHash(dir = root) {
   return h.digest('hex')
 }
 
-/** what changes whenever a source does: each file's name, size, mtime, ctime and inode */
-function sourcesStat(dir = root) {
-  return sourceFiles(dir).map((f) => {
+/** what changes whenever a source does: each file's name, size, mtime, ctime and inode; and the newest ctime (ns) */
+function statSources(dir = root) {
+  let newest = 0n
+  const stat = sourceFiles(dir).map((f) => {
     const s = statSync(join(dir, f), {bigint: true})
+    if (s.ctimeNs > newest) newest = s.ctimeNs
     return `${f} ${s.size} ${s.mtimeNs} ${s.ctimeNs} ${s.ino}`
   }).join('\n')
+  return {stat, newest}
+}
+const sourcesStat = (dir = root) => statSources(dir).stat
+
+// how old every source must be before its stat is kept (see above)
+const SETTLED_NS = 1_000_000_000n
+const age = (newest) => BigInt(Date.now()) * 1_000_000n - newest
+
+/**
+ * Writes dist/native-sources.json for these sources: true when written; false
+ * when they changed meanwhile, changed less than a second ago, or it can't be
+ * written. wait: first wait for the sources to be a second old (the install
+ * script, just after npm unpacked them).
+ */
+function writeStamp(dir = root, {wait = false} = {}) {
+  const before = statSources(dir)
+  if (wait && age(before.newest) < SETTLED_NS) {
+    const ms = Number((SETTLED_NS - age(before.newest)) / 1_000_000n) + 10
+    if (ms < 5000) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+  }
+  return keep(dir, before.stat, sourcesHash(dir))
 }
 
-/** writes dist/native-sources.json for these sources; false when they changed meanwhile or it can't be written */
-function writeStamp(dir = root, stat = sourcesStat(dir), sources = sourcesHash(dir)) {
-  if (sourcesStat(dir) !== stat) return false
+function keep(dir, stat, sources) {
+  const now = statSources(dir)
+  if (now.stat !== stat || age(now.newest) < SETTLED_NS) return false
   const file = stampFile(dir)
   const tmp = `${file}.${process.pid}`
   try {
@@ -64,20 +90,20 @@ function writeStamp(dir = root, stat = sourcesStat(dir), sources = sourcesHash(d
     renameSync(tmp, file)
     return true
   } catch {
-    try { require('node:fs').unlinkSync(tmp) } catch {}
+    try { unlinkSync(tmp) } catch {}
     return false
   }
 }
 
 /** sourcesHash, from dist/native-sources.json while the sources' stat matches it, else hashed (and kept where it may be) */
 function currentSources(dir = root) {
-  const stat = sourcesStat(dir)
+  const {stat} = statSources(dir)
   try {
     const kept = JSON.parse(readFileSync(stampFile(dir), 'utf8'))
     if (kept.stat === stat && typeof kept.sources === 'string') return kept.sources
   } catch {}
   const sources = sourcesHash(dir)
-  writeStamp(dir, stat, sources)
+  keep(dir, stat, sources)
   return sources
 }
 
