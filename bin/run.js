@@ -56,7 +56,8 @@ function bundle(name, key) {
     try {
       const fd = fs.openSync(cacheFile, 'r')
       try {
-        if ((fs.fstatSync(fd).mode & 0o022) === 0) cachedData = fs.readFileSync(fd)
+        const {mode, size} = fs.fstatSync(fd)
+        if ((mode & 0o022) === 0 && fs.readSync(fd, (cachedData = Buffer.allocUnsafe(size))) !== size) cachedData = undefined
       } finally {
         fs.closeSync(fd)
       }

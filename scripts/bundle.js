@@ -21,11 +21,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
 
 // Builtins that cost a command milliseconds to load (node:crypto brings node's
-// streams with it) and that most runs of a fast path never call: in the
+// streams with it), or a good part of one, and that most runs of a fast path never call: in the
 // bundles they load at their first use. The bundled code sees a stand-in whose
 // properties (the builtin's own names, listed here at build time) read through
 // to the builtin, loading it then.
-const LAZY = ['crypto', 'child_process']
+const LAZY = ['crypto', 'child_process', 'url', 'module', 'os']
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
@@ -39,11 +39,12 @@ const lazyBuiltins = {
         contents: `let real
 const load = () => (real ??= require('node:${args.path}'))
 const keys = ${JSON.stringify(keys)}
+const known = new Set(keys)
 module.exports = new Proxy({}, {
   get: (_, k) => (k === '__esModule' ? undefined : load()[k]),
   has: (_, k) => k in load(),
   ownKeys: () => keys,
-  getOwnPropertyDescriptor: (_, k) => (keys.includes(k) ? {configurable: true, enumerable: true, get: () => load()[k]} : undefined),
+  getOwnPropertyDescriptor: (_, k) => (known.has(k) ? {configurable: true, enumerable: true, get: () => load()[k]} : undefined),
 })
 `,
       }
@@ -62,12 +63,13 @@ for (const name of ['fast', 'listings', 'complete']) {
     format: 'cjs',
     target: 'node20',
     packages: 'external',
-    define: {'import.meta.url': '__bundleUrl'},
-    banner: {js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;'},
+    define: {'import.meta.url': '__bundle.url', 'import.meta.dirname': '__dirname'},
     plugins: [lazyBuiltins],
     logLevel: 'warning',
   })
-  const code = out.outputFiles[0].text
+  // the bundle's own file URL, made only when read (node:url is not free)
+  const url = 'const __bundle = {get url() { return require("node:url").pathToFileURL(__filename).href }};\n'
+  const code = (out.outputFiles[0].text.includes('__bundle.url') ? url : '') + out.outputFiles[0].text
   const id = createHash('sha256').update(code).digest('hex').slice(0, 16)
   writeFileSync(join(root, 'dist', `${name}.cjs`), `// build ${id}\n${code}`)
 }

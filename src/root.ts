@@ -4,7 +4,8 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
+  // import.meta.dirname: node >= 20.11, and in the start-up bundles their own directory (scripts/bundle.js)
+  let dir = import.meta.dirname ?? dirname(fileURLToPath(import.meta.url))
   while (!existsSync(join(dir, 'package.json'))) {
     const up = dirname(dir)
     if (up === dir) throw new Error('strata: cannot find the package root')
