@@ -2,10 +2,11 @@
 // command and the baseline alternate PAIRS times; the figure is the median of
 // the per-pair ratios (this machine is shared and noisy: only ratios taken in
 // the same moment mean anything). Targets (issue "Start-up and install"):
-// plain commands <= 1.5x, `__complete` <= 1.2x, `run S -- true` <= 2x,
+// plain commands (path too) <= 1.5x, `__complete` <= 1.2x, `run S -- true` <= 2x,
 // `run --root S -- true` <= 2.2x.
 // Run as a user with a subordinate id range, after `npm run build`:
 //   node bench/startup.js [WORKDIR]      (PAIRS=15 by default; prints a table)
+//   ONLY=REGEX: only the commands whose name matches, e.g. ONLY='^(?!run)' for all but run
 import {mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {tmpdir} from 'node:os'
@@ -29,13 +30,19 @@ const cases = [
   ['__complete stack rm ""', strata('__complete', 'stack', 'rm', ''), 1.2],
   ['run S -- true', strata('run', 'S', '--', 'true'), 2],
   ['run --root S -- true', strata('run', '--root', 'S', '--', 'true'), 2.2],
+  // with S mounted (last: `run` wants it unmounted)
+  ['path S', strata('path', 'S'), 1.5, {mounted: true}],
 ]
 const baseline = [process.execPath, '-e', '0']
 console.log(`| command | node -e 0 (median s) | strata (median s) | median ratio | target | per-pair ratios |`)
 console.log(`| --- | --- | --- | --- | --- | --- |`)
-for (const [name, argv, target] of cases) {
-  time(argv, {env}) // warm the page cache and any per-boot probe
+const only = process.env.ONLY ? new RegExp(process.env.ONLY) : null
+for (const [name, argv, target, {mounted = false} = {}] of cases) {
+  if (only && !only.test(name)) continue
+  if (mounted) sh(strata('mount', 'S'), {env})
+  time(argv, {env}) // warm the page cache, any per-boot probe and the code cache (bin/run.js)
   const r = paired(PAIRS, () => time(baseline, {env}), () => time(argv, {env}))
   console.log(`| \`${name}\` | ${median(r.a).toFixed(3)} | ${median(r.b).toFixed(3)} | **${r.median.toFixed(2)}×** | ≤ ${target}× | ${fmt(r.ratios)} |`)
+  if (mounted) sh(strata('umount', 'S'), {env})
 }
 rmSync(work, {recursive: true, force: true})
