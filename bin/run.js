@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // strata's entry point. Plain listings, --version and help answer without
 // oclif (src/cli/fast.ts); completion answers on the keystroke path without
-// loading oclif; `run` and `import` start their namespace while oclif loads; `exec` into a
+// loading oclif; `import` starts its namespace while oclif loads; `exec` into a
 // running session joins it without oclif.
 const argv = process.argv.slice(2)
 // only what fast.ts may answer loads it: every other command goes straight on
@@ -17,7 +17,7 @@ else if (argv[0] === '__complete') {
   const {main} = await import('../dist/src/cli/complete.js')
   await main(argv.slice(1))
 } else {
-  if (argv[0] === 'run' || argv[0] === 'import') (await import('../dist/src/runtime/prestart.js')).prestartFor(argv)
+  if (argv[0] === 'import') (await import('../dist/src/runtime/prestart.js')).prestartFor(argv)
   const {execute} = await import('@oclif/core')
   await execute({dir: import.meta.url})
 }
