@@ -246,12 +246,15 @@ static void do_loopback(void) {
   close(fd);
 }
 
-/* network WHAT SOCKET: tell strata outside our pid (as the host sees it) and wait until pasta has set the network up */
+/* network WHAT SOCKET [PID]: tell strata outside our pid (as the host sees it; or PID, a holder's) and wait until pasta has set the network up */
 static void do_network(struct step *s) {
   char self[64];
-  ssize_t n = readlink("/proc/self", self, sizeof self - 1); // the host's /proc: the pivot comes later
-  if (n < 0) STEP_FAIL("environment", "/proc/self: %s", strerror(errno));
-  self[n] = 0;
+  if (s->n > 3) snprintf(self, sizeof self, "%s", s->f[3]);
+  else {
+    ssize_t n = readlink("/proc/self", self, sizeof self - 1); // the host's /proc: the pivot comes later
+    if (n < 0) STEP_FAIL("environment", "/proc/self: %s", strerror(errno));
+    self[n] = 0;
+  }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un a = {.sun_family = AF_UNIX};
   snprintf(a.sun_path, sizeof a.sun_path, "%s", s->f[2]);

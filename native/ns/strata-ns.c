@@ -325,22 +325,34 @@ static void run_plain(char **argv) {
     setenv("PATH", host_path, 1);
     unsetenv("STRATA_HOST_PATH");
   }
-  pid_t child = setup_has_after() ? fork() : 0;
+  // --watch PID: the command lives only as long as PID (a root session's pasta, which outlives `strata mount`, ends with its holder)
+  int pidfd = -1;
+  if (watchpid > 0 && (pidfd = syscall(SYS_pidfd_open, watchpid, 0)) < 0) _exit(errno == ESRCH ? 137 : 125);
+  pid_t child = setup_has_after() || pidfd >= 0 ? fork() : 0;
   if (child < 0) fail("environment", "fork: %s", strerror(errno));
   if (child == 0) {
+    if (pidfd >= 0) {
+      close(pidfd);
+      prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    }
     exec_search(argv);
     int e = errno;
     fprintf(stderr, "strata: %s: %s\n", argv[0], e == ENOENT ? "command not found" : e == EACCES ? "permission denied (not executable, or a directory on the way is closed to you)" : strerror(e));
     _exit(e == ENOENT ? 127 : 126);
   }
-  // the terminal's Ctrl-C and Ctrl-\ are the command's
-  signal(SIGINT, SIG_IGN);
-  signal(SIGQUIT, SIG_IGN);
-  int st;
-  while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
+  int status;
+  if (pidfd >= 0) status = supervise(child, pidfd);
+  else {
+    // the terminal's Ctrl-C and Ctrl-\ are the command's
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    int st;
+    while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
+    status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
   if (chdir("/") < 0) {}
   setup_after();
-  _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+  _exit(status);
 }
 
 int main(int argc, char **argv) {

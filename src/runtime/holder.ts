@@ -41,15 +41,15 @@ try {
   const backend = backendOf(stack)
   ensureLower(home, stack, backend)
   // strata-ns walks the setup steps in our mount namespace (setup.ts); a FUSE daemon is a process of this namespace: umount ends it with the rest
+  // in the sandbox our pid is 1; the host's /proc (still mounted at /proc here) names the host's pid
+  const pid = args.sandbox ? Number(readlinkSync('/proc/self')) : process.pid
   if (args.sandbox) {
-    const {root, setup} = sandboxSteps(home, {...args.sandbox, joined: false}, {proc: true})
+    const {root, setup} = sandboxSteps(home, {...args.sandbox, joined: false, netPid: pid}, {proc: true})
     const made = setUpHere(setup, root)
     if (made.length) new StackStore(home).addMountPoints(stack.name, made)
   } else setUpHere({steps: mountSteps(home, stack, backend).steps})
   const mountpoint = new StackStore(home).merged(stack.name)
-  // in the sandbox our pid is 1; the host's /proc (still mounted at /proc here) names the host's pid
-  const pid = args.sandbox ? Number(readlinkSync('/proc/self')) : process.pid
-  const {stack: _stack, ...sandbox} = args.sandbox ?? {stack: ''}
+  const {stack: _stack, netSocket: _netSocket, ...sandbox} = args.sandbox ?? {stack: ''}
   Sessions.record(args.stateFile, {
     stack: stack.name,
     pid,

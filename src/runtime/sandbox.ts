@@ -37,6 +37,8 @@ export interface SandboxSpec {
   publish?: Publish[]
   /** --net private: where the outer strata waits to start pasta on the sandbox's namespace (private-net.ts) */
   netSocket?: string
+  /** …and the pid to start it on, when not the setup's own (a root session's holder) */
+  netPid?: number
   hostname: string
   /** The stack is already mounted: the sandbox was started inside its session. */
   joined: boolean
@@ -169,7 +171,7 @@ export function sandboxSteps(home: Home, spec: Omit<SandboxSpec, 'argv' | 'caps'
   step({op: 'hostname', what: 'cannot set the hostname', name: spec.hostname})
   if (spec.net !== 'host') step({op: 'loopback', what: 'cannot bring up loopback in the new network namespace'})
   step({op: 'isdir', what: `no directory ${spec.workdir} in stack '${stack.name}'`, kind: 'not_found', fix: 'give --workdir a directory that exists in the stack', path: spec.workdir})
-  if (spec.netSocket) step({op: 'network', what: 'the private network', socket: spec.netSocket, fix: 'check that pasta (Debian: passt) works here, and that /dev/net/tun is usable (mode 0666)'})
+  if (spec.netSocket) step({op: 'network', what: 'the private network', socket: spec.netSocket, pid: spec.netPid, fix: 'check that pasta (Debian: passt) works here, and that /dev/net/tun is usable (mode 0666)'})
   return {root, setup}
 }
 
@@ -212,13 +214,22 @@ export async function sandboxRun(home: Home, mapping: Mapping, stack: string, ar
 
 /**
  * `mount --root`: a long-lived sandbox. Its holder is started as pid 1 of new
- * pid and uts (and with --net none, net) namespaces, sets the sandbox up as
+ * pid and uts (and with --net none or private, net) namespaces, sets the sandbox up as
  * `run --root` does, and holds it; `exec`/`shell` join it chrooted, with the
  * session's environment and workdir.
  */
 export async function startRootSession(home: Home, mapping: Mapping, stack: string, req: SandboxRequest): Promise<Session> {
   new StackStore(home).get(stack) // unknown stack: say that first
-  if (req.net === 'private') throw usage('--net private is for run --root and shell --root, not yet for mount --root', 'use --net host or none for a root session')
   const {argv: _argv, joined: _joined, watch: _watch, ...sandbox} = sandboxSpec(stack, [], req)
-  return new Sessions(home).start(stack, mapping, {sandbox, launcher: sandboxLauncher(mapping, sandbox, null, true)})
+  const sessions = new Sessions(home)
+  // --net private: pasta outlives this command, under a keeper that ends it with the holder (private-net.ts)
+  const net = sandbox.net === 'private' ? await PrivateNet.listen(sandbox.publish ?? [], {log: sessions.logFile(stack)}) : null
+  let started = false
+  try {
+    const s = await sessions.start(stack, mapping, {sandbox: {...sandbox, netSocket: net?.socket}, launcher: sandboxLauncher(mapping, sandbox, null, true)})
+    started = true
+    return s
+  } finally {
+    await net?.close(started)
+  }
 }

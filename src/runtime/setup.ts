@@ -47,8 +47,8 @@ export type SetupStep = Described &
     | {op: 'hostname'; name: string}
     /** loopback up, in a network namespace of the sandbox's own */
     | {op: 'loopback'}
-    /** with --net private: strata outside starts pasta on us; wait until it has (private-net.ts) */
-    | {op: 'network'; socket: string}
+    /** with --net private: strata outside starts pasta on us (or on pid, a session's holder); wait until it has (private-net.ts) */
+    | {op: 'network'; socket: string; pid?: number}
   )
 
 /** A setup: its steps, and what to undo after the command (a FUSE mount, whose daemon would outlive the namespace). */
@@ -86,7 +86,7 @@ export function encodeSetup(setup: Setup): Buffer {
         put('loopback', s.what)
         break
       case 'network':
-        put('network', s.what, s.socket)
+        put('network', s.what, s.socket, ...(s.pid ? [String(s.pid)] : []))
         break
     }
   }
