@@ -21,7 +21,7 @@ const notFast = () => Promise.reject(new Error('not on the fast path'))
 /** The command's status, or null when the full command should handle it. */
 export async function runFast(argv: string[]): Promise<number | null> {
   const dashes = argv.indexOf('--')
-  if (argv[0] !== 'run' || dashes < 0 || dashes === argv.length - 1) return null
+  if (process.env.STRATA_NO_FAST || argv[0] !== 'run' || dashes < 0 || dashes === argv.length - 1) return null
   const own = argv.slice(1, dashes)
   const root = own.includes('--root')
   const words = own.filter((w) => w !== '--root')
