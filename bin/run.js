@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // strata's entry point. Plain listings, --version and help answer without
 // oclif (src/cli/fast.ts); completion answers on the keystroke path without
-// loading oclif; `run` and `import` start their namespace while oclif loads; `exec` into a
-// running session joins it without oclif.
+// loading oclif; `run [--root] STACK -- CMD` runs without oclif (src/cli/run-fast.ts);
+// `import` starts its namespace while oclif loads; `exec` into a running
+// session joins it without oclif.
 // CommonJS (bin/package.json): node's ES module loader costs a fifth of node's
 // own start, so the fast paths and completion are CommonJS bundles
 // (scripts/bundle.js), the larger ones loaded through V8's code cache (see
-// bundle below), and nothing loads an ES module before oclif's commands do.
+// bundle below), and no ES module loads on those paths (run's is one).
 'use strict'
 const {join} = require('node:path')
 const root = join(__dirname, '..')
@@ -20,12 +21,14 @@ async function main() {
     ? await require('../dist/fast.cjs').fastPath(argv, root, () => bundle('listings', listing ? `${argv[0]}-list` : argv[0]).listings)
     : null
   const fastExec = fast === null && argv[0] === 'exec' && argv[2] === '--' ? await (await import('../dist/src/runtime/exec-fast.js')).execFast(argv[1], argv.slice(3)) : null
+  const fastRun = fast === null && argv[0] === 'run' ? await (await import('../dist/run-fast.mjs')).runFast(argv) : null
   if (fast !== null) process.exitCode = fast
+  else if (fastRun !== null) process.exitCode = fastRun
   else if (fastExec !== null) process.exitCode = fastExec
   else if (argv[0] === '__complete') {
     await bundle('complete', 'complete').main(argv.slice(1))
   } else {
-    if (argv[0] === 'run' || argv[0] === 'import') (await import('../dist/src/runtime/prestart.js')).prestartFor(argv)
+    if (argv[0] === 'import') (await import('../dist/src/runtime/prestart.js')).prestartFor(argv)
     const {execute} = await import('@oclif/core')
     await execute({dir: root})
   }

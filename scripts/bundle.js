@@ -1,7 +1,8 @@
 // Bundles each start-up path into one CommonJS file at build time:
 // dist/fast.cjs (src/cli/fast.ts: help, --version, and which listing),
 // dist/listings.cjs (src/cli/listings.ts: the listings, and the store's code
-// they run) and dist/complete.cjs (src/cli/complete.ts: `__complete`).
+// they run) and dist/complete.cjs (src/cli/complete.ts: `__complete`); and
+// dist/run-fast.mjs (src/cli/run-fast.ts), an ES module.
 // Resolving and linking some forty ES modules one by one cost a listing more
 // than its own work, and node's ES module loader alone costs a fifth of node's
 // start (bench/startup.js), so bin/run.js (CommonJS) loads these and no ES
@@ -73,4 +74,17 @@ for (const name of ['fast', 'listings', 'complete']) {
   const id = createHash('sha256').update(code).digest('hex').slice(0, 16)
   writeFileSync(join(root, 'dist', `${name}.cjs`), `// build ${id}\n${code}`)
 }
+
+// dist/run-fast.mjs: `run [--root] STACK -- CMD` (src/cli/run-fast.ts), an ES module bundle as it was
+await build({
+  entryPoints: [join(root, 'dist', 'src', 'cli', 'run-fast.js')],
+  outfile: join(root, 'dist', 'run-fast.mjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'warning',
+})
+
 require('./native.cjs').writeStamp(root)
