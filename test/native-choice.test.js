@@ -13,11 +13,14 @@ import {root, tmp} from './helpers.js'
 const native = createRequire(import.meta.url)('../scripts/native.cjs')
 const settle = () => new Promise((r) => setTimeout(r, 1100)) // a stat is kept once every source is a second old
 
-/** a package directory with this one's native sources and prebuilds, and no build/ */
+/** a package directory with this one's native sources and prebuilds, the prebuilds' manifest naming these sources, and no build/ */
 function pkg() {
   const dir = tmp('strata-native-choice-')
   for (const p of ['binding.gyp', 'native', 'prebuilds']) cpSync(join(root, p), join(dir, p), {recursive: true})
   mkdirSync(join(dir, 'dist'))
+  // made from these sources (whether or not this checkout's prebuilds are current: that is not what this tests)
+  const manifest = join(dir, 'prebuilds', 'manifest.json')
+  writeFileSync(manifest, JSON.stringify({...JSON.parse(readFileSync(manifest, 'utf8')), sources: native.sourcesHash(dir)}))
   return dir
 }
 
