@@ -15,6 +15,19 @@ export function time(argv, opts = {}) {
   return s
 }
 
+/**
+ * The CPU time (s) a command takes, all its threads and children, as `perf
+ * stat` counts it (task-clock): on a loaded machine far steadier than wall
+ * time, which waits for a CPU as much as it uses one.
+ */
+export function cpuTime(argv, opts = {}) {
+  const r = spawnSync('perf', ['stat', '-x', ',', '-e', 'task-clock', '--', ...argv], {stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', ...opts})
+  if (r.error) throw new Error(`perf: ${r.error.message} (CPU=1 needs perf, from linux-perf)`)
+  const line = r.stderr.split('\n').find((l) => l.includes(',task-clock'))
+  if (r.status !== 0 || !line) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`)
+  return Number(line.split(',')[0]) / 1000
+}
+
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
