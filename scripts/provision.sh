@@ -4,7 +4,7 @@
 # subordinate id ranges, and /dev/fuse at its usual mode.
 set -euo pipefail
 TEST_USER=${STRATA_TEST_USER:-strata-test}
-packages=(uidmap bubblewrap passt gcc libc6-dev fuse-overlayfs fsverity attr util-linux bash bash-completion zsh fish tmux busybox-static umoci skopeo zstd iproute2 docker-registry apache2-utils)
+packages=(uidmap bubblewrap passt gcc libc6-dev fuse-overlayfs fsverity attr util-linux bash bash-completion zsh fish tmux busybox-static umoci skopeo zstd iproute2 docker-registry apache2-utils btrfs-progs)
 
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -113,3 +113,20 @@ if ! mountpoint -q "$small/small-ext4"; then
 fi
 chown "$TEST_USER:" "$small/small-tmpfs" "$small/small-ext4"
 chmod 0755 "$small/small-tmpfs" "$small/small-ext4"
+
+# loop-mounted filesystems a store may meet, each made once (and mounted again
+# after a reboot), owned by the test user; test/environments.test.js puts
+# stores on them. loop_fs NAME SIZE MKFS… mounts NAME.img at fs/NAME.
+loop_fs() {
+  local name=$1 size=$2 dir=$envs/$1 img=/var/lib/strata-test/$1.img
+  shift 2
+  if ! mountpoint -q "$dir"; then
+    mkdir -p "$dir"
+    [ -f "$img" ] || { truncate -s "$size" "$img" && "$@" "$img" >/dev/null; } || { rm -f "$img"; echo "provision: can't make $img here"; return 0; }
+    mount -o loop "$img" "$dir" || { echo "provision: can't loop-mount $img here"; return 0; }
+  fi
+  chown "$TEST_USER:" "$dir" && chmod 0755 "$dir"
+}
+# ext4 without d_type (-O ^filetype): listings give every entry DT_UNKNOWN, and
+# overlayfs (which mounts it anyway) can't see whiteouts in an upper there
+loop_fs no-dtype 128M mkfs.ext4 -q -F -O ^filetype

@@ -141,6 +141,55 @@ test('a store on tmpfs: the kernel backend, as on ext4', async (t) => {
   assert.equal(r.stdout.length, 5000)
 })
 
+test('a store on ext4 without d_type (mkfs.ext4 -O ^filetype): the kernel mounts but would list deleted files, so doctor names fuse and the cause, auto picks fuse, the kernel backends are refused', async (t) => {
+  const home = homeOn(t, 'no-dtype', 'ext4')
+  const run = tmp('strata-run-')
+  chmodSync(run, 0o700)
+  const env = {XDG_RUNTIME_DIR: run}
+  const d = strata(home, ['doctor', '--json'], {env})
+  assert.equal(d.status, 0, d.stdout + d.stderr)
+  assert.equal(d.json.usable, true)
+  assert.equal(d.json.backend, 'fuse')
+  assert.equal(d.json.probe.filesystem.type, 'ext4')
+  assert.equal(check(d.json, 'store filesystem').ok, true, 'it keeps user xattrs')
+  const o = check(d.json, 'overlayfs')
+  assert.equal(o.ok, false)
+  assert.match(o.detail, /^overlayfs mounts, but the store's filesystem \(ext4 at .*\/no-dtype\/.*\) gives no file types in directory listings \(no d_type: made by `mkfs.ext4 -O \^filetype`.*deleted files would be listed again/)
+  assert.match(o.fix, /^put STRATA_HOME on a filesystem with d_type .*, or use `--backend fuse`$/)
+  assert.equal(check(d.json, 'fuse-overlayfs').ok, true)
+  const human = strata(home, ['doctor'], {env})
+  assert.equal(human.status, 0)
+  assert.match(human.stdout, /strata can run stacks here \(backend: fuse\): overlayfs doesn't work here \(overlayfs mounts, but .*no d_type/)
+
+  const src = tmp('strata-env-src-')
+  mkdirSync(join(src, 'd'))
+  writeFileSync(join(src, 'd', 'f'), 'f\n')
+  writeFileSync(join(src, 'big'), 'x'.repeat(5000))
+  const i = strata(home, ['import', src, '--name', 'base', '--stack', 'dev', '--json'], {env})
+  assert.equal(i.status, 0, i.stderr)
+  assert.equal(i.json.stack.backend, 'fuse')
+  // what overlayfs gets wrong there, fuse gets right: a deleted directory is gone
+  const r = strata(home, ['run', 'dev', '--', 'sh', '-c', 'rm -r d && ls && cat big | wc -c'], {env})
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout, 'big\n5000\n')
+
+  // asked for by name, the kernel backends are refused with the cause and the fix, at creation and at mount
+  for (const b of ['kernel', 'kernel-flat']) {
+    const c = strata(home, ['stack', 'create', `k-${b}`, 'base', '--backend', b], {env})
+    assert.equal(c.status, 5, c.stderr)
+    assert.match(c.stderr, new RegExp(`^strata: the ${b} backend can't show a stack right here: overlayfs mounts, but the store's filesystem \\(ext4 at [^)]*\\) gives no file types .* — put STRATA_HOME on a filesystem with d_type .*, or use \`--backend fuse\`\n$`))
+  }
+  assert.equal(strata(home, ['stack', 'list', '--json'], {env}).json.stacks.length, 1, 'no stack made')
+  // a stack of the kernel backend made before (by an older strata, or a store copied here from ext4): run refuses to mount it
+  const rec = join(home, 'stacks', 'dev', 'stack.json')
+  writeFileSync(rec, readFileSync(rec, 'utf8').replace(/"backend": *"fuse"/, '"backend":"kernel"'))
+  assert.equal(strata(home, ['stack', 'list', '--json'], {env}).json.stacks[0].backend, 'kernel')
+  const k = strata(home, ['run', 'dev', '--', 'ls'], {env})
+  assert.equal(k.status, 5, k.stderr)
+  assert.match(k.stderr, /^strata: can't mount 'dev' with overlayfs \(its backend, kernel\): overlayfs mounts, but .* gives no file types in directory listings .* — put STRATA_HOME on a filesystem with d_type .*, or use `--backend fuse` \(`strata stack create NAME LAYER… --backend fuse`\)\n$/)
+  assert.equal(k.stdout, '')
+})
+
 test('the probe is cached per filesystem of the store, a failing cached choice is forgotten, doctor --refresh forgets all', async (t) => {
   const run = tmp('strata-run-')
   chmodSync(run, 0o700)

@@ -2,7 +2,10 @@
 // an unprivileged user can't read the kernel's reason (dmesg_restrict), and
 // mount(8) only says "dmesg(1) may have more information". The known causes:
 // an upper on overlayfs or on a filesystem without xattrs, a lower on NFS,
-// lowers that are themselves overlays (the kernel's stacking depth).
+// lowers that are themselves overlays (the kernel's stacking depth). One
+// cause the kernel does not refuse (it only warns in dmesg): an upper on a
+// filesystem without d_type, where overlayfs mounts but can't see whiteouts;
+// the probe finds that by deleting a file (noDtype).
 import {mkdtempSync, rmSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {filesystemOf} from '../fstype.js'
@@ -31,6 +34,19 @@ export function overlayRefusal(cwd: string, lowers: string[], upper: string, sto
   }
   if (upperFs === 'nfs') return {why: 'the store is on NFS, which overlayfs refuses as upperdir', fix: MOVE}
   return null
+}
+
+/**
+ * An upper on a filesystem whose directory listings carry no file type
+ * (d_type is DT_UNKNOWN: ext4 made with `-O ^filetype`, xfs with ftype=0):
+ * overlayfs finds whiteouts by their type, so deleted files are listed again
+ * and directories that held them can't be removed. Linux mounts it anyway.
+ */
+export function noDtype(fsType: string, store: string): Refusal {
+  return {
+    why: `the store's filesystem (${fsType} at ${store}) gives no file types in directory listings (no d_type: made by \`mkfs.ext4 -O ^filetype\` or \`mkfs.xfs -n ftype=0\`), so overlayfs can't see its whiteouts: deleted files would be listed again and directories that held them couldn't be removed`,
+    fix: 'put STRATA_HOME on a filesystem with d_type (ext4 or xfs as mkfs makes them, btrfs, tmpfs), or use `--backend fuse`',
+  }
 }
 
 function keepsUserXattrs(dir: string): boolean {
