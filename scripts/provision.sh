@@ -130,3 +130,33 @@ loop_fs() {
 # ext4 without d_type (-O ^filetype): listings give every entry DT_UNKNOWN, and
 # overlayfs (which mounts it anyway) can't see whiteouts in an upper there
 loop_fs no-dtype 128M mkfs.ext4 -q -F -O ^filetype
+# btrfs with quotas on, a subvolume limited to 16 MiB for the test user: a
+# write past it fails with EDQUOT. (ext4's quota feature needs a kernel built
+# with CONFIG_QFMT_V2, which this one isn't; btrfs qgroups need nothing more.)
+loop_fs quota 256M mkfs.btrfs -q -f
+if mountpoint -q "$envs/quota"; then
+  btrfs quota enable "$envs/quota"
+  [ -d "$envs/quota/limited" ] || btrfs -q subvolume create "$envs/quota/limited"
+  btrfs qgroup limit 16M "$envs/quota/limited"
+  chown "$TEST_USER:" "$envs/quota/limited"
+fi
+# a disk that fails: an ext4 whose loop device is cut to half its size under
+# it (no device-mapper in every kernel, this one's included), mounted
+# read-only. tree/good sits in the first half and reads; tree/bad's blocks lie
+# past the cut, so reading it is an I/O error (EIO) from the block layer,
+# every time (a failed read caches nothing). Made again whenever not mounted.
+failing=$envs/failing
+if ! mountpoint -q "$failing"; then
+  img=/var/lib/strata-test/failing.img
+  rm -f "$img" && truncate -s 64M "$img"
+  mkfs.ext4 -q -F -m 0 -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 "$img"
+  dev=$(losetup -f --show "$img")
+  mkdir -p "$failing" && mount "$dev" "$failing"
+  mkdir "$failing/tree" && echo "a good block" > "$failing/tree/good" && sync -f "$failing/tree/good"
+  fallocate -l 40M "$failing/filler"            # what comes next lands past 40 MiB
+  head -c 1M /dev/urandom > "$failing/tree/bad" && rm "$failing/filler"
+  chmod -R a+rX "$failing/tree"
+  # mounted again read-only: nothing of tree/bad stays cached, and nothing is written past the cut
+  umount "$failing" && mount -o ro "$dev" "$failing"
+  truncate -s 32M "$img" && losetup -c "$dev"
+fi
