@@ -95,7 +95,7 @@ export function probe(home: Home): Probe {
     else if (!overlay.ok) dataOnly = {ok: false, detail: "not tried: overlayfs itself doesn't work here", fix: overlay.fix}
     else {
       const full = mount(overlayOptions({lower: ['lower'], dataOnly: ['objects'], upper: 'upper', work: 'work'}), 'merged')
-      if (full.status !== 0) dataOnly = {ok: false, detail: `data-only lower layers refused (kernel ${release()}): ${said(full)}`, fix: 'Linux ≥ 6.16; meanwhile kernel-flat works'}
+      if (full.status !== 0) dataOnly = {ok: false, detail: `data-only lower layers refused: ${said(full)}`, fix: 'Linux ≥ 6.16; meanwhile kernel-flat works'}
       else {
         mounted.push('merged')
         let got = ''
