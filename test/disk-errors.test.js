@@ -89,7 +89,7 @@ test('a failing disk (reads past the cut of its loop device are EIO): importing 
   t.after(() => cleanHome(home))
   assert.equal(strata(home, ['import', smallTree(), '--name', 'small']).status, 0)
   const r = strata(home, ['import', tree, '--name', 'failing'])
-  expectOneLine(r, new RegExp(`^strata: input/output error \\(read ${tree}/bad\\) — the disk or filesystem there is failing: .*then run \`strata check\`$`), 'import')
+  expectOneLine(r, new RegExp(`^strata: input/output error \\(read ${tree}/bad\\) — the disk or filesystem there is failing \\(the kernel log says .*\\): .*then run \`strata check\`$`), 'import')
   const j = strata(home, ['import', tree, '--name', 'failing', '--json'])
   assert.equal(j.status, 5)
   assert.deepEqual(j.json.error, {code: 'environment', message: `input/output error (read ${tree}/bad)`, hint: j.json.error.hint, exit: 5})

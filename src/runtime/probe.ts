@@ -79,8 +79,14 @@ export function probe(home: Home): Probe {
       if (readFileSync(join(dir, 'merged2', 'plain'), 'utf8') !== 'plain\n') overlay = {ok: false, detail: 'overlayfs mounted but read back wrong', fix: 'report it'}
       else {
         // a deleted file must be gone from the listing: without d_type on the upper's filesystem the kernel mounts, but lists its whiteouts
-        unlinkSync(join(dir, 'merged2', 'deleted'))
-        if (readdirSync(join(dir, 'merged2')).includes('deleted')) {
+        let unlinked: string | null = null
+        try {
+          unlinkSync(join(dir, 'merged2', 'deleted'))
+        } catch (e) {
+          unlinked = (e as NodeJS.ErrnoException).code ?? 'failed'
+        }
+        if (unlinked) overlay = {ok: false, detail: `overlayfs mounted, but a file could not be deleted through it (${unlinked})`, fix: 'use `--backend fuse`, or put STRATA_HOME on another filesystem'}
+        else if (readdirSync(join(dir, 'merged2')).includes('deleted')) {
           const cause = noDtype(fs.type, parent)
           overlay = {ok: false, detail: `overlayfs mounts, but ${cause.why}`, fix: cause.fix, cause: 'no-d_type'}
         } else overlay = {ok: true, detail: 'overlayfs mounts in a user namespace (userxattr)'}
