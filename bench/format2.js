@@ -18,6 +18,7 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
+import {loadavg} from 'node:os'
 import {bin, median} from './lib.js'
 
 if (process.getuid() !== 0) throw new Error('run as root: it drops caches and mounts the ext4 image (strata itself runs as BENCH_USER)')
@@ -93,6 +94,10 @@ for (let i = 0; i < (parts.has('import') ? rounds : 1); i++) {
   // 2. re-import: the same tree into the store that has it
   dropCaches()
   add('reimport', time(strata(join(run, `home-${i}`), ['import', tree, '--name', 'bench'])))
+  const n = results.cp.length - 1
+  console.log(`round ${i + 1} (load ${loadavg().map((l) => l.toFixed(2)).join(' ')}): cp ${results.cp[n].toFixed(2)} s, import ${results.import[n].toFixed(2)} s (${(results.import[n] / results.cp[n]).toFixed(2)}x), digest form ${results['import-digest'][n].toFixed(2)} s${mkcfs ? `, mkcomposefs ${results.mkcomposefs[n].toFixed(2)} s` : ''}, re-import ${results.reimport[n].toFixed(2)} s`)
+  // round 0's copies stay for the read path; later rounds' go, so that the image holds any number of rounds
+  if (i > 0) sh(asUser(ns(['rm', '-rf', join(run, `cp-${i}`), join(run, `home-${i}`), join(run, `homed-${i}`), join(run, `cfs-objects-${i}`), join(run, `cfs-${i}.img`)])))
 }
 const ratio = (a, b) => results[a].map((x, i) => x / results[b][i])
 if (parts.has('import')) {
