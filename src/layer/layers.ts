@@ -13,6 +13,7 @@ import {sys} from '../sys.js'
 import {METACOPY, decodeMetacopy} from '../format/xattrs.js'
 import {DigestIndex} from '../format/digest-index.js'
 import {encodeRecord, readRecord} from '../format/record.js'
+import {NameIndex} from './name-index.js'
 
 export interface LayerInfo {
   id: string
@@ -40,7 +41,11 @@ export function checkLayerName(name: string) {
 }
 
 export class LayerStore {
-  constructor(readonly home: Home) {}
+  /** names to ids without reading every layer.json (name-index.ts) */
+  readonly names: NameIndex
+  constructor(readonly home: Home) {
+    this.names = new NameIndex(home)
+  }
 
   tree(id: string) { return join(this.home.layer(id), 'tree') }
   /** The layer's digest index (format/digest-index.ts): beside its tree, written before it is published. */
@@ -135,20 +140,48 @@ export class LayerStore {
     return walk(Buffer.from(this.tree(id)))
   }
 
-  /** A name, a full id or a unique id prefix → the layer's id. */
+  /** A name, a full id or a unique id prefix → the layer's id; reads one layer.json for a name, none for an id (but for the message naming candidates). */
   resolve(ref: string): string {
-    const all = this.list()
-    const named = all.find((l) => l.names.includes(ref))
-    if (named) return named.id
+    const named = this.named(ref)
+    if (named) return named
     const hex = /^[0-9a-fA-F]{1,64}$/.test(ref)
-    const matches = hex ? all.filter((l) => l.id.startsWith(ref.toLowerCase())) : []
-    const candidates = () => matches.slice(0, 5).map((l) => l.id.slice(0, 12) + (l.names.length ? ` (${l.names.join(', ')})` : '')).join(', ') + (matches.length > 5 ? ', …' : '')
+    const matches = hex ? this.ids().filter((id) => id.startsWith(ref.toLowerCase())) : []
+    const candidates = () =>
+      matches
+        .slice(0, 5)
+        .map((id) => {
+          const names = this.namesOf(id) ?? []
+          return id.slice(0, 12) + (names.length ? ` (${names.join(', ')})` : '')
+        })
+        .join(', ') + (matches.length > 5 ? ', …' : '')
     // as git: a prefix this short names a layer by accident more often than on purpose
     if (matches.length && ref.length < MIN_PREFIX)
       throw usage(`layer id prefix '${ref}' is too short (it matches ${candidates()})`, `give at least ${MIN_PREFIX} characters of the id, or the layer's name`)
-    if (matches.length === 1) return matches[0].id
+    if (matches.length === 1) return matches[0]
     if (matches.length > 1) throw usage(`layer id prefix '${ref}' is ambiguous: ${candidates()}`, 'give more characters of the id')
     throw notFound(`no layer named '${ref}'`, 'see `strata layer list`')
+  }
+
+  /** A layer's names; undefined when it is gone (removed meanwhile). */
+  private namesOf(id: string): string[] | undefined {
+    try {
+      return this.get(id).names
+    } catch (e) {
+      if (isNotFound(e)) return undefined
+      throw e
+    }
+  }
+
+  /** The layer with this name: the first on its link in the index that still has it, or (no index yet) from every layer.json. */
+  named(name: string): string | undefined {
+    const chain = this.names.chain(name)
+    if (chain === null) return this.list().find((l) => l.names.includes(name))?.id
+    return chain.find((id) => this.namesOf(id)?.includes(name))
+  }
+
+  /** Makes the name index when the store has none yet (from every layer.json, once). */
+  buildIndex() {
+    if (!this.names.built) this.names.build(this.list().map((l): [string, string[]] => [l.id, l.names]))
   }
 
   /** Writes layer.json into a staged layer directory (published with it). */
@@ -167,21 +200,33 @@ export class LayerStore {
    */
   addName(id: string, name: string): string | undefined {
     checkLayerName(name)
-    // given first, taken second: a crash between leaves the name on both (the
-    // next import or commit with it settles that), never on none
+    this.buildIndex()
+    // the link first, naming id and every layer that may still have the name (name-index.ts): then
+    // the name given, then taken from the others, then the link left naming id alone. A crash
+    // between leaves the name on both (the next import or commit with it settles that), never on none
+    const chain = this.names.chain(name) ?? []
+    const others = chain.filter((o) => o !== id)
+    if (chain[0] !== id) this.names.set(name, [id, ...others])
     const info = this.get(id)
     if (!info.names.includes(name)) {
       info.names.push(name)
       this.writeInfo(this.home.layer(id), info)
     }
     let movedFrom: string | undefined
-    for (const other of this.list()) {
-      if (other.id !== id && other.names.includes(name)) {
-        other.names = other.names.filter((n) => n !== name)
-        this.writeInfo(this.home.layer(other.id), other)
-        movedFrom = other.id
+    for (const o of others) {
+      let other: LayerInfo
+      try {
+        other = this.get(o)
+      } catch (e) {
+        if (isNotFound(e)) continue
+        throw e
       }
+      if (!other.names.includes(name)) continue
+      other.names = other.names.filter((n) => n !== name)
+      this.writeInfo(this.home.layer(o), other)
+      movedFrom = o
     }
+    if (others.length) this.names.set(name, [id])
     return movedFrom
   }
 
@@ -219,9 +264,15 @@ export class LayerStore {
       const usedBy = usersOf()
       if (usedBy.length)
         throw conflict(`layer ${id.slice(0, 12)} is used by stack${usedBy.length > 1 ? 's' : ''} ${usedBy.join(', ')}`, 'remove those stacks first (`strata stack rm`)')
+      const names = this.namesOf(id) ?? []
       const doomed = stagingName(this.home.tmp, 'rm-layer')
       publish(dir, doomed, 'layer-rm')
       discard(doomed) // removed already: what can't be deleted now is a leftover, not a failure
+      // its names' links go too (one left by a crash before this names a layer that is gone: read as no layer)
+      for (const n of names) {
+        const chain = this.names.chain(n)
+        if (chain) this.names.set(n, chain.filter((o) => o !== id))
+      }
     } finally {
       lock.release()
     }
