@@ -14,6 +14,7 @@ import type {StackInfo} from '../stack/stacks.js'
 import {StackStore, type Backend} from '../stack/stacks.js'
 import {composedPath, ensureComposed} from '../stack/compose.js'
 import {ensureFlat, flatPath} from '../stack/flat.js'
+import {verityOptions} from '../stack/verity.js'
 import {overlayOptions} from './overlay-options.js'
 import {tracer} from '../trace.js'
 import {environment, integrity} from '../errors.js'
@@ -60,7 +61,7 @@ export function mountSteps(home: Home, stack: StackInfo, backend: Backend): Moun
       after: [{file: 'umount', args: [merged], what: `could not unmount '${stack.name}'`}],
     }
   }
-  const options = overlayOptions({lower: [lower], dataOnly: backend === 'kernel' ? [rel(home.objects)] : [], ...common})
+  const options = overlayOptions({lower: [lower], dataOnly: backend === 'kernel' ? [rel(home.objects)] : [], ...common, extra: backend === 'kernel' ? verityOptions(stack.verity) : []})
   traceMount('mount -t overlay -o %s (in %s)', options, home.root)
   return {
     steps: [{file: 'mount', args: ['-t', 'overlay', '-o', options, 'strata', merged], cwd: home.root, what: `the kernel refused the overlay mount of '${stack.name}'`, overlay: {lowers: [lower], upper: common.upper}}],
