@@ -152,7 +152,8 @@ if (mkcfs && mountcfs) {
 const walk = (p) => time(['sh', '-c', 'find "$1" -printf "%s %m\\n" > /dev/null', 'sh', p])
 const read = (p) => time(['sh', '-c', 'find "$1" -type f -print0 | xargs -0 cat > /dev/null', 'sh', p])
 const t = {}
-for (let i = 0; i < rounds; i++)
+for (let i = 0; i < rounds; i++) {
+  console.log(`read-path round ${i + 1}: load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
   for (const v of views) {
     for (const [k, f] of [['walk', walk], ['read', read]]) {
       dropCaches()
@@ -160,13 +161,16 @@ for (let i = 0; i < rounds; i++)
       ;(t[`${v.label} warm ${k}`] ??= []).push(f(v.path))
     }
   }
+}
 const base = 'overlay over a plain copy'
 for (const temp of ['cold', 'warm'])
   for (const k of ['walk', 'read'])
     for (const v of views) {
       const xs = t[`${v.label} ${temp} ${k}`]
       const ref = median(t[`${base} ${temp} ${k}`])
-      console.log(`${temp} ${k}, ${v.label}: ${fmt(xs)} s; median ${(median(xs) * 1000).toFixed(0)} ms = ${(median(xs) / ref).toFixed(2)}x the overlay over a plain copy${v.label.startsWith('strata (format 2)') ? ' (target <= 1.1x)' : ''}`)
+      // per round too: a round runs every view back to back, so its ratios share the machine's load
+      const perRound = xs.map((x, i) => x / t[`${base} ${temp} ${k}`][i])
+      console.log(`${temp} ${k}, ${v.label}: ${fmt(xs)} s; median ${(median(xs) * 1000).toFixed(0)} ms = ${(median(xs) / ref).toFixed(2)}x the overlay over a plain copy; per round ${fmt(perRound)}, median ${median(perRound).toFixed(2)}x${v.label.startsWith('strata (format 2)') ? ' (target <= 1.1x)' : ''}`)
     }
 for (const v of views) v.stop()
 // everything this run wrote goes (its files have the namespace's owners); the tree stays for the next run

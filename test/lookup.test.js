@@ -99,3 +99,27 @@ test('a store of format 2 (no index) is read by every layer.json, and the first 
   ok(home, ['stack', 'create', 'S', 'x'])
   assert.equal(which(home, 'S'), 'x\n')
 })
+
+test('a layer made of an OCI blob is found again by its blob, reading no other layer.json', (t) => {
+  const home = newHome()
+  t.after(() => cleanHome(home))
+  importAs(home, src('lower'), 'lower')
+  importAs(home, src('upper'), 'upper')
+  ok(home, ['stack', 'create', 'S', 'upper', 'lower'])
+  const out = join(tmp('strata-lookup-oci-'), 'layout')
+  const ex = ok(home, ['stack', 'export', 'S', '--oci', `${out}:t`, '--json']).json
+
+  const home2 = newHome()
+  t.after(() => cleanHome(home2))
+  const other = importAs(home2, src('other'))
+  const first = ok(home2, ['import', `${out}:t`, '--json']).json
+  assert.ok(first.layers.every((l) => !l.existing))
+  for (const l of ex.layers) assert.equal(readlinkSync(join(home2, 'index', 'blobs', `64-${l.digest.replace(':', '-')}`)), l.id, 'each blob names its layer')
+
+  // another layer's layer.json damaged: the import of the same blobs reads only theirs
+  inNs(['sh', '-c', 'echo "{not json" > "$1"', 'sh', join(home2, 'layers', other, 'layer.json')])
+  assert.notEqual(strata(home2, ['layer', 'list']).status, 0, 'control: reading every layer.json fails now')
+  const again = ok(home2, ['import', `${out}:t`, '--json']).json
+  assert.ok(again.layers.every((l) => l.existing), 'the blobs were known: nothing imported again')
+  assert.deepEqual(again.layers.map((l) => l.layer.id), first.layers.map((l) => l.layer.id))
+})

@@ -13,7 +13,7 @@ import {sys} from '../sys.js'
 import {METACOPY, decodeMetacopy} from '../format/xattrs.js'
 import {DigestIndex} from '../format/digest-index.js'
 import {encodeRecord, readRecord} from '../format/record.js'
-import {NameIndex} from './name-index.js'
+import {LayerIndex} from './layer-index.js'
 
 export interface LayerInfo {
   id: string
@@ -35,16 +35,22 @@ export const DIGESTS = 'digests'
 // '/' too: a pulled image's top layer is named by its reference (docker.io/library/debian:12)
 const NAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9._:@+-]|\/(?![/.]|$)){0,254}$/
 
+/** The blob a layer was made of: an OCI layout's or a registry's layer (source path …@sha256:…). */
+export function blobOf(source: LayerInfo['source']): string | undefined {
+  if (source.kind !== 'oci' && source.kind !== 'registry') return undefined
+  return /@([a-z0-9]+:[0-9a-f]{32,})$/.exec(source.path)?.[1]
+}
+
 export function checkLayerName(name: string) {
   if (!NAME_RE.test(name))
     throw usage(`invalid layer name '${name}'`, 'use letters, digits and . _ : @ + - / (up to 255), starting with a letter or digit')
 }
 
 export class LayerStore {
-  /** names to ids without reading every layer.json (name-index.ts) */
-  readonly names: NameIndex
+  /** names and blobs to ids without reading every layer.json (layer-index.ts) */
+  readonly lookup: LayerIndex
   constructor(readonly home: Home) {
-    this.names = new NameIndex(home)
+    this.lookup = new LayerIndex(home)
   }
 
   tree(id: string) { return join(this.home.layer(id), 'tree') }
@@ -108,12 +114,22 @@ export class LayerStore {
 
   has(id: string) { return existsSync(this.infoFile(id)) }
 
-  /** Layers made from OCI blobs at this inline limit, by blob digest: what importing that blob again would make (if whole). */
-  byBlob(inlineLimit: number): Map<string, string> {
-    const out = new Map<string, string>()
-    for (const l of this.list())
-      if (l.source.kind === 'oci' && l.inlineLimit === inlineLimit) out.set(l.source.path.slice(l.source.path.lastIndexOf('@') + 1), l.id)
-    return out
+  /**
+   * The layer made of an OCI blob (an OCI layout's, a registry's) at this
+   * inline limit, if the store has it: what importing that blob again would
+   * make. Through the index: one link and one layer.json read.
+   */
+  fromBlob(inlineLimit: number, digest: string): string | undefined {
+    const linked = this.lookup.blob(inlineLimit, digest)
+    const madeOf = (l: LayerInfo) => l.inlineLimit === inlineLimit && blobOf(l.source) === digest
+    if (linked === null) return this.list().find(madeOf)?.id
+    if (!linked) return undefined
+    try {
+      return madeOf(this.get(linked)) ? linked : undefined
+    } catch (e) {
+      if (isNotFound(e)) return undefined
+      throw e
+    }
   }
 
   /** The store has the layer and every object its stubs name (by its index, or read from their metacopy xattrs only: this is a fast path). */
@@ -174,14 +190,26 @@ export class LayerStore {
 
   /** The layer with this name: the first on its link in the index that still has it, or (no index yet) from every layer.json. */
   named(name: string): string | undefined {
-    const chain = this.names.chain(name)
+    const chain = this.lookup.chain(name)
     if (chain === null) return this.list().find((l) => l.names.includes(name))?.id
     return chain.find((id) => this.namesOf(id)?.includes(name))
   }
 
-  /** Makes the name index when the store has none yet (from every layer.json, once). */
+  /** Makes the layer index when the store has none yet (from every layer.json, once). */
   buildIndex() {
-    if (!this.names.built) this.names.build(this.list().map((l): [string, string[]] => [l.id, l.names]))
+    if (this.lookup.built) return
+    this.lookup.build(this.list().map((l) => {
+      const blob = blobOf(l.source)
+      return {id: l.id, names: l.names, ...(blob ? {blob: [l.inlineLimit, blob] as [number, string]} : {})}
+    }))
+  }
+
+  /** Before a layer made of a blob is published: the index names it for that blob (so every such layer is found). */
+  recordBlob(info: LayerInfo) {
+    const blob = blobOf(info.source)
+    if (!blob) return
+    this.buildIndex()
+    this.lookup.setBlob(info.inlineLimit, blob, info.id)
   }
 
   /** Writes layer.json into a staged layer directory (published with it). */
@@ -201,12 +229,12 @@ export class LayerStore {
   addName(id: string, name: string): string | undefined {
     checkLayerName(name)
     this.buildIndex()
-    // the link first, naming id and every layer that may still have the name (name-index.ts): then
+    // the link first, naming id and every layer that may still have the name (layer-index.ts): then
     // the name given, then taken from the others, then the link left naming id alone. A crash
     // between leaves the name on both (the next import or commit with it settles that), never on none
-    const chain = this.names.chain(name) ?? []
+    const chain = this.lookup.chain(name) ?? []
     const others = chain.filter((o) => o !== id)
-    if (chain[0] !== id) this.names.set(name, [id, ...others])
+    if (chain[0] !== id) this.lookup.set(name, [id, ...others])
     const info = this.get(id)
     if (!info.names.includes(name)) {
       info.names.push(name)
@@ -226,7 +254,7 @@ export class LayerStore {
       this.writeInfo(this.home.layer(o), other)
       movedFrom = o
     }
-    if (others.length) this.names.set(name, [id])
+    if (others.length) this.lookup.set(name, [id])
     return movedFrom
   }
 
@@ -264,15 +292,21 @@ export class LayerStore {
       const usedBy = usersOf()
       if (usedBy.length)
         throw conflict(`layer ${id.slice(0, 12)} is used by stack${usedBy.length > 1 ? 's' : ''} ${usedBy.join(', ')}`, 'remove those stacks first (`strata stack rm`)')
-      const names = this.namesOf(id) ?? []
+      let info: LayerInfo | undefined
+      try {
+        info = this.get(id)
+      } catch {} // damaged: removed all the same
+      const names = info?.names ?? []
       const doomed = stagingName(this.home.tmp, 'rm-layer')
       publish(dir, doomed, 'layer-rm')
       discard(doomed) // removed already: what can't be deleted now is a leftover, not a failure
       // its names' links go too (one left by a crash before this names a layer that is gone: read as no layer)
       for (const n of names) {
-        const chain = this.names.chain(n)
-        if (chain) this.names.set(n, chain.filter((o) => o !== id))
+        const chain = this.lookup.chain(n)
+        if (chain) this.lookup.set(n, chain.filter((o) => o !== id))
       }
+      const blob = info && blobOf(info.source)
+      if (blob) this.lookup.dropBlob(info!.inlineLimit, blob, id)
     } finally {
       lock.release()
     }

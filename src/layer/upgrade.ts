@@ -7,8 +7,8 @@
 // emptied one finds its digest in the index already there; either redirect
 // reads the same inode. So a SIGKILL anywhere leaves a store that works,
 // and the next command that writes does it again (each step is idempotent)
-// until store.json says format 2, written last. Format 3 adds the layer-name
-// index (layer/name-index.ts), made whole and published by rename before
+// until store.json says format 2, written last. Format 3 adds the layer
+// index (layer/layer-index.ts), made whole and published by rename before
 // store.json says 3.
 import {closeSync, openSync} from 'node:fs'
 import {join} from 'node:path'
@@ -46,7 +46,7 @@ export function upgradeStore(home: Home, hooks: Hooks = testHooks()): UpgradeRes
     let stubs = 0
     const ids = layers.ids()
     if (from < 2) for (const id of ids) stubs += upgradeLayer(home, layers, objects, id, hooks)
-    // format 3: the layer-name index (published by rename, or already made by a command killed after it)
+    // format 3: the layer index (published by rename, or already made by a command killed after it)
     layers.buildIndex()
     writeStoreFile(home, {format: STORE_FORMAT})
     debug('store %s: format %d -> %d, %d layers, %d stubs', home.root, from, STORE_FORMAT, ids.length, stubs)

@@ -1,7 +1,7 @@
 // store.json: what a store says of itself — its record version, the id
 // mapping its files' owners depend on, and its on-disk format (docs/design.md,
 // On-disk layout): 1, stubs in the digest form only; 2, short stubs, object
-// aliases and a digest index per layer; 3, and the layer-name index (which an
+// aliases and a digest index per layer; 3, and the layer index (which an
 // older strata would leave stale, so it must not write here). One writer for every field: a field
 // written keeps the others (read, merged, written to a temporary name and
 // renamed over, so a reader never sees half a file).
