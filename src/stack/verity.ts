@@ -27,7 +27,9 @@ function enable(path: string): {ok: true} | {ok: false; why: string; unsupported
     )
   }
   if (r.status === 0 || /File exists|already/i.test(r.stderr)) return {ok: true}
-  const why = r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`
+  // fsverity says "ERROR: FS_IOC_ENABLE_VERITY failed on 'PATH': Operation not supported": the errno's words
+  const last = r.stderr.trim().split('\n').pop() ?? ''
+  const why = /failed on '.*': (.+)$/.exec(last)?.[1] ?? (last.replace(/^ERROR: /, '') || `exit ${r.status}`)
   return {ok: false, why, unsupported: /not supported|Inappropriate ioctl|not implemented/i.test(why)}
 }
 
