@@ -18,6 +18,7 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, statSync} from 'node:fs'
 import {join} from 'node:path'
+import {loadavg} from 'node:os'
 import {bin, median} from './lib.js'
 
 if (process.getuid() !== 0) throw new Error('run as root: it drops caches and mounts the ext4 image (strata itself runs as BENCH_USER)')
@@ -93,6 +94,10 @@ for (let i = 0; i < (parts.has('import') ? rounds : 1); i++) {
   // 2. re-import: the same tree into the store that has it
   dropCaches()
   add('reimport', time(strata(join(run, `home-${i}`), ['import', tree, '--name', 'bench'])))
+  const n = results.cp.length - 1
+  console.log(`round ${i + 1} (load ${loadavg().map((l) => l.toFixed(2)).join(' ')}): cp ${results.cp[n].toFixed(2)} s, import ${results.import[n].toFixed(2)} s (${(results.import[n] / results.cp[n]).toFixed(2)}x), digest form ${results['import-digest'][n].toFixed(2)} s${mkcfs ? `, mkcomposefs ${results.mkcomposefs[n].toFixed(2)} s` : ''}, re-import ${results.reimport[n].toFixed(2)} s`)
+  // round 0's copies stay for the read path; later rounds' go, so that the image holds any number of rounds
+  if (i > 0) sh(asUser(ns(['rm', '-rf', join(run, `cp-${i}`), join(run, `home-${i}`), join(run, `homed-${i}`), join(run, `cfs-objects-${i}`), join(run, `cfs-${i}.img`)])))
 }
 const ratio = (a, b) => results[a].map((x, i) => x / results[b][i])
 if (parts.has('import')) {
@@ -147,7 +152,8 @@ if (mkcfs && mountcfs) {
 const walk = (p) => time(['sh', '-c', 'find "$1" -printf "%s %m\\n" > /dev/null', 'sh', p])
 const read = (p) => time(['sh', '-c', 'find "$1" -type f -print0 | xargs -0 cat > /dev/null', 'sh', p])
 const t = {}
-for (let i = 0; i < rounds; i++)
+for (let i = 0; i < rounds; i++) {
+  console.log(`read-path round ${i + 1}: load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
   for (const v of views) {
     for (const [k, f] of [['walk', walk], ['read', read]]) {
       dropCaches()
@@ -155,13 +161,16 @@ for (let i = 0; i < rounds; i++)
       ;(t[`${v.label} warm ${k}`] ??= []).push(f(v.path))
     }
   }
+}
 const base = 'overlay over a plain copy'
 for (const temp of ['cold', 'warm'])
   for (const k of ['walk', 'read'])
     for (const v of views) {
       const xs = t[`${v.label} ${temp} ${k}`]
       const ref = median(t[`${base} ${temp} ${k}`])
-      console.log(`${temp} ${k}, ${v.label}: ${fmt(xs)} s; median ${(median(xs) * 1000).toFixed(0)} ms = ${(median(xs) / ref).toFixed(2)}x the overlay over a plain copy${v.label.startsWith('strata (format 2)') ? ' (target <= 1.1x)' : ''}`)
+      // per round too: a round runs every view back to back, so its ratios share the machine's load
+      const perRound = xs.map((x, i) => x / t[`${base} ${temp} ${k}`][i])
+      console.log(`${temp} ${k}, ${v.label}: ${fmt(xs)} s; median ${(median(xs) * 1000).toFixed(0)} ms = ${(median(xs) / ref).toFixed(2)}x the overlay over a plain copy; per round ${fmt(perRound)}, median ${median(perRound).toFixed(2)}x${v.label.startsWith('strata (format 2)') ? ' (target <= 1.1x)' : ''}`)
     }
 for (const v of views) v.stop()
 // everything this run wrote goes (its files have the namespace's owners); the tree stays for the next run

@@ -6,7 +6,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
-import {existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {spawnSync} from 'node:child_process'
 import {strata, newHome, cleanHome, inNs, tmp, root} from './helpers.js'
@@ -202,7 +202,8 @@ test('a format-1 store is upgraded in place by the first command that writes, an
 
   const r = strata(home, ['stack', 'create', 'fx2', 'top', 'base'])
   assert.equal(r.status, 0, r.stderr)
-  assert.equal(formatOf(home), 2)
+  assert.equal(formatOf(home), 3)
+  assert.equal(readlinkSync(join(home, 'index', 'names', 'base')), BASE, 'format 3: the layer-name index')
   assert.equal(xattr(tool, 'user.overlay.metacopy').length, 0)
   assert.match(xattr(tool, 'user.overlay.redirect').toString(), /^\/ec\/45ad46291663cf449eed$/)
   assert.ok(existsSync(join(home, 'layers', BASE, 'digests')))
@@ -220,7 +221,7 @@ test('an upgrade killed at any step: the store stays readable, and the next comm
     const r = strata(home, ['gc'], {env: {STRATA_TEST_UPGRADE_KILL_AT: String(k)}})
     if (r.status === 0) {
       assert.ok(k >= 9, `killed at step ${k}: the upgrade has 9 steps`)
-      assert.equal(formatOf(home), 2)
+      assert.equal(formatOf(home), 3)
       continue
     }
     assert.equal(formatOf(home), undefined, `killed at step ${k}: store.json is written last`)
@@ -229,7 +230,7 @@ test('an upgrade killed at any step: the store stays readable, and the next comm
     assert.equal(c.status, 0, `after a kill at step ${k}: ${c.stdout}`)
     assert.deepEqual(contentOf(home), want)
     assert.equal(strata(home, ['gc']).status, 0)
-    assert.equal(formatOf(home), 2)
+    assert.equal(formatOf(home), 3)
     assert.deepEqual(contentOf(home), want)
     assert.equal(strata(home, ['check']).status, 0)
   }
@@ -241,11 +242,11 @@ test('a store of a newer format is refused with a clear message (exit 5)', (t) =
   const src = tree(2)
   assert.equal(strata(home, ['import', src, '--name', 'l']).status, 0)
   const f = join(home, 'store.json')
-  inNs(['sh', '-c', `sed -i 's/"format": 2/"format": 3/' "$1"`, 'sh', f])
+  inNs(['sh', '-c', `sed -i 's/"format": 3/"format": 4/' "$1"`, 'sh', f])
   for (const args of [['gc'], ['import', src], ['layer', 'export', 'l', '-o', join(tmp(), 'x.tar')]]) {
     const r = strata(home, args)
     assert.equal(r.status, 5, `${args.join(' ')}: ${r.stderr}`)
-    assert.match(r.stderr, /format 3, newer than this strata reads \(format 2 at most\)/)
+    assert.match(r.stderr, /format 4, newer than this strata reads \(format 3 at most\)/)
   }
 })
 
@@ -272,4 +273,41 @@ test('import --stubs digest: a layer in the digest form (metacopy with the fs-ve
   assert.equal(out.stdout, readFileSync(join(src, 'f0'), 'utf8'))
   assert.equal(strata(home, ['check']).status, 0)
   assert.equal(strata(home, ['gc', '--json']).json.objects.kept, 6)
+})
+
+test('stack create --verity: refused for short stubs (exit 2) and another backend (exit 2); where the kernel or the filesystem has no fs-verity, refused naming the cause (exit 5); no stack made', (t) => {
+  const home = newHome()
+  t.after(() => cleanHome(home))
+  assert.equal(strata(home, ['import', tree(4), '--name', 'd', '--stubs', 'digest']).status, 0)
+  assert.equal(strata(home, ['import', tree(3), '--name', 's']).status, 0)
+  let r = strata(home, ['stack', 'create', 'S', 's', '--verity', '--backend', 'kernel'])
+  assert.equal(r.status, 2, r.stderr)
+  assert.match(r.stderr, /has short stubs \(store format 2\), which carry no digest for the kernel to check.*--stubs digest/s)
+  r = strata(home, ['stack', 'create', 'S', 'd', '--verity', '--backend', 'kernel-flat'])
+  assert.equal(r.status, 2, r.stderr)
+  assert.match(r.stderr, /--verity needs the kernel backend/)
+
+  // what this machine can do, asked of the kernel directly: FS_IOC_ENABLE_VERITY on a file beside the store
+  const probe = join(home, 'verity-control')
+  writeFileSync(probe, 'control\n')
+  const control = spawnSync('fsverity', ['enable', probe], {encoding: 'utf8'})
+  r = strata(home, ['stack', 'create', 'S', 'd', '--verity', '--backend', 'kernel', '--json'])
+  if (control.status !== 0) {
+    assert.match(control.stderr, /not supported|Inappropriate ioctl/i, 'the control fails for want of fs-verity, not otherwise')
+    assert.equal(r.status, 5, r.stderr)
+    assert.match(r.json.error.message, /^fs-verity is not available for the store at .* \(FS_IOC_ENABLE_VERITY: .*\): the kernel is built without CONFIG_FS_VERITY, or its filesystem has no verity feature$/)
+    assert.match(r.json.error.hint, /CONFIG_FS_VERITY=y .* or create the stack without --verity/)
+    assert.equal(strata(home, ['stack', 'list', '--json']).json.stacks.length, 0, 'no stack made')
+  } else {
+    // (not reached on the machine these tests were written on: its kernel has no CONFIG_FS_VERITY)
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.json.verity, 'require')
+    const objs = files(join(home, 'objects'))
+    assert.ok(objs.length >= 4)
+    for (const o of objs.filter((o) => o.length === 65)) {
+      const m = spawnSync('fsverity', ['measure', join(home, 'objects', o)], {encoding: 'utf8'})
+      assert.equal(m.stdout.split(' ')[0], `sha256:${o.replace('/', '')}`, 'fs-verity is on, and its digest is the object\'s name')
+    }
+    assert.equal(strata(home, ['run', 'S', '--', 'cat', 'd/f1']).status, 0)
+  }
 })

@@ -6,7 +6,7 @@ import {LayerStore} from '../../src/layer/layers.js'
 export default class StackCreate extends StrataCommand {
   static summary = 'Create a stack of layers (top first)'
   static examples = ['<%= config.bin %> stack create dev tools base']
-  static usage = 'NAME LAYER... [--backend auto|kernel|kernel-flat|fuse] [--map auto|single] [--json]'
+  static usage = 'NAME LAYER... [--backend auto|kernel|kernel-flat|fuse] [--map auto|single] [--verity] [--json]'
   static strict = false
   static args = {
     name: Args.string({description: 'name of the new stack', required: true, ignoreStdin: true}),
@@ -14,6 +14,7 @@ export default class StackCreate extends StrataCommand {
   }
   static flags = {
     backend: Flags.string({description: 'how to mount it: kernel (data-only layers), kernel-flat, fuse, or auto: the first that works here (default: $STRATA_BACKEND or auto)', options: ['auto', 'kernel', 'kernel-flat', 'fuse']}),
+    verity: Flags.boolean({description: 'the kernel checks every file read against its digest (overlayfs verity=require): needs layers imported with --stubs digest, the kernel backend, and fs-verity in the kernel and the store\'s filesystem; refused (exit 5) where they are missing'}),
     map: Flags.string({description: "id mapping of a new store: auto (several owners kept) or single (your id only); the store's first writing command chooses it", options: ['auto', 'single']}),
   }
 
@@ -24,8 +25,8 @@ export default class StackCreate extends StrataCommand {
     const known = new LayerStore(this.home)
     for (const l of layers) known.resolve(l)
     const backend = await this.backend(flags.backend)
-    const s = await this.inNamespace('stack-create', {name: args.name, layers, backend}, {map: flags.map})
-    this.out(`created stack ${s.name} (${s.backend}): ${s.layers.map((l) => l.slice(0, 12)).join(' ')}`)
+    const s = await this.inNamespace('stack-create', {name: args.name, layers, backend, verity: flags.verity}, {map: flags.map})
+    this.out(`created stack ${s.name} (${s.backend}${s.verity ? ', verity' : ''}): ${s.layers.map((l) => l.slice(0, 12)).join(' ')}`)
     return s
   }
 }

@@ -126,13 +126,12 @@ export async function importOci(home: Home, dir: string, opts: OciImportOptions)
   const results: ImportResult[] = []
   const layers = new LayerStore(home)
   const objects = new ObjectStore(home.objects, home.tmp)
-  const madeFrom = layers.byBlob(opts.inlineLimit ?? DEFAULT_INLINE_LIMIT)
   try {
     for (const [i, l] of manifest.layers.entries()) {
       const p = blobPath(dir, l.digest)
       // a blob the store made a layer of before, as podman skips a blob it has: not read again
       // (sized as the manifest says; a layer missing objects is imported again, which restores them)
-      const known = madeFrom.get(l.digest)
+      const known = layers.fromBlob(opts.inlineLimit ?? DEFAULT_INLINE_LIMIT, l.digest)
       if (known && (typeof l.size !== 'number' || statSync(p).size === l.size) && layers.whole(known, objects)) {
         results.push({layer: layers.get(known), existing: true, nameMovedFrom: null})
         continue

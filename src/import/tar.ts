@@ -8,7 +8,6 @@ import {lstatSync, realpathSync} from 'node:fs'
 import {resolve} from 'node:path'
 import type {Home} from '../store/home.js'
 import {ObjectStore} from '../store/objects.js'
-import {ObjectSink} from '../store/object-sink.js'
 import {StrataError, firstCause, isEnvironmentErrno, usage} from '../errors.js'
 import type {Meta} from '../format/entry.js'
 import {unchangedSince, type ImportResult, type Tally} from '../layer/publish.js'
@@ -105,7 +104,7 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
   writer.dir(Buffer.alloc(0), IMPLICIT_DIR, false, true)
 
   // stubs (and hardlinks to them) still waiting for their object's digest, by path hex
-  const sink = new ObjectSink(home.objects, home.tmp, {alias: b.objects.aliasMin})
+  const sink = b.ingest
   /** Waits for every pending stub: before anything replaces or links what may be one. */
   const settle = async () => {
     sink.flush()
@@ -264,11 +263,9 @@ export async function importTarStream(home: Home, input: AsyncIterable<Buffer>, 
     const cause = firstCause(b.failure, e)
     // every answer in before undoing: the caller rolls back the objects this stored,
     // and no worker writes a stub into the tree while it goes
-    await sink.close(true)
     await b.discard()
     throw explain(cause, current, opts.source.path)
   } finally {
-    await sink.close()
     await b.close()
   }
 }

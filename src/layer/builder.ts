@@ -132,10 +132,9 @@ export class LayerBuilder {
       this.progress()
       return
     }
-    this.pool ??= new IngestPool(this.home.objects, this.home.tmp, this.objects.aliasMin)
     this.due(
       `#${this.nextKey++}`,
-      this.pool.put(src, {path: this.writer.path(rel), meta}).then(
+      this.ingest.put(src, {path: this.writer.path(rel), meta}).then(
         (r) => {
           this.writer.stubWritten(rel, meta, r.digest, r.size, r.alias, r.stub!)
           o.stored?.(r.digest)
@@ -147,6 +146,11 @@ export class LayerBuilder {
         },
       ),
     )
+  }
+
+  /** The store's ingest workers (store/ingest.ts), started when first needed: a file's or a stream's content goes through them. */
+  get ingest(): IngestPool {
+    return (this.pool ??= new IngestPool(this.home.objects, this.home.tmp, {alias: this.objects.aliasMin}))
   }
 
   /** An object of size bytes went into the store for this layer (stored: it was new). */
@@ -204,12 +208,13 @@ export class LayerBuilder {
   }
 
   /**
-   * After a failure: every worker stopped and every deferred piece of work
-   * answered, so nothing lands in the tree while it goes; then the staging
+   * After a failure: every worker stopped (what they had not begun skipped)
+   * and every deferred piece of work answered, so nothing lands in the tree
+   * while it goes and the caller knows every object stored; then the staging
    * removed (never throwing: the caller reports the cause). Nothing was published.
    */
   async discard() {
-    await this.close()
+    await this.pool?.close(true)
     while (this.pending.size) await Promise.all([...this.pending.values()])
     discard(this.staging)
   }

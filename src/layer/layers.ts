@@ -13,6 +13,7 @@ import {sys} from '../sys.js'
 import {METACOPY, decodeMetacopy} from '../format/xattrs.js'
 import {DigestIndex} from '../format/digest-index.js'
 import {encodeRecord, readRecord} from '../format/record.js'
+import {LayerIndex} from './layer-index.js'
 
 export interface LayerInfo {
   id: string
@@ -34,13 +35,23 @@ export const DIGESTS = 'digests'
 // '/' too: a pulled image's top layer is named by its reference (docker.io/library/debian:12)
 const NAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9._:@+-]|\/(?![/.]|$)){0,254}$/
 
+/** The blob a layer was made of: an OCI layout's or a registry's layer (source path …@sha256:…). */
+export function blobOf(source: LayerInfo['source']): string | undefined {
+  if (source.kind !== 'oci' && source.kind !== 'registry') return undefined
+  return /@([a-z0-9]+:[0-9a-f]{32,})$/.exec(source.path)?.[1]
+}
+
 export function checkLayerName(name: string) {
   if (!NAME_RE.test(name))
     throw usage(`invalid layer name '${name}'`, 'use letters, digits and . _ : @ + - / (up to 255), starting with a letter or digit')
 }
 
 export class LayerStore {
-  constructor(readonly home: Home) {}
+  /** names and blobs to ids without reading every layer.json (layer-index.ts) */
+  readonly lookup: LayerIndex
+  constructor(readonly home: Home) {
+    this.lookup = new LayerIndex(home)
+  }
 
   tree(id: string) { return join(this.home.layer(id), 'tree') }
   /** The layer's digest index (format/digest-index.ts): beside its tree, written before it is published. */
@@ -103,12 +114,22 @@ export class LayerStore {
 
   has(id: string) { return existsSync(this.infoFile(id)) }
 
-  /** Layers made from OCI blobs at this inline limit, by blob digest: what importing that blob again would make (if whole). */
-  byBlob(inlineLimit: number): Map<string, string> {
-    const out = new Map<string, string>()
-    for (const l of this.list())
-      if (l.source.kind === 'oci' && l.inlineLimit === inlineLimit) out.set(l.source.path.slice(l.source.path.lastIndexOf('@') + 1), l.id)
-    return out
+  /**
+   * The layer made of an OCI blob (an OCI layout's, a registry's) at this
+   * inline limit, if the store has it: what importing that blob again would
+   * make. Through the index: one link and one layer.json read.
+   */
+  fromBlob(inlineLimit: number, digest: string): string | undefined {
+    const linked = this.lookup.blob(inlineLimit, digest)
+    const madeOf = (l: LayerInfo) => l.inlineLimit === inlineLimit && blobOf(l.source) === digest
+    if (linked === null) return this.list().find(madeOf)?.id
+    if (!linked) return undefined
+    try {
+      return madeOf(this.get(linked)) ? linked : undefined
+    } catch (e) {
+      if (isNotFound(e)) return undefined
+      throw e
+    }
   }
 
   /** The store has the layer and every object its stubs name (by its index, or read from their metacopy xattrs only: this is a fast path). */
@@ -135,20 +156,60 @@ export class LayerStore {
     return walk(Buffer.from(this.tree(id)))
   }
 
-  /** A name, a full id or a unique id prefix → the layer's id. */
+  /** A name, a full id or a unique id prefix → the layer's id; reads one layer.json for a name, none for an id (but for the message naming candidates). */
   resolve(ref: string): string {
-    const all = this.list()
-    const named = all.find((l) => l.names.includes(ref))
-    if (named) return named.id
+    const named = this.named(ref)
+    if (named) return named
     const hex = /^[0-9a-fA-F]{1,64}$/.test(ref)
-    const matches = hex ? all.filter((l) => l.id.startsWith(ref.toLowerCase())) : []
-    const candidates = () => matches.slice(0, 5).map((l) => l.id.slice(0, 12) + (l.names.length ? ` (${l.names.join(', ')})` : '')).join(', ') + (matches.length > 5 ? ', …' : '')
+    const matches = hex ? this.ids().filter((id) => id.startsWith(ref.toLowerCase())) : []
+    const candidates = () =>
+      matches
+        .slice(0, 5)
+        .map((id) => {
+          const names = this.namesOf(id) ?? []
+          return id.slice(0, 12) + (names.length ? ` (${names.join(', ')})` : '')
+        })
+        .join(', ') + (matches.length > 5 ? ', …' : '')
     // as git: a prefix this short names a layer by accident more often than on purpose
     if (matches.length && ref.length < MIN_PREFIX)
       throw usage(`layer id prefix '${ref}' is too short (it matches ${candidates()})`, `give at least ${MIN_PREFIX} characters of the id, or the layer's name`)
-    if (matches.length === 1) return matches[0].id
+    if (matches.length === 1) return matches[0]
     if (matches.length > 1) throw usage(`layer id prefix '${ref}' is ambiguous: ${candidates()}`, 'give more characters of the id')
     throw notFound(`no layer named '${ref}'`, 'see `strata layer list`')
+  }
+
+  /** A layer's names; undefined when it is gone (removed meanwhile). */
+  private namesOf(id: string): string[] | undefined {
+    try {
+      return this.get(id).names
+    } catch (e) {
+      if (isNotFound(e)) return undefined
+      throw e
+    }
+  }
+
+  /** The layer with this name: the first on its link in the index that still has it, or (no index yet) from every layer.json. */
+  named(name: string): string | undefined {
+    const chain = this.lookup.chain(name)
+    if (chain === null) return this.list().find((l) => l.names.includes(name))?.id
+    return chain.find((id) => this.namesOf(id)?.includes(name))
+  }
+
+  /** Makes the layer index when the store has none yet (from every layer.json, once). */
+  buildIndex() {
+    if (this.lookup.built) return
+    this.lookup.build(this.list().map((l) => {
+      const blob = blobOf(l.source)
+      return {id: l.id, names: l.names, ...(blob ? {blob: [l.inlineLimit, blob] as [number, string]} : {})}
+    }))
+  }
+
+  /** Before a layer made of a blob is published: the index names it for that blob (so every such layer is found). */
+  recordBlob(info: LayerInfo) {
+    const blob = blobOf(info.source)
+    if (!blob) return
+    this.buildIndex()
+    this.lookup.setBlob(info.inlineLimit, blob, info.id)
   }
 
   /** Writes layer.json into a staged layer directory (published with it). */
@@ -167,21 +228,33 @@ export class LayerStore {
    */
   addName(id: string, name: string): string | undefined {
     checkLayerName(name)
-    // given first, taken second: a crash between leaves the name on both (the
-    // next import or commit with it settles that), never on none
+    this.buildIndex()
+    // the link first, naming id and every layer that may still have the name (layer-index.ts): then
+    // the name given, then taken from the others, then the link left naming id alone. A crash
+    // between leaves the name on both (the next import or commit with it settles that), never on none
+    const chain = this.lookup.chain(name) ?? []
+    const others = chain.filter((o) => o !== id)
+    if (chain[0] !== id) this.lookup.set(name, [id, ...others])
     const info = this.get(id)
     if (!info.names.includes(name)) {
       info.names.push(name)
       this.writeInfo(this.home.layer(id), info)
     }
     let movedFrom: string | undefined
-    for (const other of this.list()) {
-      if (other.id !== id && other.names.includes(name)) {
-        other.names = other.names.filter((n) => n !== name)
-        this.writeInfo(this.home.layer(other.id), other)
-        movedFrom = other.id
+    for (const o of others) {
+      let other: LayerInfo
+      try {
+        other = this.get(o)
+      } catch (e) {
+        if (isNotFound(e)) continue
+        throw e
       }
+      if (!other.names.includes(name)) continue
+      other.names = other.names.filter((n) => n !== name)
+      this.writeInfo(this.home.layer(o), other)
+      movedFrom = o
     }
+    if (others.length) this.lookup.set(name, [id])
     return movedFrom
   }
 
@@ -219,9 +292,21 @@ export class LayerStore {
       const usedBy = usersOf()
       if (usedBy.length)
         throw conflict(`layer ${id.slice(0, 12)} is used by stack${usedBy.length > 1 ? 's' : ''} ${usedBy.join(', ')}`, 'remove those stacks first (`strata stack rm`)')
+      let info: LayerInfo | undefined
+      try {
+        info = this.get(id)
+      } catch {} // damaged: removed all the same
+      const names = info?.names ?? []
       const doomed = stagingName(this.home.tmp, 'rm-layer')
       publish(dir, doomed, 'layer-rm')
       discard(doomed) // removed already: what can't be deleted now is a leftover, not a failure
+      // its names' links go too (one left by a crash before this names a layer that is gone: read as no layer)
+      for (const n of names) {
+        const chain = this.lookup.chain(n)
+        if (chain) this.lookup.set(n, chain.filter((o) => o !== id))
+      }
+      const blob = info && blobOf(info.source)
+      if (blob) this.lookup.dropBlob(info!.inlineLimit, blob, id)
     } finally {
       lock.release()
     }

@@ -65,6 +65,7 @@ export function publishStaged(
     store.writeStagedInfo(staging, info)
     // objects and tree reach the disk before anything refers to them by name
     sys.syncfs(home.root)
+    store.recordBlob(info) // before it is published: every layer made of a blob has its link
     existing = !store.publish(staging, id)
     hold = tryHold(store, id)
   }

@@ -7,7 +7,9 @@
 // emptied one finds its digest in the index already there; either redirect
 // reads the same inode. So a SIGKILL anywhere leaves a store that works,
 // and the next command that writes does it again (each step is idempotent)
-// until store.json says format 2, written last.
+// until store.json says format 2, written last. Format 3 adds the layer
+// index (layer/layer-index.ts), made whole and published by rename before
+// store.json says 3.
 import {closeSync, openSync} from 'node:fs'
 import {join} from 'node:path'
 import {writeAtomic} from '../store/fsutil.js'
@@ -43,7 +45,9 @@ export function upgradeStore(home: Home, hooks: Hooks = testHooks()): UpgradeRes
     const objects = new ObjectStore(home.objects, home.tmp)
     let stubs = 0
     const ids = layers.ids()
-    for (const id of ids) stubs += upgradeLayer(home, layers, objects, id, hooks)
+    if (from < 2) for (const id of ids) stubs += upgradeLayer(home, layers, objects, id, hooks)
+    // format 3: the layer index (published by rename, or already made by a command killed after it)
+    layers.buildIndex()
     writeStoreFile(home, {format: STORE_FORMAT})
     debug('store %s: format %d -> %d, %d layers, %d stubs', home.root, from, STORE_FORMAT, ids.length, stubs)
     return {from, to: STORE_FORMAT, layers: ids.length, stubs}

@@ -17,7 +17,7 @@ export function knownBlob(home: Home, digest: string, inlineLimit: number, name?
   let last = cache.lastTree
   // a layer imported from an OCI layout with this blob counts too
   if (!last) {
-    const id = new LayerStore(home).byBlob(inlineLimit).get(digest)
+    const id = new LayerStore(home).fromBlob(inlineLimit, digest)
     if (id) last = {layer: id, fingerprint: digest, settings: blobSettings(inlineLimit)}
   }
   return unchangedSince(home, last, blobSettings(inlineLimit), () => digest, name)

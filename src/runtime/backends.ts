@@ -14,6 +14,7 @@ import type {StackInfo} from '../stack/stacks.js'
 import {StackStore, type Backend} from '../stack/stacks.js'
 import {composedPath, ensureComposed} from '../stack/compose.js'
 import {ensureFlat, flatPath} from '../stack/flat.js'
+import {verityOptions} from '../stack/verity.js'
 import {overlayOptions} from './overlay-options.js'
 import {hostTool} from './host-tools.js'
 import {tracer} from '../trace.js'
@@ -57,7 +58,7 @@ export function mountSteps(home: Home, stack: StackInfo, backend: Backend): Requ
   // it when this filesystem's probe (cached, outside the namespace) found that
   const p = cachedProbe(home)
   if (p?.overlay.cause === 'no-d_type') throw environment(`can't mount '${stack.name}' with overlayfs (its backend, ${backend}): ${p.overlay.detail}`, `${p.overlay.fix} (\`strata stack create NAME LAYER… --backend fuse\`)`)
-  const options = overlayOptions({lower: [lower], dataOnly: backend === 'kernel' ? [rel(home.objects)] : [], ...common})
+  const options = overlayOptions({lower: [lower], dataOnly: backend === 'kernel' ? [rel(home.objects)] : [], ...common, extra: backend === 'kernel' ? verityOptions(stack.verity) : []})
   traceMount('mount -t overlay -o %s (in %s)', options, home.root)
   return {
     steps: [{op: 'mount', fstype: 'overlay', data: options, source: 'strata', target: merged, cwd: home.root, what: `the kernel refused the overlay mount of '${stack.name}'`, overlay: {lowers: [lower], upper: common.upper}}],

@@ -115,13 +115,13 @@ export const ops = {
     const {stamp} = await import('../import/stamp.js')
     return stamp(a.tree, a.objects, a)
   },
-  async 'stack-create'(a: Common & {name: string; layers: string[]; backend: string}) {
+  async 'stack-create'(a: Common & {name: string; layers: string[]; backend: string; verity?: boolean}) {
     const {StackStore} = await import('../stack/stacks.js')
     const {StoreLock} = await import('../store/lock.js')
     const home = new Home(a.home)
     const lock = StoreLock.shared(home) // gc must not sweep the new chain's composed tree before the stack names it
     try {
-      return new StackStore(home).create(a.name, a.layers, a.mapping, a.backend)
+      return new StackStore(home).create(a.name, a.layers, a.mapping, a.backend, a.verity === true)
     } finally {
       lock.release()
     }

@@ -8,6 +8,7 @@ import {discard, exchange, publish, writeAtomic, writeFileAt} from '../store/fsu
 import {releaseStaging, stagingDir, stagingName} from '../store/staging.js'
 import {InodeLock, lockHolders} from '../store/lock.js'
 import {ensureComposed} from './compose.js'
+import {prepareVerity} from './verity.js'
 import {sys} from '../sys.js'
 import {isStructural} from '../format/xattrs.js'
 import {encodeRecord, readRecord} from '../format/record.js'
@@ -30,6 +31,8 @@ export interface StackInfo {
   mapping: 'auto' | 'single'
   backend: string
   created: string
+  /** 'require': mounted with overlayfs's verity=require, objects checked by the kernel (stack/verity.ts); absent: not */
+  verity?: 'require'
 }
 
 /** Names become directory names and mount options: no '/', no dot names, nothing unprintable. */
@@ -87,7 +90,7 @@ export class StackStore {
    * or finds this stack using it (docs/design.md, Locking). The caller holds
    * the store shared, so gc leaves the new chain's composed tree alone.
    */
-  create(name: string, layerRefs: string[], mapping: StackInfo['mapping'], backend = 'kernel'): StackInfo {
+  create(name: string, layerRefs: string[], mapping: StackInfo['mapping'], backend = 'kernel', verity = false): StackInfo {
     checkBackend(backend)
     checkStackName(name)
     if (layerRefs.length === 0) throw usage('a stack needs at least one layer', 'name its layers, top first: `strata stack create NAME LAYER...`')
@@ -98,13 +101,14 @@ export class StackStore {
     const held: InodeLock[] = []
     try {
       for (const id of ids) held.push(layers.hold(id))
+      if (verity) prepareVerity(this.home, layers, ids, backend)
       const composed = ensureComposed(this.home, ids)
       const staging = stagingDir(this.home.tmp, 'stack')
       try {
         mkdirSync(join(staging, 'work'), {mode: 0o755})
         mkdirSync(join(staging, 'merged'), {mode: 0o755})
         freshUpper(join(staging, 'upper'), composed)
-        const info: StackInfo = {name, layers: ids, mapping, backend, created: new Date().toISOString()}
+        const info: StackInfo = {name, layers: ids, mapping, backend, created: new Date().toISOString(), ...(verity ? {verity: 'require' as const} : {})}
         writeFileAt(join(staging, 'stack.json'), encodeRecord('stack', info)) // staged: published with the directory
         publish(staging, this.dir(name), 'stack-create')
         releaseStaging(staging)

@@ -70,10 +70,6 @@ export class ObjectStore {
     return {digest, size, stored, alias}
   }
 
-  /** A streaming put: write the content in any chunk sizes, then finish() names it. */
-  writer(): ObjectWriter {
-    return new ObjectWriter(this)
-  }
 
   /**
    * Moves a file into the store by rename (zero-copy), or copies it when it
@@ -135,30 +131,6 @@ export function copySparse(src: string | Buffer, dst: string | Buffer) {
 }
 
 const fchmodPath = (p: string | Buffer, mode: number) => chmodSync(p, mode)
-
-/** Content streamed into an unnamed file, hashed on the way (natively: sys.objectOpen); named by finish(). */
-export class ObjectWriter {
-  private w: object
-
-  constructor(private store: ObjectStore) {
-    this.w = sys.objectOpen(store.tmpDir)
-  }
-
-  /** Appends chunk (copied: the caller keeps it). */
-  write(chunk: Buffer) {
-    sys.objectWrite(this.w, chunk)
-  }
-
-  finish(): Stored {
-    const [digest, size, stored, alias] = sys.objectFinish(this.w, this.store.dir, this.store.aliasMin)
-    return {digest, size, stored, alias}
-  }
-
-  /** Drops the unnamed file (closing it is all it takes). */
-  abort() {
-    sys.objectAbort(this.w)
-  }
-}
 
 /**
  * The aliases among the names of objects/pre/ (names of fewer than 62 hex

@@ -1,7 +1,8 @@
 // store.json: what a store says of itself — its record version, the id
 // mapping its files' owners depend on, and its on-disk format (docs/design.md,
 // On-disk layout): 1, stubs in the digest form only; 2, short stubs, object
-// aliases and a digest index per layer. One writer for every field: a field
+// aliases and a digest index per layer; 3, and the layer index (which an
+// older strata would leave stale, so it must not write here). One writer for every field: a field
 // written keeps the others (read, merged, written to a temporary name and
 // renamed over, so a reader never sees half a file).
 import {existsSync, readFileSync} from 'node:fs'
@@ -10,7 +11,7 @@ import {writeAtomic} from './fsutil.js'
 import {environment} from '../errors.js'
 
 /** The format this strata writes, and the newest it reads. */
-export const STORE_FORMAT = 2
+export const STORE_FORMAT = 3
 
 export interface StoreFile {
   version: 1
