@@ -11,7 +11,7 @@ import {spawn, spawnSync} from 'node:child_process'
 import {createServer} from 'node:http'
 import {createHash} from 'node:crypto'
 import {gzipSync} from 'node:zlib'
-import {writeFileSync, mkdirSync} from 'node:fs'
+import {writeFileSync, mkdirSync, existsSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {newHome, cleanHome, inNs, tmp, root, bin, scratch, listing} from './helpers.js'
 import {tarOf} from './fixtures/tar.js'
@@ -303,6 +303,78 @@ test('auth: htpasswd (Basic) — required, refused, --creds, and the auth files 
   assert.equal(missing.status, 2, missing.stderr)
 })
 const ids = (r) => r.json.layers.map((l) => l.layer.id)
+
+test('auth: credential helpers — credHelpers per registry, credsStore by default, run as docker runs them; missing or failing ones are one clear line', async (t) => {
+  const {home, work} = scratch(t, 'strata-helper-')
+  const secure = await startRegistry([['carol', 'h3lper-pass']])
+  t.after(secure.stop)
+  run('skopeo', ['copy', '--dest-tls-verify=false', '--dest-creds', 'carol:h3lper-pass', `oci:${join(fixture, 'img')}:v1`, `docker://${secure.host}/priv/img:v1`])
+  const ref = `${secure.host}/priv/img:v1`
+  // a real helper on PATH: logs what it was asked (argv, stdin), answers for the secure registry only
+  const bin = join(work, 'bin')
+  mkdirSync(bin)
+  const log = join(work, 'helper.log')
+  const helper = (name, body) => writeFileSync(join(bin, `docker-credential-${name}`), `#!/bin/sh\nserver=$(cat)\necho "${name} $* $server" >> ${log}\n${body}\n`, {mode: 0o755})
+  helper('strata-test', `if [ "$1" = get ] && [ "$server" = "${secure.host}" ]; then echo '{"ServerURL":"${secure.host}","Username":"carol","Secret":"h3lper-pass"}'; exit 0; fi\necho "credentials not found in native keychain"; exit 1`)
+  helper('broken', 'echo "secret service unavailable: no D-Bus session" >&2; exit 3')
+  helper('garbled', 'echo "not json"')
+  const env = {PATH: `${bin}:${process.env.PATH}`, XDG_RUNTIME_DIR: join(work, 'run'), HOME: work, XDG_CONFIG_HOME: join(work, 'config'), REGISTRY_AUTH_FILE: ''}
+  mkdirSync(join(work, 'run', 'containers'), {recursive: true})
+  mkdirSync(join(work, '.docker'))
+  const runAuth = join(work, 'run', 'containers', 'auth.json')
+  const dockerConfig = join(work, '.docker', 'config.json')
+  const helperLog = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [])
+
+  // credHelpers for this registry (podman's auth.json)
+  writeFileSync(runAuth, JSON.stringify({auths: {}, credHelpers: {[secure.host]: 'strata-test', 'other.example': 'broken'}}))
+  const viaHelper = await sa(home, ['pull', ref, insecure, '--json'], {env})
+  assert.equal(viaHelper.status, 0, viaHelper.stderr)
+  assert.equal(viaHelper.json.layers.length, 1)
+  assert.deepEqual(helperLog(), [`strata-test get ${secure.host}`], 'run once, as `get`, with the server on stdin; the other registry\'s helper not at all')
+  // push through the same helper
+  const pushed = await sa(home, ['push', ids(viaHelper)[0], `${secure.host}/priv/pushed:v1`, insecure, '--json'], {env})
+  assert.equal(pushed.status, 0, pushed.stderr)
+
+  // credsStore: the default for every registry, here in docker's config (podman's auth.json has nothing)
+  rmSync(runAuth)
+  writeFileSync(dockerConfig, JSON.stringify({auths: {[secure.host]: {}}, credsStore: 'strata-test'}))
+  const home2 = newHome()
+  t.after(() => cleanHome(home2))
+  const viaStore = await sa(home2, ['pull', ref, insecure, '--json'], {env})
+  assert.equal(viaStore.status, 0, viaStore.stderr)
+  // a helper is a program: an anonymous registry runs none
+  rmSync(log)
+  const anon = await sa(home2, ['pull', `${reg.host}/fix/gzip:v3`, insecure, '--json'], {env})
+  assert.equal(anon.status, 0, anon.stderr)
+  assert.deepEqual(helperLog(), [])
+  // a helper that knows nothing of the registry passes on to what follows: the file's auths entry
+  helper('empty', 'echo "credentials not found in native keychain"; exit 1')
+  writeFileSync(dockerConfig, JSON.stringify({credHelpers: {[secure.host]: 'empty'}, auths: {[secure.host]: {auth: Buffer.from('carol:h3lper-pass').toString('base64')}}}))
+  const passed = await sa(home2, ['pull', ref, insecure, '--json'], {env})
+  assert.equal(passed.status, 0, passed.stderr)
+  assert.deepEqual(helperLog(), [`empty get ${secure.host}`])
+
+  const cases = [
+    {name: 'missing helper', file: {credHelpers: {[secure.host]: 'nosuch'}}, says: /the credential helper docker-credential-nosuch that .*config\.json \(credHelpers\) names for 127\.0\.0\.1:\d+ is not on PATH — install docker-credential-nosuch on PATH, or remove 'nosuch' from .*config\.json/},
+    {name: 'failing helper', file: {credsStore: 'broken'}, says: /docker-credential-broken \(.*config\.json \(credsStore\)\) failed for 127\.0\.0\.1:\d+: secret service unavailable: no D-Bus session — check it with `echo 127\.0\.0\.1:\d+ \| docker-credential-broken get`/},
+    {name: 'helper answering no JSON', file: {credsStore: 'garbled'}, says: /docker-credential-garbled .* answered no JSON for 127\.0\.0\.1:\d+: not json/},
+  ]
+  for (const c of cases) {
+    writeFileSync(dockerConfig, JSON.stringify(c.file))
+    const was = listing(home2)
+    const r = await sa(home2, ['pull', `${secure.host}/priv/img:v1`, insecure], {env})
+    assert.equal(r.status, 5, `${c.name}: ${r.stderr}`)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, `${c.name}: one line: ${r.stderr}`)
+    assert.match(lines[0], c.says, c.name)
+    assert.deepEqual(listing(home2), was, `${c.name}: nothing published`)
+  }
+  // a helper name that could be a path is refused as a malformed auth file
+  writeFileSync(dockerConfig, JSON.stringify({credsStore: '../../bin/sh'}))
+  const bad = await sa(home2, ['pull', `${secure.host}/priv/img:v1`, insecure], {env})
+  assert.equal(bad.status, 2, bad.stderr)
+  assert.match(bad.stderr, /names the credential helper '\.\.\/\.\.\/bin\/sh', which is no helper's name/)
+})
 
 test('auth: Bearer tokens from the challenge\'s realm, one per scope', async (t) => {
   const {home} = scratch(t, 'strata-bearer-')

@@ -15,7 +15,7 @@ import type {LayerInfo} from '../layer/layers.js'
 import {type OpenedStream, decompressStream} from '../format/decompress.js'
 import type {Descriptor} from '../format/oci.js'
 import {RegistryClient} from './client.js'
-import {type Credentials, authFiles, findCredentials} from './auth.js'
+import {type Credentials, credentialsWhenAsked} from './auth.js'
 import {type Reference, formatReference} from './reference.js'
 import {ACCEPT, type ImageManifest, type Platform, checkDigest, formatPlatform, sha256, hostPlatform, layerCompression, parseManifest, pickPlatform} from './manifest.js'
 import {knownBlob, rememberBlob} from './blobs.js'
@@ -49,7 +49,7 @@ export interface PullResult {
 }
 
 export function clientFor(ref: Reference, o: RemoteOptions & {signal?: AbortSignal}): RegistryClient {
-  const credentials = o.creds ?? findCredentials(ref.registry, ref.repository, authFiles(o.authfile), !!o.authfile)
+  const credentials = o.creds ?? credentialsWhenAsked(ref.registry, ref.repository, o.authfile)
   return new RegistryClient(ref.registry, {tlsVerify: o.tlsVerify !== false, credentials, signal: o.signal})
 }
 
