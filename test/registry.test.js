@@ -9,9 +9,9 @@ import {test, before, after} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn, spawnSync} from 'node:child_process'
 import {createServer} from 'node:http'
-import {createHash} from 'node:crypto'
+import {createHash, randomBytes} from 'node:crypto'
 import {gzipSync} from 'node:zlib'
-import {writeFileSync, mkdirSync, existsSync, readFileSync, rmSync} from 'node:fs'
+import {writeFileSync, mkdirSync, existsSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {newHome, cleanHome, inNs, tmp, root, bin, scratch, listing} from './helpers.js'
 import {tarOf} from './fixtures/tar.js'
@@ -581,4 +581,96 @@ test('a pull killed half-way: the next one fetches only what had not landed', as
   const fetched = img.layers.map((l) => l.digest).filter((d) => proxy.state.blobGets.get(d))
   assert.deepEqual(fetched, [held], 'only the layer that had not landed')
   assert.equal(r.json.downloaded.blobs, 1)
+})
+
+test('a pull killed half-way through a big layer: the next pull resumes that blob where it stopped (Range), checked whole', async (t) => {
+  const {home} = scratch(t, 'strata-resume-')
+  const proxy = await startProxy(reg.host)
+  t.after(proxy.stop)
+  // 12 MiB that gzip can't shrink, in three files, and a small layer beside it
+  const files = [1, 2, 3].map((n) => ({name: `big${n}`, data: randomBytes(4 << 20)}))
+  const img = await putImage(reg.host, 'resume/img', 'v1', [tarOf(files), tarOf([{name: 'small', data: 's'.repeat(1000)}])])
+  const big = img.layers[0]
+  const half = big.size >> 1
+  const partialFile = join(home, 'tmp', `blob-${big.digest.slice(7)}`)
+  const data = Buffer.from(await (await fetch(`http://${reg.host}/v2/resume/img/blobs/${big.digest}`)).arrayBuffer())
+  assert.equal(data.length, big.size)
+
+  let first = true
+  let release
+  const heldUp = new Promise((r) => (release = r))
+  const ranges = []
+  let served = 0
+  proxy.state.fault = async (req, res, url) => {
+    if (!url.pathname.endsWith(big.digest) || req.method !== 'GET') return false
+    if (first) {
+      // half of the blob, then nothing: the pull is killed while it waits
+      first = false
+      res.writeHead(200, {'content-length': data.length, 'content-type': 'application/octet-stream'})
+      res.write(data.subarray(0, half))
+      await heldUp
+      res.destroy()
+      return true
+    }
+    ranges.push(req.headers.range ?? null)
+    const start = req.headers.range ? Number(/^bytes=(\d+)-$/.exec(req.headers.range)[1]) : 0
+    const body = data.subarray(start)
+    served += body.length
+    res.writeHead(start ? 206 : 200, {'content-length': body.length, 'content-type': 'application/octet-stream', ...(start ? {'content-range': `bytes ${start}-${data.length - 1}/${data.length}`} : {})})
+    res.end(body)
+    return true
+  }
+  const child = spawn(process.execPath, [bin, 'pull', `${proxy.host}/resume/img:v1`, insecure], {env: {...process.env, STRATA_HOME: home}, stdio: 'ignore', detached: true})
+  // the half that was sent lands in staging; then the pull is killed for real
+  for (let i = 0; ; i++) {
+    if ((statSync(partialFile, {throwIfNoEntry: false})?.size ?? 0) >= half) break
+    assert.ok(i < 1200, 'the first half never landed')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  process.kill(-child.pid, 'SIGKILL')
+  await new Promise((r) => child.on('exit', r))
+  release()
+  assert.equal(statSync(partialFile).size, half)
+
+  // a leftover to check and gc, not damage
+  const checked = await sa(home, ['check', '--json'])
+  assert.equal(checked.status, 0, checked.stderr)
+  assert.deepEqual(checked.json.leftovers.filter((p) => p.includes('blob-')), [partialFile])
+  const gcDry = await sa(home, ['gc', '--dry-run', '--json'])
+  assert.equal(gcDry.status, 0, gcDry.stderr)
+  assert.ok(gcDry.json.leftovers.removed >= 1)
+
+  const r = await sa(home, ['pull', `${proxy.host}/resume/img:v1`, insecure, '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.deepEqual(ranges, [`bytes=${half}-`], 'one request, from where the killed pull stopped')
+  assert.equal(served, big.size - half, 'only the second half was fetched')
+  const layer = r.json.layers.find((l) => l.blob === big.digest)
+  assert.equal(layer.resumedFrom, half)
+  const small = r.json.layers.find((l) => l.blob === img.layers[1].digest)
+  assert.equal(r.json.downloaded.bytes, big.size - half + (small.downloaded ? small.size : 0))
+  assert.equal(statSync(partialFile, {throwIfNoEntry: false}), undefined, 'the kept bytes go once the layer is published')
+  // the same layer as a pull that was never interrupted (its id is its content)
+  const home2 = newHome()
+  t.after(() => cleanHome(home2))
+  const clean = await sa(home2, ['pull', `${reg.host}/resume/img:v1`, insecure, '--json'])
+  assert.equal(clean.status, 0, clean.stderr)
+  assert.deepEqual(r.json.layers.map((l) => l.layer.id), clean.json.layers.map((l) => l.layer.id))
+  assert.equal((await sa(home, ['check'])).status, 0)
+
+  // what landed but fails the digest (here: altered on disk) is not trusted: exit 6, and it is dropped
+  const home3 = newHome()
+  t.after(() => cleanHome(home3))
+  mkdirSync(join(home3, 'tmp'), {recursive: true})
+  const altered = Buffer.from(data.subarray(0, half))
+  altered[100] ^= 0xff
+  writeFileSync(join(home3, 'tmp', `blob-${big.digest.slice(7)}`), altered)
+  ranges.length = 0
+  const bad = await sa(home3, ['pull', `${proxy.host}/resume/img:v1`, insecure])
+  assert.notEqual(bad.status, 0)
+  assert.match(bad.stderr, /^strata: .*(does not match its digest|corrupt compressed stream|bad header checksum).* \(resumed from 6\.0 MiB an interrupted pull kept; those are dropped now\) — pull again: the blob is fetched whole\n$/)
+  assert.ok(ranges.length <= 1, 'at most the rest was asked for')
+  assert.equal(existsSync(join(home3, 'tmp', `blob-${big.digest.slice(7)}`)), false, 'the bad bytes are dropped')
+  const again = await sa(home3, ['pull', `${proxy.host}/resume/img:v1`, insecure, '--json'])
+  assert.equal(again.status, 0, again.stderr)
+  assert.equal(ranges.at(-1), null, 'fetched whole')
 })

@@ -203,14 +203,15 @@ export class RegistryClient {
 
   /**
    * A blob's bytes as they arrive; a connection that drops or ends early is
-   * picked up where it stopped (a Range request), so nothing is fetched twice.
-   * onBytes sees every chunk.
+   * picked up where it stopped (a Range request), so nothing is fetched twice;
+   * from > 0 starts there. onBytes sees every chunk.
    */
-  async *blob(repository: string, digest: string, size: number | undefined, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
-    let got = 0
+  async *blob(repository: string, digest: string, size: number | undefined, onBytes?: (n: number) => void, from = 0): AsyncGenerator<Buffer> {
+    let got = from // from: the bytes the caller has already (a pull that was interrupted)
     let failures = 0
     const scope = `repository:${repository}:pull`
     for (;;) {
+      if (size !== undefined && got >= size) return
       const headers: Record<string, string> = {'accept-encoding': 'identity'}
       if (got) headers.range = `bytes=${got}-`
       const res = await this.request(`/v2/${repository}/blobs/${digest}`, {headers, scope})

@@ -19,6 +19,8 @@ import {type Credentials, credentialsWhenAsked} from './auth.js'
 import {type Reference, formatReference} from './reference.js'
 import {ACCEPT, type ImageManifest, type Platform, checkDigest, formatPlatform, sha256, hostPlatform, layerCompression, parseManifest, pickPlatform} from './manifest.js'
 import {knownBlob, rememberBlob} from './blobs.js'
+import {PartialBlob, RESUME_MIN} from './partial.js'
+import {StrataError} from '../errors.js'
 import {layerBars} from './bars.js'
 import {bytes} from '../progress.js'
 
@@ -44,7 +46,7 @@ export interface PullResult {
   reference: string
   manifest: string
   platform: string
-  layers: (ImportResult & {blob: string; size: number; downloaded: boolean})[] // top first
+  layers: (ImportResult & {blob: string; size: number; downloaded: boolean; resumedFrom?: number})[] // top first
   downloaded: {blobs: number; bytes: number}
 }
 
@@ -120,7 +122,12 @@ export async function pullImage(home: Home, ref: Reference, opts: PullOptions, i
       return
     }
     const bar = bars.bar(l.digest.slice(7, 19), l.size)
-    const raw = Readable.from(coalesce(client.blob(ref.repository, l.digest, l.size, (k) => bar.add(k))), {objectMode: false})
+    // a big blob's bytes are kept as they arrive, so that an interrupted pull resumes it (partial.ts)
+    const partial = typeof l.size === 'number' && l.size >= RESUME_MIN ? PartialBlob.open(home.tmp, l.digest, l.size) : null
+    const from = partial?.have ?? 0
+    if (from) bar.add(from)
+    const fetched = client.blob(ref.repository, l.digest, l.size, (k) => bar.add(k), from)
+    const raw = Readable.from(coalesce(partial ? partial.around(fetched) : fetched), {objectMode: false})
     const s = decompressStream(raw, compressions[i], whatLayer(i))
     let r: ImportResult
     try {
@@ -140,15 +147,23 @@ export async function pullImage(home: Home, ref: Reference, opts: PullOptions, i
         undo,
       )
     } catch (e) {
-      throw await importer.failed(e, s, home, {objects: [], layers: []})
+      const cause = await importer.failed(e, s, home, {objects: [], layers: []})
+      // what the network or the machine cut short is kept for the next pull; bytes that failed a check are not
+      if (cause instanceof StrataError && cause.code === 'environment') partial?.keep()
+      else {
+        partial?.discard()
+        if (from && cause instanceof StrataError) throw new StrataError(cause.code, `${cause.message} (resumed from ${bytes(from)} an interrupted pull kept; those are dropped now)`, 'pull again: the blob is fetched whole')
+      }
+      throw cause
     }
     if (!r.existing) undo.layers.push(r.layer.id)
     // recorded at once: a pull killed later resumes after this layer
     rememberBlob(home, l.digest, r.layer.id, inlineLimit)
+    partial?.discard()
     downloaded.blobs++
-    downloaded.bytes += s.raw().size
-    bar.finish(`${bytes(s.raw().size)} done`)
-    results[i] = {...r, blob: l.digest, size: l.size, downloaded: true}
+    downloaded.bytes += s.raw().size - from
+    bar.finish(`${bytes(s.raw().size - from)} ${from ? `fetched, ${bytes(from)} kept from before` : 'done'}`)
+    results[i] = {...r, blob: l.digest, size: l.size, downloaded: true, ...(from ? {resumedFrom: from} : {})}
   }
 
   try {
