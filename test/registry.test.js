@@ -107,7 +107,7 @@ const collect = async (req) => {
 }
 
 /** Puts an image into the registry by the API itself (what skopeo won't write: hostile tars, odd media types). */
-async function putImage(host, repo, tag, layers, {configOverride, layerMediaType = 'application/vnd.oci.image.layer.v1.tar+gzip', extra = {}} = {}) {
+async function putImage(host, repo, tag, layers, {configOverride, docker = false, platform = {architecture: 'amd64', os: 'linux'}, layerMediaType = docker ? 'application/vnd.docker.image.rootfs.diff.tar.gzip' : 'application/vnd.oci.image.layer.v1.tar+gzip', extra = {}} = {}) {
   const put = async (data) => {
     const d = sha(data)
     const start = await fetch(`http://${host}/v2/${repo}/blobs/uploads/`, {method: 'POST'})
@@ -125,12 +125,17 @@ async function putImage(host, repo, tag, layers, {configOverride, layerMediaType
     descs.push({mediaType: layerMediaType, ...(await put(blob)), ...extra})
     diffIds.push(sha(tar))
   }
-  const config = Buffer.from(JSON.stringify(configOverride ?? {architecture: 'amd64', os: 'linux', rootfs: {type: 'layers', diff_ids: diffIds}}))
+  const config = Buffer.from(JSON.stringify(configOverride ?? {...platform, rootfs: {type: 'layers', diff_ids: diffIds}}))
   const c = await put(config)
-  const manifest = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {mediaType: 'application/vnd.oci.image.config.v1+json', ...c}, layers: descs}))
-  const r = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {method: 'PUT', body: manifest, headers: {'content-type': 'application/vnd.oci.image.manifest.v1+json'}})
+  const mt = docker ? 'application/vnd.docker.distribution.manifest.v2+json' : 'application/vnd.oci.image.manifest.v1+json'
+  const manifest = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: mt, config: {mediaType: docker ? 'application/vnd.docker.container.image.v1+json' : 'application/vnd.oci.image.config.v1+json', ...c}, layers: descs}))
+  await putManifest(host, repo, tag, manifest, mt)
+  return {digest: sha(manifest), size: manifest.length, mediaType: mt, manifest: JSON.parse(manifest), layers: descs}
+}
+
+async function putManifest(host, repo, tag, body, mediaType) {
+  const r = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {method: 'PUT', body, headers: {'content-type': mediaType}})
   assert.equal(r.status, 201, await r.text())
-  return {digest: sha(manifest), manifest: JSON.parse(manifest), layers: descs}
 }
 
 let reg, fixture, want
@@ -673,4 +678,55 @@ test('a pull killed half-way through a big layer: the next pull resumes that blo
   const again = await sa(home3, ['pull', `${proxy.host}/resume/img:v1`, insecure, '--json'])
   assert.equal(again.status, 0, again.stderr)
   assert.equal(ranges.at(-1), null, 'fetched whole')
+})
+
+test('indexes and manifest lists: this machine\'s platform by default, --platform another, Docker schema 2; references as podman writes them', async (t) => {
+  const {home} = scratch(t, 'strata-index-')
+  const arm = await putImage(reg.host, 'multi/oci', 'arm64', [tarOf([{name: 'arch', data: 'arm64\n'.repeat(20)}])], {platform: {architecture: 'arm64', os: 'linux', variant: 'v8'}})
+  const amd = await putImage(reg.host, 'multi/oci', 'amd64', [tarOf([{name: 'arch', data: 'amd64\n'.repeat(20)}])])
+  const entry = (m, platform) => ({mediaType: m.mediaType, digest: m.digest, size: m.size, platform})
+  // this machine's platform second, so that taking the first entry would be caught
+  await putManifest(reg.host, 'multi/oci', 'v1', Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [entry(arm, {architecture: 'arm64', os: 'linux', variant: 'v8'}), entry(amd, {architecture: 'amd64', os: 'linux'})]})), 'application/vnd.oci.image.index.v1+json')
+  const host = process.arch === 'x64' ? amd : arm
+
+  const r = await sa(home, ['pull', `${reg.host}/multi/oci:v1`, insecure, '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.json.manifest, host.digest)
+  assert.equal(r.json.platform, process.arch === 'x64' ? 'linux/amd64' : 'linux/arm64/v8')
+  const other = await sa(home, ['pull', `${reg.host}/multi/oci:v1`, insecure, '--platform', 'linux/arm64', '--json'])
+  assert.equal(other.status, 0, other.stderr)
+  assert.equal(other.json.manifest, arm.digest)
+  assert.equal(other.json.platform, 'linux/arm64/v8')
+  assert.notEqual(other.json.layers[0].layer.id, process.arch === 'x64' ? r.json.layers[0].layer.id : '')
+  const none = await sa(home, ['pull', `${reg.host}/multi/oci:v1`, insecure, '--platform', 'linux/s390x'])
+  assert.equal(none.status, 3, none.stderr)
+  assert.match(none.stderr, /has no image for linux\/s390x \(it has: linux\/arm64\/v8, linux\/amd64\) — choose one with --platform/)
+
+  // Docker schema 2: a manifest list of image manifests, their layers in Docker's media type
+  const darm = await putImage(reg.host, 'multi/docker', 'arm64', [tarOf([{name: 'arch', data: 'arm64 docker\n'.repeat(20)}])], {docker: true, platform: {architecture: 'arm64', os: 'linux', variant: 'v8'}})
+  const damd = await putImage(reg.host, 'multi/docker', 'amd64', [tarOf([{name: 'arch', data: 'amd64 docker\n'.repeat(20)}])], {docker: true})
+  await putManifest(reg.host, 'multi/docker', 'v1', Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', manifests: [entry(darm, {architecture: 'arm64', os: 'linux', variant: 'v8'}), entry(damd, {architecture: 'amd64', os: 'linux'})]})), 'application/vnd.docker.distribution.manifest.list.v2+json')
+  const d = await sa(home, ['pull', `docker://${reg.host}/multi/docker:v1`, insecure, '--stack', 'dock', '--json'])
+  assert.equal(d.status, 0, d.stderr)
+  assert.equal(d.json.manifest, (process.arch === 'x64' ? damd : darm).digest)
+  const cat = await sa(home, ['run', 'dock', '--', 'head', '-n1', 'arch'])
+  assert.equal(cat.stdout, process.arch === 'x64' ? 'amd64 docker\n' : 'arm64 docker\n')
+  // a Docker image manifest by itself, by digest
+  const byDigest = await sa(home, ['pull', `${reg.host}/multi/docker@${damd.digest}`, insecure, '--json'])
+  assert.equal(byDigest.status, 0, byDigest.stderr)
+  assert.equal(byDigest.json.manifest, damd.digest)
+  assert.equal((await sa(home, ['check'])).status, 0)
+
+  // references: docker.io/x is docker.io/library/x, docker:// and index.docker.io are the same registry, a short name is refused
+  const {parseReference, formatReference} = await import(join(root, 'dist', 'src', 'registry', 'reference.js'))
+  const ref = (s) => formatReference(parseReference(s))
+  assert.equal(ref('docker.io/debian'), 'docker.io/library/debian:latest')
+  assert.equal(ref('docker://index.docker.io/debian:12'), 'docker.io/library/debian:12')
+  assert.equal(ref('docker.io/me/tool@sha256:' + 'a'.repeat(64)), 'docker.io/me/tool@sha256:' + 'a'.repeat(64))
+  assert.equal(ref('localhost:5000/a/b/c:v1'), 'localhost:5000/a/b/c:v1')
+  assert.equal(ref('quay.io/x/y:t@sha256:' + 'b'.repeat(64)), 'quay.io/x/y:t@sha256:' + 'b'.repeat(64))
+  assert.throws(() => parseReference('debian:12'), /names no registry/)
+  assert.throws(() => parseReference('me/tool'), /names no registry/)
+  assert.throws(() => parseReference('oci:/some/dir'), /only registry references/)
+  assert.throws(() => parseReference('docker.io/Upper/x'), /not a repository name component/)
 })
