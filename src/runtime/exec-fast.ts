@@ -6,7 +6,7 @@ import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {Home} from '../store/home.js'
 import {isRunning, joinCommand, readSession} from './session-state.js'
-import {runCommand} from './plan.js'
+import {runCommand} from './command.js'
 
 export async function execFast(stack: string, cmd: string[]): Promise<number | null> {
   if (cmd.length === 0 || !stack || stack.startsWith('-') || stack === '.' || stack === '..' || /[/\x00-\x1f\x7f]/.test(stack)) return null
