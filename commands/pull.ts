@@ -17,7 +17,7 @@ export const remoteFlags = {
 export default class Pull extends StrataCommand {
   static summary = 'Pull an image from a registry into layers'
   static description =
-    "REF as podman and skopeo write it: REGISTRY/REPOSITORY[:TAG|@DIGEST], docker:// optional; docker.io/x is docker.io/library/x; a short name without a registry is refused. One layer per image layer (as `import` of an OCI layout), the top one named by the reference (or --name). Each blob streams from the registry into the store, decompressed and imported as it arrives, its digest checked; a blob the store already made a layer of is not fetched again. Credentials come from the files `podman login` writes. For a multi-platform image, this machine's platform (--platform picks another)."
+    "REF as podman and skopeo write it: REGISTRY/REPOSITORY[:TAG|@DIGEST], docker:// optional; docker.io/x is docker.io/library/x; a short name without a registry is refused. One layer per image layer (as `import` of an OCI layout), the top one named by the reference (or --name). Each blob streams from the registry into the store, decompressed and imported as it arrives, its digest checked; a blob the store already made a layer of is not fetched again. Credentials come from the files `podman login` writes (and the credential helpers they name). A big layer cut short (the pull killed, the network gone) is resumed by the next pull where it stopped. For a multi-platform image, this machine's platform (--platform picks another)."
   static examples = [
     '<%= config.bin %> pull docker.io/library/debian:12 --stack deb',
     '<%= config.bin %> pull quay.io/fedora/fedora:40 --platform linux/arm64',
@@ -52,7 +52,7 @@ export default class Pull extends StrataCommand {
     })
     this.out(`pulled ${r.reference} (${r.manifest.slice(0, 19)}, ${r.platform}): ${r.layers.length} layers, ${r.downloaded.blobs} blobs fetched (${bytes(r.downloaded.bytes)})`)
     for (const l of r.layers)
-      this.out(`  ${l.downloaded ? (l.existing ? 'fetched, same as' : 'fetched') : 'had'} ${l.layer.id.slice(0, 12)}${l.layer.names.length ? ` (${l.layer.names.join(', ')})` : ''}: ${l.layer.counts.entries} entries, ${bytes(l.layer.bytes.content)}`)
+      this.out(`  ${l.downloaded ? (l.existing ? 'fetched, same as' : 'fetched') : 'had'}${l.resumedFrom ? ` (resumed after ${bytes(l.resumedFrom)})` : ''} ${l.layer.id.slice(0, 12)}${l.layer.names.length ? ` (${l.layer.names.join(', ')})` : ''}: ${l.layer.counts.entries} entries, ${bytes(l.layer.bytes.content)}`)
     if (r.layers[0]?.nameMovedFrom) this.warn(`name '${name}' moved from layer ${r.layers[0].nameMovedFrom.slice(0, 12)}`)
     if (r.stack) this.out(`created stack ${r.stack.name}: ${r.stack.layers.map((l) => l.slice(0, 12)).join(' ')}`)
     return r

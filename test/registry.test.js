@@ -9,9 +9,9 @@ import {test, before, after} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn, spawnSync} from 'node:child_process'
 import {createServer} from 'node:http'
-import {createHash} from 'node:crypto'
+import {createHash, randomBytes} from 'node:crypto'
 import {gzipSync} from 'node:zlib'
-import {writeFileSync, mkdirSync} from 'node:fs'
+import {writeFileSync, mkdirSync, existsSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {newHome, cleanHome, inNs, tmp, root, bin, scratch, listing} from './helpers.js'
 import {tarOf} from './fixtures/tar.js'
@@ -107,7 +107,7 @@ const collect = async (req) => {
 }
 
 /** Puts an image into the registry by the API itself (what skopeo won't write: hostile tars, odd media types). */
-async function putImage(host, repo, tag, layers, {configOverride, layerMediaType = 'application/vnd.oci.image.layer.v1.tar+gzip', extra = {}} = {}) {
+async function putImage(host, repo, tag, layers, {configOverride, docker = false, platform = {architecture: 'amd64', os: 'linux'}, layerMediaType = docker ? 'application/vnd.docker.image.rootfs.diff.tar.gzip' : 'application/vnd.oci.image.layer.v1.tar+gzip', extra = {}} = {}) {
   const put = async (data) => {
     const d = sha(data)
     const start = await fetch(`http://${host}/v2/${repo}/blobs/uploads/`, {method: 'POST'})
@@ -125,12 +125,17 @@ async function putImage(host, repo, tag, layers, {configOverride, layerMediaType
     descs.push({mediaType: layerMediaType, ...(await put(blob)), ...extra})
     diffIds.push(sha(tar))
   }
-  const config = Buffer.from(JSON.stringify(configOverride ?? {architecture: 'amd64', os: 'linux', rootfs: {type: 'layers', diff_ids: diffIds}}))
+  const config = Buffer.from(JSON.stringify(configOverride ?? {...platform, rootfs: {type: 'layers', diff_ids: diffIds}}))
   const c = await put(config)
-  const manifest = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {mediaType: 'application/vnd.oci.image.config.v1+json', ...c}, layers: descs}))
-  const r = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {method: 'PUT', body: manifest, headers: {'content-type': 'application/vnd.oci.image.manifest.v1+json'}})
+  const mt = docker ? 'application/vnd.docker.distribution.manifest.v2+json' : 'application/vnd.oci.image.manifest.v1+json'
+  const manifest = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: mt, config: {mediaType: docker ? 'application/vnd.docker.container.image.v1+json' : 'application/vnd.oci.image.config.v1+json', ...c}, layers: descs}))
+  await putManifest(host, repo, tag, manifest, mt)
+  return {digest: sha(manifest), size: manifest.length, mediaType: mt, manifest: JSON.parse(manifest), layers: descs}
+}
+
+async function putManifest(host, repo, tag, body, mediaType) {
+  const r = await fetch(`http://${host}/v2/${repo}/manifests/${tag}`, {method: 'PUT', body, headers: {'content-type': mediaType}})
   assert.equal(r.status, 201, await r.text())
-  return {digest: sha(manifest), manifest: JSON.parse(manifest), layers: descs}
 }
 
 let reg, fixture, want
@@ -303,6 +308,78 @@ test('auth: htpasswd (Basic) — required, refused, --creds, and the auth files 
   assert.equal(missing.status, 2, missing.stderr)
 })
 const ids = (r) => r.json.layers.map((l) => l.layer.id)
+
+test('auth: credential helpers — credHelpers per registry, credsStore by default, run as docker runs them; missing or failing ones are one clear line', async (t) => {
+  const {home, work} = scratch(t, 'strata-helper-')
+  const secure = await startRegistry([['carol', 'h3lper-pass']])
+  t.after(secure.stop)
+  run('skopeo', ['copy', '--dest-tls-verify=false', '--dest-creds', 'carol:h3lper-pass', `oci:${join(fixture, 'img')}:v1`, `docker://${secure.host}/priv/img:v1`])
+  const ref = `${secure.host}/priv/img:v1`
+  // a real helper on PATH: logs what it was asked (argv, stdin), answers for the secure registry only
+  const bin = join(work, 'bin')
+  mkdirSync(bin)
+  const log = join(work, 'helper.log')
+  const helper = (name, body) => writeFileSync(join(bin, `docker-credential-${name}`), `#!/bin/sh\nserver=$(cat)\necho "${name} $* $server" >> ${log}\n${body}\n`, {mode: 0o755})
+  helper('strata-test', `if [ "$1" = get ] && [ "$server" = "${secure.host}" ]; then echo '{"ServerURL":"${secure.host}","Username":"carol","Secret":"h3lper-pass"}'; exit 0; fi\necho "credentials not found in native keychain"; exit 1`)
+  helper('broken', 'echo "secret service unavailable: no D-Bus session" >&2; exit 3')
+  helper('garbled', 'echo "not json"')
+  const env = {PATH: `${bin}:${process.env.PATH}`, XDG_RUNTIME_DIR: join(work, 'run'), HOME: work, XDG_CONFIG_HOME: join(work, 'config'), REGISTRY_AUTH_FILE: ''}
+  mkdirSync(join(work, 'run', 'containers'), {recursive: true})
+  mkdirSync(join(work, '.docker'))
+  const runAuth = join(work, 'run', 'containers', 'auth.json')
+  const dockerConfig = join(work, '.docker', 'config.json')
+  const helperLog = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [])
+
+  // credHelpers for this registry (podman's auth.json)
+  writeFileSync(runAuth, JSON.stringify({auths: {}, credHelpers: {[secure.host]: 'strata-test', 'other.example': 'broken'}}))
+  const viaHelper = await sa(home, ['pull', ref, insecure, '--json'], {env})
+  assert.equal(viaHelper.status, 0, viaHelper.stderr)
+  assert.equal(viaHelper.json.layers.length, 1)
+  assert.deepEqual(helperLog(), [`strata-test get ${secure.host}`], 'run once, as `get`, with the server on stdin; the other registry\'s helper not at all')
+  // push through the same helper
+  const pushed = await sa(home, ['push', ids(viaHelper)[0], `${secure.host}/priv/pushed:v1`, insecure, '--json'], {env})
+  assert.equal(pushed.status, 0, pushed.stderr)
+
+  // credsStore: the default for every registry, here in docker's config (podman's auth.json has nothing)
+  rmSync(runAuth)
+  writeFileSync(dockerConfig, JSON.stringify({auths: {[secure.host]: {}}, credsStore: 'strata-test'}))
+  const home2 = newHome()
+  t.after(() => cleanHome(home2))
+  const viaStore = await sa(home2, ['pull', ref, insecure, '--json'], {env})
+  assert.equal(viaStore.status, 0, viaStore.stderr)
+  // a helper is a program: an anonymous registry runs none
+  rmSync(log)
+  const anon = await sa(home2, ['pull', `${reg.host}/fix/gzip:v3`, insecure, '--json'], {env})
+  assert.equal(anon.status, 0, anon.stderr)
+  assert.deepEqual(helperLog(), [])
+  // a helper that knows nothing of the registry passes on to what follows: the file's auths entry
+  helper('empty', 'echo "credentials not found in native keychain"; exit 1')
+  writeFileSync(dockerConfig, JSON.stringify({credHelpers: {[secure.host]: 'empty'}, auths: {[secure.host]: {auth: Buffer.from('carol:h3lper-pass').toString('base64')}}}))
+  const passed = await sa(home2, ['pull', ref, insecure, '--json'], {env})
+  assert.equal(passed.status, 0, passed.stderr)
+  assert.deepEqual(helperLog(), [`empty get ${secure.host}`])
+
+  const cases = [
+    {name: 'missing helper', file: {credHelpers: {[secure.host]: 'nosuch'}}, says: /the credential helper docker-credential-nosuch that .*config\.json \(credHelpers\) names for 127\.0\.0\.1:\d+ is not on PATH — install docker-credential-nosuch on PATH, or remove 'nosuch' from .*config\.json/},
+    {name: 'failing helper', file: {credsStore: 'broken'}, says: /docker-credential-broken \(.*config\.json \(credsStore\)\) failed for 127\.0\.0\.1:\d+: secret service unavailable: no D-Bus session — check it with `echo 127\.0\.0\.1:\d+ \| docker-credential-broken get`/},
+    {name: 'helper answering no JSON', file: {credsStore: 'garbled'}, says: /docker-credential-garbled .* answered no JSON for 127\.0\.0\.1:\d+: not json/},
+  ]
+  for (const c of cases) {
+    writeFileSync(dockerConfig, JSON.stringify(c.file))
+    const was = listing(home2)
+    const r = await sa(home2, ['pull', `${secure.host}/priv/img:v1`, insecure], {env})
+    assert.equal(r.status, 5, `${c.name}: ${r.stderr}`)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, `${c.name}: one line: ${r.stderr}`)
+    assert.match(lines[0], c.says, c.name)
+    assert.deepEqual(listing(home2), was, `${c.name}: nothing published`)
+  }
+  // a helper name that could be a path is refused as a malformed auth file
+  writeFileSync(dockerConfig, JSON.stringify({credsStore: '../../bin/sh'}))
+  const bad = await sa(home2, ['pull', `${secure.host}/priv/img:v1`, insecure], {env})
+  assert.equal(bad.status, 2, bad.stderr)
+  assert.match(bad.stderr, /names the credential helper '\.\.\/\.\.\/bin\/sh', which is no helper's name/)
+})
 
 test('auth: Bearer tokens from the challenge\'s realm, one per scope', async (t) => {
   const {home} = scratch(t, 'strata-bearer-')
@@ -509,4 +586,147 @@ test('a pull killed half-way: the next one fetches only what had not landed', as
   const fetched = img.layers.map((l) => l.digest).filter((d) => proxy.state.blobGets.get(d))
   assert.deepEqual(fetched, [held], 'only the layer that had not landed')
   assert.equal(r.json.downloaded.blobs, 1)
+})
+
+test('a pull killed half-way through a big layer: the next pull resumes that blob where it stopped (Range), checked whole', async (t) => {
+  const {home} = scratch(t, 'strata-resume-')
+  const proxy = await startProxy(reg.host)
+  t.after(proxy.stop)
+  // 12 MiB that gzip can't shrink, in three files, and a small layer beside it
+  const files = [1, 2, 3].map((n) => ({name: `big${n}`, data: randomBytes(4 << 20)}))
+  const img = await putImage(reg.host, 'resume/img', 'v1', [tarOf(files), tarOf([{name: 'small', data: 's'.repeat(1000)}])])
+  const big = img.layers[0]
+  const half = big.size >> 1
+  const partialFile = join(home, 'tmp', `blob-${big.digest.slice(7)}`)
+  const data = Buffer.from(await (await fetch(`http://${reg.host}/v2/resume/img/blobs/${big.digest}`)).arrayBuffer())
+  assert.equal(data.length, big.size)
+
+  let first = true
+  let release
+  const heldUp = new Promise((r) => (release = r))
+  const ranges = []
+  let served = 0
+  proxy.state.fault = async (req, res, url) => {
+    if (!url.pathname.endsWith(big.digest) || req.method !== 'GET') return false
+    if (first) {
+      // half of the blob, then nothing: the pull is killed while it waits
+      first = false
+      res.writeHead(200, {'content-length': data.length, 'content-type': 'application/octet-stream'})
+      res.write(data.subarray(0, half))
+      await heldUp
+      res.destroy()
+      return true
+    }
+    ranges.push(req.headers.range ?? null)
+    const start = req.headers.range ? Number(/^bytes=(\d+)-$/.exec(req.headers.range)[1]) : 0
+    const body = data.subarray(start)
+    served += body.length
+    res.writeHead(start ? 206 : 200, {'content-length': body.length, 'content-type': 'application/octet-stream', ...(start ? {'content-range': `bytes ${start}-${data.length - 1}/${data.length}`} : {})})
+    res.end(body)
+    return true
+  }
+  const child = spawn(process.execPath, [bin, 'pull', `${proxy.host}/resume/img:v1`, insecure], {env: {...process.env, STRATA_HOME: home}, stdio: 'ignore', detached: true})
+  // the half that was sent lands in staging; then the pull is killed for real
+  for (let i = 0; ; i++) {
+    if ((statSync(partialFile, {throwIfNoEntry: false})?.size ?? 0) >= half) break
+    assert.ok(i < 1200, 'the first half never landed')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  process.kill(-child.pid, 'SIGKILL')
+  await new Promise((r) => child.on('exit', r))
+  release()
+  assert.equal(statSync(partialFile).size, half)
+
+  // a leftover to check and gc, not damage
+  const checked = await sa(home, ['check', '--json'])
+  assert.equal(checked.status, 0, checked.stderr)
+  assert.deepEqual(checked.json.leftovers.filter((p) => p.includes('blob-')), [partialFile])
+  const gcDry = await sa(home, ['gc', '--dry-run', '--json'])
+  assert.equal(gcDry.status, 0, gcDry.stderr)
+  assert.ok(gcDry.json.leftovers.removed >= 1)
+
+  const r = await sa(home, ['pull', `${proxy.host}/resume/img:v1`, insecure, '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.deepEqual(ranges, [`bytes=${half}-`], 'one request, from where the killed pull stopped')
+  assert.equal(served, big.size - half, 'only the second half was fetched')
+  const layer = r.json.layers.find((l) => l.blob === big.digest)
+  assert.equal(layer.resumedFrom, half)
+  const small = r.json.layers.find((l) => l.blob === img.layers[1].digest)
+  assert.equal(r.json.downloaded.bytes, big.size - half + (small.downloaded ? small.size : 0))
+  assert.equal(statSync(partialFile, {throwIfNoEntry: false}), undefined, 'the kept bytes go once the layer is published')
+  // the same layer as a pull that was never interrupted (its id is its content)
+  const home2 = newHome()
+  t.after(() => cleanHome(home2))
+  const clean = await sa(home2, ['pull', `${reg.host}/resume/img:v1`, insecure, '--json'])
+  assert.equal(clean.status, 0, clean.stderr)
+  assert.deepEqual(r.json.layers.map((l) => l.layer.id), clean.json.layers.map((l) => l.layer.id))
+  assert.equal((await sa(home, ['check'])).status, 0)
+
+  // what landed but fails the digest (here: altered on disk) is not trusted: exit 6, and it is dropped
+  const home3 = newHome()
+  t.after(() => cleanHome(home3))
+  mkdirSync(join(home3, 'tmp'), {recursive: true})
+  const altered = Buffer.from(data.subarray(0, half))
+  altered[100] ^= 0xff
+  writeFileSync(join(home3, 'tmp', `blob-${big.digest.slice(7)}`), altered)
+  ranges.length = 0
+  const bad = await sa(home3, ['pull', `${proxy.host}/resume/img:v1`, insecure])
+  assert.notEqual(bad.status, 0)
+  assert.match(bad.stderr, /^strata: .*(does not match its digest|corrupt compressed stream|bad header checksum).* \(resumed from 6\.0 MiB an interrupted pull kept; those are dropped now\) — pull again: the blob is fetched whole\n$/)
+  assert.ok(ranges.length <= 1, 'at most the rest was asked for')
+  assert.equal(existsSync(join(home3, 'tmp', `blob-${big.digest.slice(7)}`)), false, 'the bad bytes are dropped')
+  const again = await sa(home3, ['pull', `${proxy.host}/resume/img:v1`, insecure, '--json'])
+  assert.equal(again.status, 0, again.stderr)
+  assert.equal(ranges.at(-1), null, 'fetched whole')
+})
+
+test('indexes and manifest lists: this machine\'s platform by default, --platform another, Docker schema 2; references as podman writes them', async (t) => {
+  const {home} = scratch(t, 'strata-index-')
+  const arm = await putImage(reg.host, 'multi/oci', 'arm64', [tarOf([{name: 'arch', data: 'arm64\n'.repeat(20)}])], {platform: {architecture: 'arm64', os: 'linux', variant: 'v8'}})
+  const amd = await putImage(reg.host, 'multi/oci', 'amd64', [tarOf([{name: 'arch', data: 'amd64\n'.repeat(20)}])])
+  const entry = (m, platform) => ({mediaType: m.mediaType, digest: m.digest, size: m.size, platform})
+  // this machine's platform second, so that taking the first entry would be caught
+  await putManifest(reg.host, 'multi/oci', 'v1', Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [entry(arm, {architecture: 'arm64', os: 'linux', variant: 'v8'}), entry(amd, {architecture: 'amd64', os: 'linux'})]})), 'application/vnd.oci.image.index.v1+json')
+  const host = process.arch === 'x64' ? amd : arm
+
+  const r = await sa(home, ['pull', `${reg.host}/multi/oci:v1`, insecure, '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.json.manifest, host.digest)
+  assert.equal(r.json.platform, process.arch === 'x64' ? 'linux/amd64' : 'linux/arm64/v8')
+  const other = await sa(home, ['pull', `${reg.host}/multi/oci:v1`, insecure, '--platform', 'linux/arm64', '--json'])
+  assert.equal(other.status, 0, other.stderr)
+  assert.equal(other.json.manifest, arm.digest)
+  assert.equal(other.json.platform, 'linux/arm64/v8')
+  assert.notEqual(other.json.layers[0].layer.id, process.arch === 'x64' ? r.json.layers[0].layer.id : '')
+  const none = await sa(home, ['pull', `${reg.host}/multi/oci:v1`, insecure, '--platform', 'linux/s390x'])
+  assert.equal(none.status, 3, none.stderr)
+  assert.match(none.stderr, /has no image for linux\/s390x \(it has: linux\/arm64\/v8, linux\/amd64\) — choose one with --platform/)
+
+  // Docker schema 2: a manifest list of image manifests, their layers in Docker's media type
+  const darm = await putImage(reg.host, 'multi/docker', 'arm64', [tarOf([{name: 'arch', data: 'arm64 docker\n'.repeat(20)}])], {docker: true, platform: {architecture: 'arm64', os: 'linux', variant: 'v8'}})
+  const damd = await putImage(reg.host, 'multi/docker', 'amd64', [tarOf([{name: 'arch', data: 'amd64 docker\n'.repeat(20)}])], {docker: true})
+  await putManifest(reg.host, 'multi/docker', 'v1', Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', manifests: [entry(darm, {architecture: 'arm64', os: 'linux', variant: 'v8'}), entry(damd, {architecture: 'amd64', os: 'linux'})]})), 'application/vnd.docker.distribution.manifest.list.v2+json')
+  const d = await sa(home, ['pull', `docker://${reg.host}/multi/docker:v1`, insecure, '--stack', 'dock', '--json'])
+  assert.equal(d.status, 0, d.stderr)
+  assert.equal(d.json.manifest, (process.arch === 'x64' ? damd : darm).digest)
+  const cat = await sa(home, ['run', 'dock', '--', 'head', '-n1', 'arch'])
+  assert.equal(cat.stdout, process.arch === 'x64' ? 'amd64 docker\n' : 'arm64 docker\n')
+  // a Docker image manifest by itself, by digest
+  const byDigest = await sa(home, ['pull', `${reg.host}/multi/docker@${damd.digest}`, insecure, '--json'])
+  assert.equal(byDigest.status, 0, byDigest.stderr)
+  assert.equal(byDigest.json.manifest, damd.digest)
+  assert.equal((await sa(home, ['check'])).status, 0)
+
+  // references: docker.io/x is docker.io/library/x, docker:// and index.docker.io are the same registry, a short name is refused
+  const {parseReference, formatReference} = await import(join(root, 'dist', 'src', 'registry', 'reference.js'))
+  const ref = (s) => formatReference(parseReference(s))
+  assert.equal(ref('docker.io/debian'), 'docker.io/library/debian:latest')
+  assert.equal(ref('docker://index.docker.io/debian:12'), 'docker.io/library/debian:12')
+  assert.equal(ref('docker.io/me/tool@sha256:' + 'a'.repeat(64)), 'docker.io/me/tool@sha256:' + 'a'.repeat(64))
+  assert.equal(ref('localhost:5000/a/b/c:v1'), 'localhost:5000/a/b/c:v1')
+  assert.equal(ref('quay.io/x/y:t@sha256:' + 'b'.repeat(64)), 'quay.io/x/y:t@sha256:' + 'b'.repeat(64))
+  assert.throws(() => parseReference('debian:12'), /names no registry/)
+  assert.throws(() => parseReference('me/tool'), /names no registry/)
+  assert.throws(() => parseReference('oci:/some/dir'), /only registry references/)
+  assert.throws(() => parseReference('docker.io/Upper/x'), /not a repository name component/)
 })

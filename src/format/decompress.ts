@@ -34,8 +34,10 @@ const hashing = (h: Hash, count: {n: number}, digests: boolean) =>
 /**
  * input decompressed; `what` names it in errors. digests false: raw() and
  * plain() give no sha256 (it costs a core-second per GB, and only OCI checks it).
+ * chunkSize: gunzip's output pieces (a pull asks for 64 KiB: with 1 MiB ones
+ * its peak memory was 30-40 MiB higher, bench/RESULTS.md).
  */
-export function decompressStream(input: Readable, compression: Compression, what: string, {digests = true} = {}): OpenedStream {
+export function decompressStream(input: Readable, compression: Compression, what: string, {digests = true, chunkSize = 1 << 20} = {}): OpenedStream {
   const rawHash = createHash('sha256')
   const plainHash = createHash('sha256')
   const rawCount = {n: 0}
@@ -62,7 +64,7 @@ export function decompressStream(input: Readable, compression: Compression, what
       child.kill()
     })
   }
-  out = compression === 'gzip' ? pipeline(input, rawTap, createGunzip({chunkSize: 1 << 20}), plainTap, fail) : pipeline(input, rawTap, plainTap, fail)
+  out = compression === 'gzip' ? pipeline(input, rawTap, createGunzip({chunkSize}), plainTap, fail) : pipeline(input, rawTap, plainTap, fail)
   return wrap(out, async () => {}, () => {
     plainTap.on('error', () => {})
     input.destroy()

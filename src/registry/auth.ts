@@ -1,11 +1,14 @@
 // Credentials for a registry, from where podman and skopeo keep them (so that
-// `podman login`/`skopeo login` just work), and the two schemes registries
-// challenge with (WWW-Authenticate): Basic, and Bearer tokens fetched from
-// the realm the challenge names, one per scope.
+// `podman login`/`skopeo login` just work), including the credential helpers
+// those files name (credHelpers, credsStore: `docker-credential-NAME get`),
+// and the two schemes registries challenge with (WWW-Authenticate): Basic,
+// and Bearer tokens fetched from the realm the challenge names, one per scope.
+import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
-import {usage} from '../errors.js'
+import {environment, usage} from '../errors.js'
+import {hostTool, trace} from '../exec.js'
 
 export interface Credentials {username: string; password: string; from: string}
 
@@ -30,9 +33,15 @@ function normalizeKey(key: string): string {
   return k.replace(/\/+$/, '')
 }
 
+interface AuthFile {auths?: Record<string, {auth?: string}>; credHelpers?: Record<string, string>; credsStore?: string}
+
 /**
- * The credentials for registry/repository: the first file that has any for it,
- * within a file the most specific key (registry/ns/repo, then registry/ns, then registry).
+ * The credentials for registry/repository, in each file (in order) from its
+ * credential helper for that registry (credHelpers), then its most specific
+ * `auths` key (registry/ns/repo, then registry/ns, then registry), then its
+ * default helper (credsStore); the first that has any wins, as with podman
+ * and docker. A helper that knows nothing of the registry passes on to what
+ * follows; one that is missing or fails stops the command (exit 5).
  */
 export function findCredentials(registry: string, repository: string, files: string[], explicit = false): Credentials | undefined {
   const keys: string[] = []
@@ -40,17 +49,15 @@ export function findCredentials(registry: string, repository: string, files: str
   for (let n = parts.length; n > 0; n--) keys.push(`${registry}/${parts.slice(0, n).join('/')}`)
   keys.push(registry)
   for (const file of files) {
-    if (!existsSync(file)) {
-      if (explicit) throw usage(`no such auth file: ${file}`, 'give the file `podman login --authfile` wrote, or leave --authfile out')
-      continue
+    const f = readAuthFile(file, explicit)
+    if (!f) continue
+    const helpers = new Map(Object.entries(f.credHelpers ?? {}).map(([k, v]) => [normalizeKey(k), v]))
+    const own = helpers.get(registry)
+    if (own) {
+      const c = fromHelper(own, registry, `${file} (credHelpers)`)
+      if (c) return c
     }
-    let auths: Record<string, {auth?: string}>
-    try {
-      auths = (JSON.parse(readFileSync(file, 'utf8')) as {auths?: Record<string, {auth?: string}>}).auths ?? {}
-    } catch (e) {
-      throw usage(`${file} is not an auth file: ${(e as Error).message.split('\n')[0]}`, 'repair it, or log in again with `podman login`')
-    }
-    const byKey = new Map(Object.entries(auths).map(([k, v]) => [normalizeKey(k), v]))
+    const byKey = new Map(Object.entries(f.auths ?? {}).map(([k, v]) => [normalizeKey(k), v]))
     for (const k of keys) {
       const a = byKey.get(k)?.auth
       if (!a) continue
@@ -59,8 +66,78 @@ export function findCredentials(registry: string, repository: string, files: str
       if (colon < 0) throw usage(`${file}: the credentials for ${k} are malformed`, 'log in again with `podman login`')
       return {username: plain.slice(0, colon), password: plain.slice(colon + 1), from: file}
     }
+    if (f.credsStore) {
+      const c = fromHelper(f.credsStore, registry, `${file} (credsStore)`)
+      if (c) return c
+    }
   }
   return undefined
+}
+
+/**
+ * findCredentials when first needed (a registry that challenges): helpers
+ * are programs, and an anonymous pull runs none. An --authfile that isn't
+ * there is refused at once.
+ */
+export function credentialsWhenAsked(registry: string, repository: string, authfile?: string): () => Credentials | undefined {
+  if (authfile) readAuthFile(authfile, true)
+  let found: {c: Credentials | undefined} | undefined
+  return () => (found ??= {c: findCredentials(registry, repository, authFiles(authfile), !!authfile)}).c
+}
+
+function readAuthFile(file: string, explicit: boolean): AuthFile | undefined {
+  if (!existsSync(file)) {
+    if (explicit) throw usage(`no such auth file: ${file}`, 'give the file `podman login --authfile` wrote, or leave --authfile out')
+    return undefined
+  }
+  let f: AuthFile
+  try {
+    f = JSON.parse(readFileSync(file, 'utf8')) as AuthFile
+  } catch (e) {
+    throw usage(`${file} is not an auth file: ${(e as Error).message.split('\n')[0]}`, 'repair it, or log in again with `podman login`')
+  }
+  if (!f || typeof f !== 'object') throw usage(`${file} is not an auth file: not a JSON object`, 'repair it, or log in again with `podman login`')
+  for (const h of [...Object.values(f.credHelpers ?? {}), ...(f.credsStore !== undefined ? [f.credsStore] : [])])
+    if (typeof h !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(h)) throw usage(`${file} names the credential helper '${String(h)}', which is no helper's name`, 'name the helper as docker does (`"credsStore": "pass"` runs docker-credential-pass)')
+  return f
+}
+
+/** The server a helper is asked about: the registry, and Docker Hub by the address docker logs in to. */
+const helperServer = (registry: string) => (registry === 'docker.io' ? 'https://index.docker.io/v1/' : registry)
+
+/**
+ * `docker-credential-NAME get` with the server on stdin, as docker, podman
+ * and skopeo run it: {Username, Secret} on stdout, or "credentials not
+ * found" (undefined: the next source is asked).
+ */
+function fromHelper(name: string, registry: string, where: string): Credentials | undefined {
+  const program = `docker-credential-${name}`
+  const fix = `install ${program} on PATH, or remove '${name}' from ${where.replace(/ \(.*\)$/, '')}`
+  const path = hostTool(program)
+  const missing = () => environment(`the credential helper ${program} that ${where} names for ${registry} is not on PATH`, fix)
+  if (!path.includes('/')) throw missing()
+  trace('%s get (%s)', path, registry)
+  const r = spawnSync(path, ['get'], {input: helperServer(registry) + '\n', encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 20})
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw missing()
+    throw environment(`the credential helper ${program} (${where}) failed for ${registry}: ${code === 'ETIMEDOUT' ? 'no answer in 60 s' : r.error.message}`, fix)
+  }
+  const said = (r.stdout.trim() || r.stderr.trim()).split('\n')[0].slice(0, 160)
+  if (r.status !== 0) {
+    if (/credentials not found/i.test(r.stdout + r.stderr)) return undefined
+    throw environment(`the credential helper ${program} (${where}) failed for ${registry}: ${said || `exit ${r.status ?? r.signal}`}`, `check it with \`echo ${helperServer(registry)} | ${program} get\`, or log in again`)
+  }
+  let j: {Username?: unknown; Secret?: unknown}
+  try {
+    j = JSON.parse(r.stdout) as typeof j
+  } catch {
+    throw environment(`the credential helper ${program} (${where}) answered no JSON for ${registry}: ${said}`, `check it with \`echo ${helperServer(registry)} | ${program} get\``)
+  }
+  if (typeof j.Username !== 'string' || typeof j.Secret !== 'string' || !j.Username)
+    throw environment(`the credential helper ${program} (${where}) gave no Username and Secret for ${registry}`, `check it with \`echo ${helperServer(registry)} | ${program} get\``)
+  if (j.Username === '<token>') throw environment(`the credential helper ${program} (${where}) gave an identity token for ${registry}, which strata doesn't use`, `log in with a password or access token (\`podman login ${registry}\`), or pass --creds`)
+  return {username: j.Username, password: j.Secret, from: program}
 }
 
 /** --creds USER[:PASS] */

@@ -15,7 +15,8 @@ const trace = tracer('strata:registry')
 
 export interface ClientOptions {
   tlsVerify: boolean
-  credentials?: Credentials
+  /** The credentials, or how to find them when the registry first asks (auth.ts credentialsWhenAsked). */
+  credentials?: Credentials | (() => Credentials | undefined)
   /** Give up on a request that has answered nothing (or whose body stalled) for this long. */
   timeoutMs?: number
   retries?: number
@@ -34,6 +35,11 @@ export class RegistryClient {
   private tokens = new Map<string, string>()
   readonly timeoutMs: number
   readonly retries: number
+
+  private creds(): Credentials | undefined {
+    const c = this.opts.credentials
+    return typeof c === 'function' ? c() : c
+  }
 
   constructor(readonly registry: string, private opts: ClientOptions) {
     this.timeoutMs = opts.timeoutMs ?? Number(process.env.STRATA_REGISTRY_TIMEOUT ?? 30) * 1000
@@ -118,7 +124,8 @@ export class RegistryClient {
     if (p.service) url.searchParams.set('service', p.service)
     for (const s of scope.split(' ')) url.searchParams.append('scope', s)
     const headers: Record<string, string> = {}
-    if (this.opts.credentials) headers.authorization = basicHeader(this.opts.credentials)
+    const creds = this.creds()
+    if (creds) headers.authorization = basicHeader(creds)
     const res = await this.fetchRetrying(url.href, {method: 'GET', headers}, 'token')
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel()
@@ -140,8 +147,9 @@ export class RegistryClient {
     if (!c) return undefined
     if (c.scheme === 'bearer') return 'Bearer ' + (await this.token(scope))
     if (c.scheme === 'basic') {
-      if (!this.opts.credentials) throw this.required(scope)
-      return basicHeader(this.opts.credentials)
+      const creds = this.creds()
+      if (!creds) throw this.required(scope)
+      return basicHeader(creds)
     }
     throw environment(`the registry ${this.registry} asks for '${c.scheme}' authentication, which strata doesn't speak`, 'use a registry with Basic or Bearer token auth')
   }
@@ -151,7 +159,7 @@ export class RegistryClient {
   }
 
   private refused(scope: string) {
-    const c = this.opts.credentials
+    const c = this.creds()
     return c
       ? environment(`the registry ${this.registry} refused the credentials of '${c.username}' (from ${c.from}) for ${scope}`, `check them; ${LOGIN(this.registry)}`)
       : this.required(scope)
@@ -180,7 +188,7 @@ export class RegistryClient {
       }
       if (res.status === 403) {
         const detail = await errorText(res)
-        throw environment(`the registry ${this.registry} denied ${req.scope}${detail ? ` (${detail})` : ''}`, this.opts.credentials ? 'the account may lack access to that repository' : LOGIN(this.registry))
+        throw environment(`the registry ${this.registry} denied ${req.scope}${detail ? ` (${detail})` : ''}`, this.creds() ? 'the account may lack access to that repository' : LOGIN(this.registry))
       }
       return res
     }
@@ -195,14 +203,15 @@ export class RegistryClient {
 
   /**
    * A blob's bytes as they arrive; a connection that drops or ends early is
-   * picked up where it stopped (a Range request), so nothing is fetched twice.
-   * onBytes sees every chunk.
+   * picked up where it stopped (a Range request), so nothing is fetched twice;
+   * from > 0 starts there. onBytes sees every chunk.
    */
-  async *blob(repository: string, digest: string, size: number | undefined, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
-    let got = 0
+  async *blob(repository: string, digest: string, size: number | undefined, onBytes?: (n: number) => void, from = 0): AsyncGenerator<Buffer> {
+    let got = from // from: the bytes the caller has already (a pull that was interrupted)
     let failures = 0
     const scope = `repository:${repository}:pull`
     for (;;) {
+      if (size !== undefined && got >= size) return
       const headers: Record<string, string> = {'accept-encoding': 'identity'}
       if (got) headers.range = `bytes=${got}-`
       const res = await this.request(`/v2/${repository}/blobs/${digest}`, {headers, scope})
