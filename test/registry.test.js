@@ -204,6 +204,28 @@ test('pull: gzip, zstd and plain images merge exactly as umoci unpacks them; a s
   assert.equal(human.stderr, '', 'no progress on a pipe')
 })
 
+test('pull into a format-1 store upgrades it first: the store says the current format, check is clean, old and new layers read', async (t) => {
+  const home = newHome()
+  t.after(() => cleanHome(home))
+  mkdirSync(home, {recursive: true})
+  inNs(['tar', '--xattrs', '--xattrs-include=user.*', '-xpzf', join(root, 'test', 'fixtures', 'format1-store.tar.gz'), '-C', home])
+  const formatOf = (h) => JSON.parse(readFileSync(join(h, 'store.json'), 'utf8')).format
+  assert.equal(formatOf(home), undefined, 'the fixture is of format 1')
+  // what a store made today says
+  const fresh = newHome()
+  t.after(() => cleanHome(fresh))
+  const tree = join(tmp('strata-pull-fmt-'), 't')
+  mkdirSync(tree)
+  writeFileSync(join(tree, 'f'), 'x'.repeat(100))
+  assert.equal((await sa(fresh, ['import', tree, '--name', 't'])).status, 0)
+  const r = await sa(home, ['pull', `${reg.host}/fix/gzip:v3`, insecure, '--stack', 'pulled', '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(formatOf(home), formatOf(fresh), 'upgraded before the pull wrote')
+  assert.equal((await sa(home, ['check'])).status, 0)
+  assert.ok(compare(await mergedView(home, 'pulled'), want, 'pulled') >= 18)
+  for (const l of (await sa(home, ['layer', 'list', '--json'])).json.layers) assert.equal((await sa(home, ['layer', 'export', l.id, '-o', join(tmp('strata-pull-fmt-'), 'x.tar')])).status, 0, l.id)
+})
+
 test('push: skopeo and umoci read what strata pushed; a second push uploads nothing; another repository mounts', async (t) => {
   const {home, work} = scratch(t, 'strata-push-')
   const proxy = await startProxy(reg.host)

@@ -3,6 +3,7 @@
 // the op names. Each op loads what it needs, or it was loaded before the op
 // arrived when an early start said what it would be.
 import {readFileSync, writeFileSync} from 'node:fs'
+import type {OpName} from './ops.js'
 
 // started early, while the outer process loads oclif: load what the op will need meanwhile
 if (process.env.STRATA_PRELOAD === 'import') await import('../import/source.js')
@@ -36,12 +37,13 @@ if (input) {
  * (layer/upgrade.ts). Reading ops (export, diff, mounting) read either format.
  */
 async function storeFormatFor(op: string, args: {home?: string; repair?: boolean}) {
-  const WRITES = ['import-archive', 'stack-create', 'stack-rm', 'layer-rm', 'commit', 'reset', 'gc', 'check', 'compose', 'flatten']
+  // the ops that write the store (push too: it records the blobs it made, so that a pull of them fetches nothing)
+  const WRITES: OpName[] = ['import-archive', 'pull', 'push', 'stack-create', 'stack-rm', 'layer-rm', 'commit', 'reset', 'gc', 'check', 'compose', 'flatten']
   if (!args.home || op === 'stamp' || op === 'probe') return
   const {Home} = await import('../store/home.js')
   const home = new Home(args.home)
   const {checkStoreFormat, STORE_FORMAT} = await import('../store/store-file.js')
-  if (checkStoreFormat(home) === STORE_FORMAT || !WRITES.includes(op) || (op === 'check' && !args.repair)) return
+  if (checkStoreFormat(home) === STORE_FORMAT || !WRITES.includes(op as OpName) || (op === 'check' && !args.repair)) return
   const {upgradeStore} = await import('../layer/upgrade.js')
   upgradeStore(home)
 }
