@@ -7,7 +7,7 @@
 // CommonJS (bin/package.json): node's ES module loader costs a fifth of node's
 // own start, so the fast paths and completion are CommonJS bundles
 // (scripts/bundle.js), the larger ones loaded through V8's code cache (see
-// bundle below), and no ES module loads on those paths (run's is one).
+// bundle below), and no ES module loads on those paths.
 'use strict'
 const {join} = require('node:path')
 const root = join(__dirname, '..')
@@ -21,7 +21,7 @@ async function main() {
     ? await require('../dist/fast.cjs').fastPath(argv, root, () => bundle('listings', listing ? `${argv[0]}-list` : argv[0]).listings)
     : null
   const fastExec = fast === null && argv[0] === 'exec' && argv[2] === '--' ? await (await import('../dist/src/runtime/exec-fast.js')).execFast(argv[1], argv.slice(3)) : null
-  const fastRun = fast === null && argv[0] === 'run' ? await (await import('../dist/run-fast.mjs')).runFast(argv) : null
+  const fastRun = fast === null && argv[0] === 'run' ? await bundle('run-fast', own.includes('--root') ? 'run-root' : 'run').runFast(argv) : null
   if (fast !== null) process.exitCode = fast
   else if (fastRun !== null) process.exitCode = fastRun
   else if (fastExec !== null) process.exitCode = fastExec

@@ -1,8 +1,8 @@
 // Bundles each start-up path into one CommonJS file at build time:
 // dist/fast.cjs (src/cli/fast.ts: help, --version, and which listing),
 // dist/listings.cjs (src/cli/listings.ts: the listings, and the store's code
-// they run) and dist/complete.cjs (src/cli/complete.ts: `__complete`); and
-// dist/run-fast.mjs (src/cli/run-fast.ts), an ES module.
+// they run), dist/complete.cjs (src/cli/complete.ts: `__complete`) and
+// dist/run-fast.cjs (src/cli/run-fast.ts: `run [--root] STACK -- CMD`).
 // Resolving and linking some forty ES modules one by one cost a listing more
 // than its own work, and node's ES module loader alone costs a fifth of node's
 // start (bench/startup.js), so bin/run.js (CommonJS) loads these and no ES
@@ -55,7 +55,7 @@ module.exports = new Proxy({}, {
 
 // a new build's bundles start without code caches (bin/run.js): each names its build on its first line
 rmSync(join(root, 'dist', 'code-cache'), {recursive: true, force: true})
-for (const name of ['fast', 'listings', 'complete']) {
+for (const name of ['fast', 'listings', 'complete', 'run-fast']) {
   const out = await build({
     entryPoints: [join(root, 'dist', 'src', 'cli', `${name}.js`)],
     write: false,
@@ -74,17 +74,5 @@ for (const name of ['fast', 'listings', 'complete']) {
   const id = createHash('sha256').update(code).digest('hex').slice(0, 16)
   writeFileSync(join(root, 'dist', `${name}.cjs`), `// build ${id}\n${code}`)
 }
-
-// dist/run-fast.mjs: `run [--root] STACK -- CMD` (src/cli/run-fast.ts), an ES module bundle as it was
-await build({
-  entryPoints: [join(root, 'dist', 'src', 'cli', 'run-fast.js')],
-  outfile: join(root, 'dist', 'run-fast.mjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'warning',
-})
 
 require('./native.cjs').writeStamp(root)
