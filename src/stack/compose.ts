@@ -2,7 +2,7 @@
 // the kernel accepts stubs in. Whiteouts and opaque dirs are applied, dirs take
 // the metadata of the topmost layer that has them, and every other entry is a
 // hardlink to the layer's own inode: metadata operations only.
-import {createHash} from 'node:crypto'
+import {sha256Hex} from '../sha256.js'
 import {existsSync, linkSync, lstatSync, mkdirSync, readdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
@@ -15,7 +15,8 @@ import {buildCached} from '../store/staging.js'
 
 /** Chain id: what a composed tree is cached under. Layers top first. */
 export function chainId(layerIds: string[]): string {
-  return createHash('sha256').update('strata-chain-v1\n' + layerIds.join('\n')).digest('hex')
+  // plain JS: `run` computes this on its start-up path, where loading node:crypto costs more (src/sha256.ts)
+  return sha256Hex('strata-chain-v1\n' + layerIds.join('\n'))
 }
 
 export function composedPath(home: Home, layerIds: string[]) {
