@@ -20,6 +20,13 @@ export const sandboxFlags = {
   map: Flags.string({description: 'id mapping of the store (recorded on first use)', options: ['auto', 'single']}),
 }
 
+/** `exec`'s flags, as podman exec spells them: the session decides the rest. */
+export const execFlags = {
+  env: Flags.string({char: 'e', description: "set NAME=VALUE for the command (or pass NAME on from the host), over the host's environment, or a root session's", multiple: true, multipleNonGreedy: true}),
+  workdir: Flags.string({char: 'w', description: "working directory inside the stack (default: the stack's root, or a root session's workdir)"}),
+  user: Flags.string({description: 'in a root session: run the command as UID[:GID] of the sandbox (default: the session\'s --user, else 0); refused for a plain session, where every command runs as you'}),
+}
+
 /** Sandbox flags given without --root: say so rather than ignore them. */
 export function checkSandboxFlags(flags: {root?: boolean; env?: string[]; workdir?: string; volume?: string[]; net?: string; publish?: string[]; hostname?: string; user?: string; 'cap-add'?: string[]; 'cap-drop'?: string[]; seccomp?: string; 'security-opt'?: string[]}) {
   if (flags.root) return
