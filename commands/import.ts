@@ -3,6 +3,7 @@ import {StrataCommand} from '../src/cli/command.js'
 import {bytes} from '../src/progress.js'
 import {count} from '../src/cli/words.js'
 import {skippedWarnings} from '../src/cli/render-layer.js'
+import {createdStack} from '../src/cli/render-stack.js'
 import {FORMATS, type Format, checkForcedFormat, detectFormat, importSource} from '../src/import/archive.js'
 import {splitLayoutRef} from '../src/format/oci.js'
 import type {ArchiveImportResult} from '../src/import/source.js'
@@ -60,7 +61,7 @@ export default class Import extends StrataCommand {
     for (const x of layers) this.report(x.layer, x.existing)
     if (!('image' in r) && r.nameMovedFrom) this.warn(`name '${flags.name}' moved from layer ${r.nameMovedFrom.slice(0, 12)}`)
     if (format === 'dir' && !flags.move && this.home.relationTo(source) === 'holds') this.warn(`left out the store (${this.home.root}), which is inside ${source}`)
-    if (r.stack) this.out(`created stack ${r.stack.name}: ${r.stack.layers.map((l) => l.slice(0, 12)).join(' ')}`)
+    if (r.stack) this.out(createdStack(r.stack))
     return r
   }
 

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../../src/cli/command.js'
 import type {StackInfo} from '../../src/stack/stacks.js'
+import {createdStack} from '../../src/cli/render-stack.js'
 import {LayerStore} from '../../src/layer/layers.js'
 
 export default class StackCreate extends StrataCommand {
@@ -25,7 +26,7 @@ export default class StackCreate extends StrataCommand {
     for (const l of layers) known.resolve(l)
     const backend = await this.backend(flags.backend)
     const s = await this.inNamespace('stack-create', {name: args.name, layers, backend}, {map: flags.map})
-    this.out(`created stack ${s.name} (${s.backend}): ${s.layers.map((l) => l.slice(0, 12)).join(' ')}`)
+    this.out(createdStack(s))
     return s
   }
 }
