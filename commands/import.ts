@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {StrataCommand} from '../src/cli/command.js'
+import {StrataCommand, mapFlag} from '../src/cli/command.js'
 import {bytes} from '../src/progress.js'
 import {count} from '../src/cli/words.js'
 import {skippedWarnings} from '../src/cli/render-layer.js'
@@ -28,7 +28,7 @@ export default class Import extends StrataCommand {
     backend: Flags.string({description: 'with --stack: how to mount it (kernel, kernel-flat, fuse, or auto)', options: ['auto', 'kernel', 'kernel-flat', 'fuse'], dependsOn: ['stack']}),
     format: Flags.string({description: 'force the source format', options: FORMATS}),
     move: Flags.boolean({description: 'move a directory\'s file data into the store by rename (zero-copy on the same filesystem); the directory is consumed'}),
-    map: Flags.string({description: "id mapping of a new store: auto (several owners kept) or single (your id only); a store's first writing command chooses it (default: $STRATA_MAP, else auto where it can be had)", options: ['auto', 'single']}),
+    map: mapFlag,
     'inline-limit': Flags.integer({description: 'files up to this many bytes are stored inline, not as objects', default: 64, min: 0}),
     stubs: Flags.string({
       description: "the layer's stub form: short (an alias redirect that stays in the inode; the default) or digest (each stub carries its object's fs-verity digest, for kernels mounting with verity=; an xattr block per stub on ext4). A layer keeps the form it was first imported with",

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {StrataCommand} from '../../src/cli/command.js'
+import {StrataCommand, mapFlag} from '../../src/cli/command.js'
 import type {StackInfo} from '../../src/stack/stacks.js'
 import {createdStack} from '../../src/cli/render-stack.js'
 import {LayerStore} from '../../src/layer/layers.js'
@@ -15,7 +15,7 @@ export default class StackCreate extends StrataCommand {
   }
   static flags = {
     backend: Flags.string({description: 'how to mount it: kernel (data-only layers), kernel-flat, fuse, or auto: the first that works here (default: $STRATA_BACKEND or auto)', options: ['auto', 'kernel', 'kernel-flat', 'fuse']}),
-    map: Flags.string({description: "id mapping of a new store: auto (several owners kept) or single (your id only); the store's first writing command chooses it", options: ['auto', 'single']}),
+    map: mapFlag,
   }
 
   async run(): Promise<StackInfo> {
