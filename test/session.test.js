@@ -135,6 +135,13 @@ test('exec -e/-w into a plain session: the environment and directory the command
   assert.equal(strata(home, ['exec', '-w', 'var/data', 'box', '--', 'pwd']).stdout, `${s.mountpoint}/var/data\n`)
   assert.equal(strata(home, ['exec', 'box', '--', 'mkdir', '-p', 'made/here']).status, 0)
   assert.equal(strata(home, ['exec', '--workdir=/made/here', 'box', '--', 'pwd']).stdout, `${s.mountpoint}/made/here\n`)
+  // a command that isn't there: strata's one wording, as for an unmounted run (not nsenter's); relative names from the workdir
+  for (const args of [['exec', 'box', '--', 'nosuchcmd'], ['run', 'box', '--', 'nosuchcmd'], ['exec', 'box', '-w', '/etc', '--', 'nosuchcmd'], ['exec', 'box', '--', './bin/nosuch']]) {
+    const r = strata(home, args, {env: {PATH: '/usr/bin:/bin'}})
+    assert.equal(r.status, 127, args.join(' '))
+    assert.equal(r.stderr, `strata: ${args.at(-1)}: command not found\n`, args.join(' '))
+  }
+  assert.equal(strata(home, ['exec', 'box', '-w', '/bin', '--', './echo', 'found']).stdout, 'found\n')
   // the same command without flags (the fast path) is unchanged: the host environment, the merged view
   assert.equal(strata(home, ['exec', 'box', '--', 'sh', '-c', 'echo "$A|$KEPT"; pwd'], {env: {KEPT: 'kept'}}).stdout, `|kept\n${s.mountpoint}\n`)
   for (const c of [
@@ -170,6 +177,10 @@ test('a fuse-overlayfs session has no host path: mount, ps and path all say so, 
   const e = strata(home, ['exec', 'fbox', '-w', '/etc', '-e', 'X=y', '--', 'sh', '-c', 'echo $X; cat os-release | head -1'])
   assert.equal(e.stdout, 'y\nNAME="strata-busybox"\n', e.stderr)
   expectOneLineError(home, {args: ['exec', 'fbox', '-w', '/nosuch', '--', 'true'], exit: 3, says: /no directory \/nosuch in stack 'fbox'/})
+  // a name on PATH is looked up on the host's directories; one in the view (closed to the host) is left to the command
+  assert.equal(strata(home, ['exec', 'fbox', '--', 'nosuchcmd']).stderr, 'strata: nosuchcmd: command not found\n')
+  assert.equal(strata(home, ['exec', 'fbox', '--', './bin/echo', 'in the view']).stdout, 'in the view\n')
+  assert.equal(strata(home, ['exec', 'fbox', '--', './bin/nosuch']).status, 127)
   assert.equal(strata(home, ['umount', 'fbox']).status, 0)
   // the kernel backend's session has one, everywhere
   assert.equal(strata(home, ['stack', 'create', 'kbox', 'base', '--backend', 'kernel']).status, 0)

@@ -6,6 +6,7 @@ import {StackStore, backendOf} from '../stack/stacks.js'
 import {lowerOf, mountSteps} from './backends.js'
 import {runCommand, type Plan, type RunResult} from './plan.js'
 import {Sessions, hasOverlayAt} from './session.js'
+import {plainJoin, runJoined} from './session-state.js'
 import type {OpCall} from './enter.js'
 
 export type {RunResult}
@@ -22,7 +23,7 @@ export async function runInStack(home: Home, name: string, argv: string[], ops: 
   // a mounted stack has one writable session: join it rather than mount the upper twice
   const sessions = new Sessions(home)
   const session = await sessions.active(name)
-  if (session) return runCommand(sessions.joinArgv(session, argv), '/')
+  if (session) return runJoined(plainJoin(session, argv))
   // building the lower tree is rare (cached per layer chain): its own trip into the namespace
   const backend = backendOf(stack)
   const lower = lowerOf(home, stack, backend)

@@ -2,7 +2,7 @@
 // whether its holder still runs, and how to join it. Node's own modules only:
 // `strata exec` uses this on its start-up path, before (instead of) oclif.
 import {spawn} from 'node:child_process'
-import {readFileSync, readlinkSync} from 'node:fs'
+import {readFileSync, readlinkSync, statSync} from 'node:fs'
 import {constants as osConstants} from 'node:os'
 import {createHash} from 'node:crypto'
 import {join, posix} from 'node:path'
@@ -135,6 +135,38 @@ export interface Joined {
   argv: string[]
   env: NodeJS.ProcessEnv
   statusFd: boolean
+  /** a plain join: the command's name and the directory it starts in, looked up first (commandMissing) */
+  look?: {pid: number; name: string; dir: string}
+}
+
+/** A plain session joined by nsenter: the caller's environment (and -e over it), in DIR of the merged view. */
+export function plainJoin(s: Session, argv: string[], dir = s.mountpoint, env: NodeJS.ProcessEnv = userEnv(process.env)): Joined {
+  return {argv: joinArgv(s, argv, dir), env, statusFd: false, look: {pid: s.pid, name: argv[0], dir}}
+}
+
+/**
+ * Whether a plain join's command is certainly not there, looked up as execvp
+ * will inside (PATH, or the path given, from the directory it starts in),
+ * through the holder's /proc/PID/root: a plain session's root is the host's,
+ * with the stack mounted. Any answer but "no such file" (a FUSE view closed
+ * to the host, a directory closed to us) leaves the lookup to the command,
+ * so this never refuses what would run; what it finds missing gets strata's
+ * wording (`strata: NAME: command not found`, 127) and not nsenter's.
+ */
+export function commandMissing(look: NonNullable<Joined['look']>, path: string | undefined): boolean {
+  const absent = (p: string) => {
+    try {
+      statSync(`/proc/${look.pid}/root${p}`)
+      return false
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      return code === 'ENOENT' || code === 'ENOTDIR'
+    }
+  }
+  if (!look.name) return false
+  if (look.name.includes('/')) return absent(posix.resolve(look.dir, look.name))
+  const dirs = (path ?? '/usr/local/bin:/usr/bin:/bin').split(':')
+  return dirs.every((d) => absent(posix.join(posix.resolve(look.dir, d || '.'), look.name)))
 }
 
 /**
@@ -153,8 +185,7 @@ export function joinCommand(s: Session, argv: string[], opts: JoinOptions = {}, 
   if (!s.root || !sb) {
     // checked by the caller (exec-options.ts): a plain session runs everything as the user
     if (opts.user !== undefined) throw usage('--user needs a root session', `mount the stack with \`strata mount --root ${s.stack}\``)
-    const dir = opts.workdir ? posix.join(s.mountpoint, opts.workdir) : s.mountpoint
-    return {argv: joinArgv(s, argv, dir), env: {...userEnv(hostEnv), ...opts.env}, statusFd: false}
+    return plainJoin(s, argv, opts.workdir ? posix.join(s.mountpoint, opts.workdir) : s.mountpoint, {...userEnv(hostEnv), ...opts.env})
   }
   const env: NodeJS.ProcessEnv = {...sb.env}
   if (hostEnv.TERM) env.TERM = hostEnv.TERM
@@ -192,25 +223,29 @@ function joinHint(kind: string, message: string): string {
  * failure that strata-ns reports on fd 3 comes back as `failed`, the command
  * not having started. A joiner that can't start at all is 127/126, as shells say.
  */
-export function runJoined(j: Joined): Promise<{status: number; failed?: StrataError}> {
+export async function runJoined(j: Joined): Promise<{status: number; signal: string | null; failed?: StrataError}> {
+  if (j.look && commandMissing(j.look, j.env.PATH)) {
+    process.stderr.write(`strata: ${j.look.name}: command not found\n`)
+    return {status: 127, signal: null}
+  }
   const ignore = () => {}
   process.on('SIGINT', ignore)
   process.on('SIGQUIT', ignore)
-  return new Promise<{status: number; failed?: StrataError}>((resolve) => {
+  return new Promise<{status: number; signal: string | null; failed?: StrataError}>((resolve) => {
     const child = spawn(j.argv[0], j.argv.slice(1), {cwd: '/', env: j.env, stdio: ['inherit', 'inherit', 'inherit', ...(j.statusFd ? (['pipe'] as const) : [])]})
     let said = ''
     const closed = j.statusFd ? new Promise((r) => child.stdio[3]!.on('data', (d: Buffer) => (said += d.toString())).on('close', r)) : Promise.resolve()
     child.on('error', (e: NodeJS.ErrnoException) => {
       const why = e.code === 'ENOENT' ? 'command not found' : e.code === 'EACCES' ? 'permission denied' : e.message
       process.stderr.write(`strata: ${j.argv[0]}: ${why}\n`)
-      resolve({status: e.code === 'ENOENT' ? 127 : 126})
+      resolve({status: e.code === 'ENOENT' ? 127 : 126, signal: null})
     })
     child.on('exit', (code, signal) => {
       void closed.then(() => {
         const m = /^error (\w+) (.*)$/m.exec(said)
         const status = code ?? 128 + ((osConstants.signals as Record<string, number>)[signal ?? ''] ?? 0)
-        if (code === 125 && m) resolve({status, failed: new StrataError(m[1] as ErrorCode, m[2], joinHint(m[1], m[2]))})
-        else resolve({status})
+        if (code === 125 && m) resolve({status, signal, failed: new StrataError(m[1] as ErrorCode, m[2], joinHint(m[1], m[2]))})
+        else resolve({status, signal})
       })
     })
   }).finally(() => {

@@ -4,7 +4,7 @@
 // state file; `exec`/`shell`/`run`/`path` reach the mount through the
 // holder's pid; `umount` ends the holder and everything left in its namespace.
 import {spawn} from 'node:child_process'
-import {startTime, nsOf, sessionFile, sessionsDir, joinArgv, joinCommand, readSession, rootPath, type Joined, type JoinOptions, type Session, type SessionState, type HolderReport, type SandboxSettings} from './session-state.js'
+import {startTime, nsOf, sessionFile, sessionsDir, joinCommand, readSession, rootPath, type Joined, type JoinOptions, type Session, type SessionState, type HolderReport, type SandboxSettings} from './session-state.js'
 import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync} from 'node:fs'
 import {encodeRecord} from '../format/record.js'
 import {writeAtomic} from '../store/fsutil.js'
@@ -238,11 +238,6 @@ export class Sessions {
   /** A session whose holder died (or whose pid was reused): end what it left, forget it. */
   async cleanStale(s: Session) {
     await this.stop(s)
-  }
-
-  /** nsenter arguments that run argv in the session's namespaces, in DIR of the merged view. */
-  joinArgv(s: Session, argv: string[], dir = s.mountpoint): string[] {
-    return joinArgv(s, argv, dir)
   }
 
   /** What `exec`/`shell` run: a root session is joined inside its sandbox. */
