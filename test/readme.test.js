@@ -168,6 +168,22 @@ const session = [
       assert.equal(sh('strata run alpine -- cat etc/alpine-release').stdout, '3.20.3\n')
     },
   },
+  // a root session, and exec's flags into it
+  {setup: 'strata stack create debian base && chmod 755 .'}, // $PWD as a project directory is: open to the sandbox's other users
+  'strata mount --root debian --env LANG=C.UTF-8 --hostname build --volume "$PWD:/src" --workdir /src',
+  {
+    cmd: "strata exec debian -- sh -c 'echo $$; hostname; pwd'",
+    then(sh) {
+      assert.equal(sh('strata exec debian -- sh -c \'echo $LANG; ls /src/rootfs/etc/os-release\'').stdout, 'C.UTF-8\n/src/rootfs/etc/os-release\n', 'the volume is the working directory')
+    },
+  },
+  {
+    cmd: 'strata exec --user 1000:1000 debian -- id -u',
+    then(sh) {
+      assert.equal(sh('strata exec --user 1000:1000 -e CC=clang -w /tmp debian -- sh -c \'echo $CC; pwd; id -g\'').stdout, 'clang\n/tmp\n1000\n')
+    },
+  },
+  'strata umount debian',
   'strata mount dev',
   'strata ps',
   "strata exec dev -- sh -c 'echo hi > greeting'; strata exec dev -- cat greeting",
@@ -244,5 +260,5 @@ test("the README's examples, run as a user types them, print what it shows", (t)
   }
   // the image examples are run, not only parsed: a README that drops one drops its check with it, so say so
   for (const m of missing) assert.doesNotMatch(m, /import|export/, `the README no longer shows \`${m}\`: update this session`)
-  assert.ok(ran >= 32, `only ${ran} of the session's examples are in the README: ${missing.join('; ')}`)
+  assert.ok(ran >= 36, `only ${ran} of the session's examples are in the README: ${missing.join('; ')}`)
 })

@@ -264,9 +264,12 @@ test('exec -e/-w/--user into a root session: over its environment and workdir, i
   assert.equal(BigInt('0x' + field(u.stdout, 'CapEff')[0]), 0n, 'a non-root user holds no capabilities')
   assert.match(u.stdout, /\n1000:1001\n$/)
   assert.deepEqual(field(strata(home, ['exec', 'box', '--user', '7', '--', 'cat', '/proc/self/status']).stdout, 'Gid'), ['7', '7', '7', '7'], 'UID alone: GID the same')
+  assert.equal(sh(home, 'mkdir -m 700 /closed').status, 0)
   for (const c of [
     {args: ['exec', 'box', '-w', '/nosuch', '--', 'true'], exit: 3, says: /^strata: no directory \/nosuch in the stack: No such file or directory — give -w\/--workdir a directory that exists in the stack$/},
     {args: ['exec', 'box', '-w', '/..', '--', 'true'], exit: 2, says: /--workdir '\/\.\.' is outside the stack/},
+    // there, but closed to another user
+    {args: ['exec', 'box', '--user', '1000', '-w', '/closed', '--', 'true'], exit: 2, says: /^strata: the command's user may not enter \/closed \(permission denied\) — give -w\/--workdir a directory that user may enter, or another --user$/},
     {args: ['exec', 'box', '--user', '4000000000', '--', 'true'], exit: 2, says: /^strata: --user 4000000000: cannot take gid 4000000000: .* — give an id the store's mapping has/},
     {args: ['exec', 'box', '--user', '1000:', '--', 'true'], exit: 2, says: /invalid --user '1000:'/},
     {args: ['exec', 'box', '-e', '=x', '--', 'true'], exit: 2, says: /invalid --env '=x'/},

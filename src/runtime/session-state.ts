@@ -209,12 +209,15 @@ export function joinCommand(s: Session, argv: string[], opts: JoinOptions = {}, 
   return {argv: [hostTool('nsenter'), '-t', String(s.pid), ...ns, '--preserve-credentials', '--', ...chroot, ...argv], env, statusFd: false}
 }
 
-/** The fix for what strata-ns refused, by its kind (and for not_found, by what was missing). */
-function joinHint(kind: string, message: string): string {
-  if (kind === 'environment') return 'run `strata doctor` to see what this machine enforces'
-  if (kind === 'not_found') return message.startsWith('no directory') ? 'give -w/--workdir a directory that exists in the stack' : 'see `strata ps`; mount the stack again'
-  if (message.startsWith('--user')) return "give an id the store's mapping has: 0 alone under `single`, your subordinate range's under `auto` (see `strata doctor`)"
-  return 'correct the option'
+/** What strata-ns refused, as strata says it: its kind, its message, and the fix. */
+function joinFailure(kind: ErrorCode, message: string): StrataError {
+  if (kind === 'environment') return new StrataError(kind, message, 'run `strata doctor` to see what this machine enforces')
+  // strata-ns says "no directory" for any chdir failure: one closed to the command's user is there
+  const closed = /^no directory (.*) in the stack: Permission denied$/.exec(message)
+  if (closed) return usage(`the command's user may not enter ${closed[1]} (permission denied)`, 'give -w/--workdir a directory that user may enter, or another --user')
+  if (kind === 'not_found') return new StrataError(kind, message, message.startsWith('no directory') ? 'give -w/--workdir a directory that exists in the stack' : 'see `strata ps`; mount the stack again')
+  if (message.startsWith('--user')) return new StrataError(kind, message, "give an id the store's mapping has: 0 alone under `single`, your subordinate range's under `auto` (see `strata doctor`)")
+  return new StrataError(kind, message, 'correct the option')
 }
 
 /**
@@ -244,7 +247,7 @@ export async function runJoined(j: Joined): Promise<{status: number; signal: str
       void closed.then(() => {
         const m = /^error (\w+) (.*)$/m.exec(said)
         const status = code ?? 128 + ((osConstants.signals as Record<string, number>)[signal ?? ''] ?? 0)
-        if (code === 125 && m) resolve({status, signal, failed: new StrataError(m[1] as ErrorCode, m[2], joinHint(m[1], m[2]))})
+        if (code === 125 && m) resolve({status, signal, failed: joinFailure(m[1] as ErrorCode, m[2])})
         else resolve({status, signal})
       })
     })
