@@ -10,6 +10,7 @@ import {join} from 'node:path'
 import {spawnSync} from 'node:child_process'
 import {root, bin, scratch, cleanHome} from './helpers.js'
 import {makeRootfs} from './fixtures/rootfs.js'
+import {startRegistry} from './fixtures/registry.js'
 
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
 const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8')).commands
@@ -137,6 +138,21 @@ const session = [
       assert.deepEqual(again.layers.map((l) => l.layer.id), dev.layers)
     },
   },
+  // registries: a local one stands in for docker.io and localhost:5000 (its address in the command and in
+  // what the README shows, with --tls-verify=false for its plain HTTP); the image is pushed from another store
+  {setup: (reg) => `mkdir -p deb-tree/etc && echo 12 > deb-tree/etc/debian_version && STRATA_HOME=./pusher strata import ./deb-tree --stack deb0 >/dev/null && STRATA_HOME=./pusher strata push deb0 ${reg}/library/debian:12 --tls-verify=false`},
+  {cmd: 'strata pull docker.io/library/debian:12 --stack deb', local: true, then: (sh) => assert.equal(sh('strata run deb -- cat etc/debian_version').stdout, '12\n')},
+  {cmd: 'strata pull docker.io/library/debian:12', local: true},
+  {setup: (reg) => `strata push tools ${reg}/me/dev:v0 --tls-verify=false`}, // so that one of dev's layers is there already
+  {
+    cmd: 'strata push dev localhost:5000/me/dev:v1 --tls-verify=false',
+    local: true,
+    then(sh, output, reg) {
+      const dev = JSON.parse(sh('strata stack inspect dev --json').stdout)
+      const again = JSON.parse(sh(`STRATA_HOME=./puller strata pull ${reg}/me/dev:v1 --tls-verify=false --json`).stdout)
+      assert.deepEqual(again.layers.map((l) => l.layer.id), dev.layers, 'pulled back: the same layers')
+    },
+  },
   // images: a one-layer layout built by umoci (as its root, in a user namespace), and skopeo's archives of it
   {setup: 'unshare --user --map-root-user --map-auto --mount sh -ec "umoci init --layout alpine-oci; umoci new --image alpine-oci:3.20; umoci unpack --image alpine-oci:3.20 b >/dev/null; cp -a rootfs/. b/rootfs/; echo 3.20.3 > b/rootfs/etc/alpine-release; chown 33:44 b/rootfs/var/data; umoci repack --image alpine-oci:3.20 b >/dev/null; rm -rf b"'},
   {setup: 'skopeo --insecure-policy copy -q oci:./alpine-oci:3.20 oci-archive:alpine-oci.tar:3.20'},
@@ -213,9 +229,14 @@ const session = [
 ]
 let alpine // the image's layer ids, as the layout gave them
 
-test("the README's examples, run as a user types them, print what it shows", (t) => {
+test("the README's examples, run as a user types them, print what it shows", async (t) => {
   const {home, work} = scratch(t)
-  t.after(() => cleanHome(join(work, 'other-store', 'x')))
+  const registry = await startRegistry()
+  t.after(() => {
+    registry.stop()
+    for (const store of ['other-store', 'pusher', 'puller']) cleanHome(join(work, store, 'x'))
+  })
+  const local = (text) => text.replace(/docker\.io\/library\/debian:12|localhost:5000/g, (m) => (m === 'localhost:5000' ? registry.host : `${registry.host}/library/debian:12`))
   const rootfs = makeRootfs(join(work, 'rootfs'))
   symlinkSync('busybox', join(rootfs, 'bin', 'ln'))
   writeFileSync(join(rootfs, 'etc', 'motd'), 'welcome\n')
@@ -238,7 +259,7 @@ test("the README's examples, run as a user types them, print what it shows", (t)
   const missing = []
   for (const step of session) {
     if (step.setup) {
-      const r = sh(step.setup)
+      const r = sh(typeof step.setup === 'function' ? step.setup(registry.host) : step.setup)
       assert.equal(r.status, 0, `setup \`${step.setup}\`:\n${r.stdout}${r.stderr}`)
       continue
     }
@@ -248,17 +269,19 @@ test("the README's examples, run as a user types them, print what it shows", (t)
       missing.push(cmd) // the README no longer shows it
       continue
     }
-    const r = sh(cmd)
+    const run = step.local ? local(cmd) : cmd
+    const r = sh(step.local && !run.includes('--tls-verify') ? `${run} --tls-verify=false` : run)
     const output = r.stdout + r.stderr
-    const refused = e.shows.some((l) => l.startsWith('strata: ') && !l.startsWith('strata: warning:'))
+    const shows = step.local ? e.shows.map(local) : e.shows
+    const refused = shows.some((l) => l.startsWith('strata: ') && !l.startsWith('strata: warning:'))
     if (refused) assert.notEqual(r.status, 0, `\`${cmd}\` should fail as the README shows:\n${output}`)
     else assert.equal(r.status, 0, `\`${cmd}\`:\n${output}`)
     if (cmd.includes('--json') && !refused) JSON.parse(r.stdout)
-    else if (!cmd.startsWith("strata run dev -- sh -c 'echo hi > greeting; ls'")) assertShows(cmd, e.shows, output)
-    step.then?.(sh, output)
+    else if (!cmd.startsWith("strata run dev -- sh -c 'echo hi > greeting; ls'")) assertShows(cmd, shows, output)
+    step.then?.(sh, output, registry.host)
     ran++
   }
-  // the image examples are run, not only parsed: a README that drops one drops its check with it, so say so
-  for (const m of missing) assert.doesNotMatch(m, /import|export/, `the README no longer shows \`${m}\`: update this session`)
-  assert.ok(ran >= 36, `only ${ran} of the session's examples are in the README: ${missing.join('; ')}`)
+  // the image, registry and root-session examples are run, not only parsed: a README that drops one drops its check with it, so say so
+  for (const m of missing) assert.doesNotMatch(m, /import|export|pull|push|--root|--user/, `the README no longer shows \`${m}\`: update this session`)
+  assert.ok(ran >= 39, `only ${ran} of the session's examples are in the README: ${missing.join('; ')}`)
 })
