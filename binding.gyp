@@ -8,7 +8,7 @@
     {
       "target_name": "strata-ns",
       "type": "executable",
-      "sources": ["native/ns/strata-ns.c"],
+      "sources": ["native/ns/strata-ns.c", "native/ns/setup.c"],
       "cflags": ["-O2", "-Wall"],
       "libraries": ["-ldl"]
     }

@@ -2,7 +2,6 @@ import {Args} from '@oclif/core'
 import {StrataCommand, checkStackBeforeDashes} from '../src/cli/command.js'
 import {usage} from '../src/errors.js'
 import {runInStack} from '../src/runtime/run.js'
-import {StackStore} from '../src/stack/stacks.js'
 import {sandboxRun} from '../src/runtime/sandbox.js'
 import {checkSandboxFlags, commandOf, sandboxFlags} from '../src/cli/sandbox-flags.js'
 
@@ -28,15 +27,9 @@ export default class Run extends StrataCommand {
     // the command gets Ctrl-C; we wait for its status
     process.on('SIGINT', () => {})
     process.on('SIGQUIT', () => {})
-    // while this runs, no commit or reset may swap the upper underneath it
-    const release = new StackStore(this.home).lock(args.stack, 'shared')
-    try {
-      const r = flags.root
-        ? await sandboxRun(this.home, this.mapping(flags.map), args.stack, cmd, flags, this.ops(flags.map))
-        : await runInStack(this.home, args.stack, cmd, this.ops(flags.map))
-      process.exitCode = r.status
-    } finally {
-      release()
-    }
+    const r = flags.root
+      ? await sandboxRun(this.home, this.mapping(flags.map), args.stack, cmd, flags, this.ops(flags.map))
+      : await runInStack(this.home, this.mapping(flags.map), args.stack, cmd, this.ops(flags.map))
+    process.exitCode = r.status
   }
 }

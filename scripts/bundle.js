@@ -7,9 +7,11 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+// dist/run-fast.mjs: `run [--root] STACK -- CMD` (src/cli/run-fast.ts), likewise
+for (const [entry, out] of [['fast.js', 'fast.mjs'], ['run-fast.js', 'run-fast.mjs']])
 await build({
-  entryPoints: [join(root, 'dist', 'src', 'cli', 'fast.js')],
-  outfile: join(root, 'dist', 'fast.mjs'),
+  entryPoints: [join(root, 'dist', 'src', 'cli', entry)],
+  outfile: join(root, 'dist', out),
   bundle: true,
   platform: 'node',
   format: 'esm',

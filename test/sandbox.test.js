@@ -5,7 +5,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {strata, newHome, cleanHome, tmp, bin, expectOneLineError, terminal, waitForProcess} from './helpers.js'
 import {makeRootfs} from './fixtures/rootfs.js'
@@ -356,5 +356,65 @@ test('run --root --net private: outbound to a server on the host\'s loopback thr
 
   expectOneLineError(home, {args: ['run', '--root', 'box', '--publish', '8080:80', '--', 'true'], exit: 2, says: /--publish needs a network of the sandbox's own — add --net private/})
   expectOneLineError(home, {args: ['run', '--root', 'box', '--net', 'private', '--publish', '80', '--', 'true'], exit: 2, says: /invalid --publish '80'/})
-  expectOneLineError(home, {args: ['mount', '--root', 'box', '--net', 'private'], exit: 2, says: /--net private is for run --root and shell --root/})
+})
+
+test('mount --root --net private: a root session keeps its network; exec reaches the host\'s loopback and --publish a server inside; pasta ends at umount and when the holder is killed', async (t) => {
+  const home = newHome()
+  const src = makeRootfs(join(tmp('strata-root-'), 'root'))
+  for (const a of ['nc', 'httpd', 'cut', 'timeout']) if (!existsSync(join(src, 'bin', a))) symlinkSync('busybox', join(src, 'bin', a))
+  mkdirSync(join(src, 'srv', 'www'), {recursive: true})
+  writeFileSync(join(src, 'srv', 'www', 'index.html'), 'served from the session\n')
+  t.after(() => cleanHome(home))
+  assert.equal(strata(home, ['import', src, '--name', 'base']).status, 0)
+  assert.equal(strata(home, ['stack', 'create', 'box', 'base']).status, 0)
+  const {spawn} = await import('node:child_process')
+  const {createServer} = await import('node:net')
+  const server = createServer((c) => c.write('from the host\n', () => c.destroy()))
+  await new Promise((res) => server.listen(0, '127.0.0.1', res))
+  t.after(() => server.close())
+  const run = (args) => new Promise((res) => {
+    const c = spawn(process.execPath, [bin, ...args], {env: {...process.env, STRATA_HOME: home}, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    c.stdout.on('data', (d) => (stdout += d))
+    c.stderr.on('data', (d) => (stderr += d))
+    c.on('exit', (status) => res({status, stdout, stderr}))
+  })
+  const hostPort = 20000 + Math.floor(Math.random() * 20000)
+  const pastas = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      const args = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')
+      return args.includes('--config-net') && args.includes(`${hostPort}:8080`) && basename(args[0]) === 'pasta'
+    } catch {
+      return false
+    }
+  })
+  const gone = async (what) => {
+    const end = Date.now() + 1000
+    while (pastas().length && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
+    assert.deepEqual(pastas(), [], what)
+  }
+  for (const end of ['umount', 'kill']) {
+    const m = await run(['mount', '--root', '--net', 'private', '--publish', `${hostPort}:8080`, 'box'])
+    assert.equal(m.status, 0, m.stderr)
+    assert.equal(pastas().length, 1, 'pasta outlives strata mount, for the session')
+    // the session's own network namespace, shared by every exec
+    const ns = await run(['exec', 'box', '--', 'readlink', '/proc/self/ns/net'])
+    assert.notEqual(ns.stdout.trim(), readlinkSync('/proc/self/ns/net'))
+    assert.equal((await run(['exec', 'box', '--', 'readlink', '/proc/self/ns/net'])).stdout, ns.stdout)
+    const out = await run(['exec', 'box', '--', 'sh', '-c', `gw=$(ip route | grep ^default | cut -d" " -f3); timeout 10 nc -w 5 $gw ${server.address().port} </dev/null; true`])
+    assert.match(out.stdout, /^from the host$/m, out.stdout + out.stderr)
+    assert.equal((await run(['exec', 'box', '--', 'httpd', '-p', '8080', '-h', '/srv/www'])).status, 0)
+    const page = await fetch(`http://127.0.0.1:${hostPort}/index.html`, {signal: AbortSignal.timeout(20000)}).then((r) => r.text())
+    assert.equal(page, 'served from the session\n')
+    if (end === 'umount') {
+      assert.equal((await run(['umount', 'box'])).status, 0)
+      await gone('pasta ended with the session')
+    } else {
+      const ps = JSON.parse((await run(['ps', '--json'])).stdout)
+      process.kill(ps.sessions.find((s) => s.stack === 'box').pid, 'SIGKILL')
+      await gone('pasta ended with the killed holder')
+      await run(['umount', 'box'])
+    }
+  }
 })

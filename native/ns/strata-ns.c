@@ -1,13 +1,17 @@
-// strata-ns: the namespace side of a root session (docs/design.md "Setup
-// sequence"). Node has already made the user, mount, uts (and net) namespaces
-// and mounted the stack, /dev, /tmp and the volumes under ROOT; this program
-// takes it from there, in bubblewrap's order:
-//   new mount + pid namespaces -> pid 1 mounts its own /proc, makes the
-//   kernel's knobs read-only and masks podman's list, /sys read-only ->
-//   pivot_root into ROOT and detach the old root -> a nested user namespace
-//   (identity map of ours, written by the parent) so every mount is locked ->
-//   pid 1 stays as a small init; the command gets setsid, --user, the
-//   capability sets, no_new_privs and, last, the seccomp filter, then exec.
+// strata-ns: the namespace side of `run`, `run --root` and a session's holder
+// (docs/design.md "Sandboxes: the engine and the setup sequence"). unshare
+// has made the user, mount, uts (and net) namespaces with the store's
+// mapping; this program first walks the setup steps strata sent (setup.c:
+// mount the stack, /dev, /tmp, the volumes, the hostname, loopback), then:
+//   --plain DIR   runs the command in DIR (plain `run`: no sandbox);
+//   --setup-only  ends (a session's holder keeps what was mounted);
+//   --root ROOT   makes the sandbox, in bubblewrap's order: new mount + pid
+//   namespaces -> pid 1 mounts its own /proc, makes the kernel's knobs
+//   read-only and masks podman's list, /sys read-only -> pivot_root into ROOT
+//   and detach the old root -> a nested user namespace (identity map of ours,
+//   written by the parent) so every mount is locked -> pid 1 stays as a small
+//   init; the command gets setsid, --user, the capability sets, no_new_privs
+//   and, last, the seccomp filter, then exec.
 // Setup failures: exit 125 with "error KIND MESSAGE" on the status fd (3).
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -31,10 +35,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include "setup.h"
 
 #define MAXRULES 256
 static const char *root, *wd = "/", *user;
-static int statusfd = -1, watchpid = -1, no_seccomp, joinpid = -1;
+static int statusfd = -1, watchpid = -1, no_seccomp, joinpid = -1, stepsfd = -1, setup_only;
+static const char *plain; /* --plain DIR: no sandbox; the command runs in DIR of the namespace's view */
 static char procdir[4096] = "/proc";
 static uint64_t caps = 0;
 
@@ -223,6 +229,35 @@ static void close_fds(int keep) {
     if (fd != keep) close(fd);
 }
 
+/*
+ * execvp as a shell searches: a name without '/' is looked up in PATH, and a
+ * directory we can't enter is skipped, not reported; returns (with errno) only
+ * when nothing ran: ENOENT when no PATH entry holds it (127), EACCES when one
+ * holds it but it can't be run (126).
+ */
+static void exec_search(char **argv) {
+  if (strchr(argv[0], '/')) {
+    execv(argv[0], argv);
+    return;
+  }
+  const char *path = getenv("PATH");
+  if (!path) path = "/usr/local/bin:/usr/bin:/bin";
+  int denied = 0;
+  for (const char *p = path;; ) {
+    const char *colon = strchr(p, ':');
+    size_t len = colon ? (size_t)(colon - p) : strlen(p);
+    char cand[4096];
+    snprintf(cand, sizeof cand, "%.*s%s%s", (int)len, len ? p : ".", "/", argv[0]);
+    execv(cand, argv);
+    struct stat st;
+    if (errno == EACCES && stat(cand, &st) == 0 && S_ISREG(st.st_mode)) denied = 1;
+    else if (errno != ENOENT && errno != ENOTDIR && errno != EACCES && errno != ELOOP && errno != ENAMETOOLONG) return; // ENOEXEC, E2BIG, …: say so
+    if (!colon) break;
+    p = colon + 1;
+  }
+  errno = denied ? EACCES : ENOENT;
+}
+
 static int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, 0};
 
 /* wait for child, forwarding signals; with a watched pidfd, kill the child when it goes */
@@ -269,11 +304,55 @@ static void exec_command(char **argv) {
   if (chdir(wd) < 0) fail("not_found", "no directory %s in the stack: %s", wd, strerror(errno));
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("environment", "no_new_privs: %s", strerror(errno));
   if (!no_seccomp) load_seccomp();
-  execvp(argv[0], argv);
+  exec_search(argv);
   int e = errno;
   if (statusfd >= 0) close(statusfd);
   fprintf(stderr, "strata: %s: %s\n", argv[0], e == ENOENT ? "command not found" : e == EACCES ? "permission denied (not executable, or a directory on the way is closed to you)" : strerror(e));
   _exit(e == ENOENT ? 127 : 126);
+}
+
+/*
+ * Plain `run`: no sandbox, the command runs in DIR of the namespace's view
+ * with our environment. Steps left for after it (unmounting a FUSE daemon)
+ * need us to wait; else the command simply replaces us.
+ */
+static void run_plain(char **argv) {
+  if (statusfd >= 0) close(statusfd);
+  if (chdir(plain) < 0) fail("environment", "cannot enter %s: %s", plain, strerror(errno));
+  // PATH as the user had it: strata added the system directories only for unshare's newuidmap (src/exec.ts toolsEnv)
+  const char *host_path = getenv("STRATA_HOST_PATH");
+  if (host_path) {
+    setenv("PATH", host_path, 1);
+    unsetenv("STRATA_HOST_PATH");
+  }
+  // --watch PID: the command lives only as long as PID (a root session's pasta, which outlives `strata mount`, ends with its holder)
+  int pidfd = -1;
+  if (watchpid > 0 && (pidfd = syscall(SYS_pidfd_open, watchpid, 0)) < 0) _exit(errno == ESRCH ? 137 : 125);
+  pid_t child = setup_has_after() || pidfd >= 0 ? fork() : 0;
+  if (child < 0) fail("environment", "fork: %s", strerror(errno));
+  if (child == 0) {
+    if (pidfd >= 0) {
+      close(pidfd);
+      prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    }
+    exec_search(argv);
+    int e = errno;
+    fprintf(stderr, "strata: %s: %s\n", argv[0], e == ENOENT ? "command not found" : e == EACCES ? "permission denied (not executable, or a directory on the way is closed to you)" : strerror(e));
+    _exit(e == ENOENT ? 127 : 126);
+  }
+  int status;
+  if (pidfd >= 0) status = supervise(child, pidfd);
+  else {
+    // the terminal's Ctrl-C and Ctrl-\ are the command's
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    int st;
+    while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
+    status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  if (chdir("/") < 0) {}
+  setup_after();
+  _exit(status);
 }
 
 int main(int argc, char **argv) {
@@ -281,6 +360,7 @@ int main(int argc, char **argv) {
   for (; i < argc; i++) {
     char *a = argv[i];
     if (!strcmp(a, "--")) { i++; break; }
+    if (!strcmp(a, "--setup-only")) { setup_only = 1; continue; }
     if (i + 1 >= argc) fail("usage", "%s needs a value", a);
     char *v = argv[++i];
     if (!strcmp(a, "--root")) root = v;
@@ -293,10 +373,21 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--seccomp-default")) seccomp_default = v;
     else if (!strcmp(a, "--rule") && nrules < MAXRULES) rules[nrules++] = v;
     else if (!strcmp(a, "--seccomp")) no_seccomp = !strcmp(v, "off");
+    else if (!strcmp(a, "--steps")) stepsfd = atoi(v);
+    else if (!strcmp(a, "--plain")) plain = v;
     else fail("usage", "unknown option %s", a);
   }
-  if (!root || i >= argc) fail("usage", "usage: strata-ns --root DIR [--wd DIR] [--user U[:G]] [--caps MASK] [--rule R]... -- CMD...");
   if (statusfd >= 0) fcntl(statusfd, F_SETFD, FD_CLOEXEC);
+  // the setup steps (mount the stack, /dev, /tmp, volumes, …): read to EOF, which the starter sends once our ids are mapped
+  setup_fail = fail;
+  if (stepsfd >= 0) {
+    setup_read(stepsfd);
+    setup_run(root, statusfd);
+  }
+  if (setup_only) _exit(0);
+  if (i >= argc) fail("usage", "usage: strata-ns [--steps FD] (--root DIR [--wd DIR] [--user U[:G]] [--caps MASK] [--rule R]... | --plain DIR | --setup-only) -- CMD...");
+  if (plain) run_plain(argv + i);
+  if (!root) fail("usage", "strata-ns: --root, --plain or --setup-only is needed");
   if (!no_seccomp) prepare_seccomp();
   // only 0, 1, 2 and the status fd pass on
   close_fds(statusfd);
@@ -367,5 +458,7 @@ int main(int argc, char **argv) {
   close(mapped[1]);
   close(go[0]);
   if (statusfd >= 0) close(statusfd);
-  _exit(supervise(init, pidfd));
+  int status = supervise(init, pidfd);
+  setup_after(); // we are still in the namespace's own mount namespace (init made another)
+  _exit(status);
 }

@@ -8,7 +8,7 @@ import {type Mapping, recordMapping, resolveMapping} from '../runtime/idmap.js'
 import {existsSync} from 'node:fs'
 import {inNamespace} from '../runtime/enter.js'
 import {opNames, type ArgsOf, type OpCalls, type OpName, type ResultOf} from '../services/ops.js'
-import {autoBackend, forgetProbe, isMountRefusal} from '../runtime/backends.js'
+import {autoBackend, forgetOnRefusal} from '../runtime/backends.js'
 import {reportError} from './report.js'
 import type {View} from './views.js'
 import {type Backend, checkBackend} from '../stack/stacks.js'
@@ -24,7 +24,7 @@ export abstract class StrataCommand extends Command {
   }
 
   /** Runs an op inside the store's user namespace. */
-  protected async inNamespace<K extends OpName>(op: K, args: ArgsOf<K>, opts: {stdin?: boolean; map?: string; launcher?: string[]} = {}): Promise<ResultOf<K>> {
+  protected async inNamespace<K extends OpName>(op: K, args: ArgsOf<K>, opts: {map?: string} = {}): Promise<ResultOf<K>> {
     runtimeDir() // an untrusted runtime directory is refused before anything is said or started
     const m = resolveMapping(this.home, opts.map)
     if (m.note && !noted) {
@@ -36,11 +36,9 @@ export abstract class StrataCommand extends Command {
     const chooses = m.record && op !== 'probe' && op !== 'stamp' && (op === 'import-archive' || op === 'pull' || existsSync(this.home.layers))
     let r: ResultOf<K>
     try {
-      r = await inNamespace<ResultOf<K>>(op, {home: this.home.root, mapping: m.mapping, progress: !this.jsonEnabled(), ...args}, {stdin: opts.stdin, launcher: opts.launcher})
+      r = await inNamespace<ResultOf<K>>(op, {home: this.home.root, mapping: m.mapping, progress: !this.jsonEnabled(), ...args})
     } catch (e) {
-      // a backend chosen from a cached probe no longer mounts: the next `auto` probes again
-      if (e instanceof StrataError && isMountRefusal(e.message)) forgetProbe(this.home)
-      throw e
+      throw forgetOnRefusal(this.home, e)
     }
     // the mapping is the store's once a command that writes it has worked with it (a probe writes nothing of the store's)
     if (chooses && existsSync(this.home.layers)) recordMapping(this.home, m.mapping)

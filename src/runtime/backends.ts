@@ -1,5 +1,5 @@
-// The three ways to mount a stack (docs/design.md, Backends), as plan steps run
-// inside the namespace:
+// The three ways to mount a stack (docs/design.md, Backends), as setup steps
+// strata-ns takes inside the namespace (setup.ts):
 //   kernel       overlayfs, lowerdir=COMPOSED::objects (stubs read lazily from the store)
 //   kernel-flat  overlayfs over the materialized tree (kernels without data-only layers)
 //   fuse         fuse-overlayfs over the materialized tree (no overlayfs in a user namespace)
@@ -15,9 +15,10 @@ import {StackStore, type Backend} from '../stack/stacks.js'
 import {composedPath, ensureComposed} from '../stack/compose.js'
 import {ensureFlat, flatPath} from '../stack/flat.js'
 import {overlayOptions} from './overlay-options.js'
+import {hostTool} from './host-tools.js'
 import {tracer} from '../trace.js'
-import {environment, integrity} from '../errors.js'
-import type {Step} from './plan.js'
+import {StrataError, environment, integrity} from '../errors.js'
+import type {Setup} from './setup.js'
 import type {Probe} from './probe.js'
 
 const traceMount = tracer('strata:mount')
@@ -33,13 +34,8 @@ export function ensureLower(home: Home, stack: StackInfo, backend: Backend): str
 }
 
 
-export interface Mounting {
-  steps: Step[] // mount it
-  after: Step[] // undo what outlives the namespace by itself (a FUSE daemon)
-}
-
-/** What mounts the stack at its merged dir with this backend (its lower tree must exist). */
-export function mountSteps(home: Home, stack: StackInfo, backend: Backend): Mounting {
+/** What mounts the stack at its merged dir with this backend (its lower tree must exist), and what to unmount after (a FUSE daemon outlives the namespace). */
+export function mountSteps(home: Home, stack: StackInfo, backend: Backend): Required<Setup> {
   const stacks = new StackStore(home)
   // the kernel would only say "dmesg(1) may have more information"
   for (const d of ['upper', 'work', 'merged'])
@@ -55,16 +51,13 @@ export function mountSteps(home: Home, stack: StackInfo, backend: Backend): Moun
     const dir = stacks.dir(stack.name)
     const options = overlayOptions({lower: [relative(dir, lowerOf(home, stack, backend).path)], upper: 'upper', work: 'work', userxattr: false})
     traceMount('fuse-overlayfs -o %s (in %s)', options, dir)
-    return {
-      steps: [{file: 'fuse-overlayfs', args: ['-o', options, merged], cwd: dir, what: `fuse-overlayfs could not mount '${stack.name}'`}],
-      after: [{file: 'umount', args: [merged], what: `could not unmount '${stack.name}'`}],
-    }
+    return {steps: [{op: 'exec', argv: [hostTool('fuse-overlayfs', 'install fuse-overlayfs'), '-o', options, merged], cwd: dir, what: `fuse-overlayfs could not mount '${stack.name}'`}], unmountAfter: [merged]}
   }
   const options = overlayOptions({lower: [lower], dataOnly: backend === 'kernel' ? [rel(home.objects)] : [], ...common})
   traceMount('mount -t overlay -o %s (in %s)', options, home.root)
   return {
-    steps: [{file: 'mount', args: ['-t', 'overlay', '-o', options, 'strata', merged], cwd: home.root, what: `the kernel refused the overlay mount of '${stack.name}'`, overlay: {lowers: [lower], upper: common.upper}}],
-    after: [],
+    steps: [{op: 'mount', fstype: 'overlay', data: options, source: 'strata', target: merged, cwd: home.root, what: `the kernel refused the overlay mount of '${stack.name}'`, overlay: {lowers: [lower], upper: common.upper}}],
+    unmountAfter: [],
   }
 }
 
@@ -131,6 +124,12 @@ export function forgetProbe(home: Home | null) {
 
 /** Whether an error is a backend's mount failing (then a cached probe that chose it is forgotten). */
 export const isMountRefusal = (message: string) => /^(the kernel refused the overlay mount of|fuse-overlayfs could not mount) /.test(message)
+
+/** A backend chosen from a cached probe no longer mounts: the next `auto` probes again. Returns e, to throw. */
+export function forgetOnRefusal(home: Home, e: unknown): unknown {
+  if (e instanceof StrataError && isMountRefusal(e.message)) forgetProbe(home)
+  return e
+}
 
 /** The backend `auto` means for this store: the first that works, from a probe cached per filesystem. */
 export async function autoBackend(home: Home, probe: () => Promise<Probe>): Promise<Backend> {

@@ -12,20 +12,13 @@ import {StrataError, environment} from '../errors.js'
 import {runtimeDir} from '../store/home.js'
 import {type Mapping, launcherNeedsMap, mapOwnRange, unshareArgs} from './idmap.js'
 
-export interface EnterOptions {
-  /** Give the namespace our stdin (only `run` and friends: nothing else reads it). */
-  stdin?: boolean
-  /** What starts inner.js instead of `unshare <mapping>` (more namespaces, or nsenter into a session): a command ending in `--`. */
-  launcher?: string[]
-}
-
 /**
  * One op, called from code below the ops table (services/ops.ts): such code
  * names the ops it needs as an object of these, and the CLI hands in the
  * table's own (StrataCommand.ops), so the compiler checks, op by op, that
  * arguments and results agree.
  */
-export type OpCall<A, R> = (args: A, opts?: Pick<EnterOptions, 'stdin' | 'launcher'>) => Promise<R>
+export type OpCall<A, R> = (args: A) => Promise<R>
 
 /** What every op gets: the store, its mapping, and whether to show progress (the op's own arguments come beside). */
 export interface OpArgs {
@@ -35,16 +28,17 @@ export interface OpArgs {
   [k: string]: unknown
 }
 
-interface Started {child: ChildProcess; exit: Promise<number | string>; mapping: Mapping; stdin: boolean; mapped: Promise<void>}
+interface Started {child: ChildProcess; exit: Promise<number | string>; mapping: Mapping; mapped: Promise<void>}
 let early: Started | undefined
 /** What an early namespace loads while it waits for its op (see inner.ts). */
 export type Preload = 'import'
 
-function start(mapping: Mapping, stdin: boolean, launcher = ['unshare', ...unshareArgs(mapping), '--'], preload?: Preload): Started {
+function start(mapping: Mapping, preload?: Preload): Started {
+  const launcher = ['unshare', ...unshareArgs(mapping), '--']
   const argv = [...launcher.slice(1), process.execPath, new URL('../services/inner.js', import.meta.url).pathname]
   trace('%s %o', launcher[0], argv)
   const child = spawn(hostTool(launcher[0]), argv, {
-    stdio: [stdin ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe'],
+    stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
     env: {...process.env, ...toolsEnv(), ...(preload ? {STRATA_PRELOAD: preload} : {})},
   })
   let ended = false
@@ -55,29 +49,29 @@ function start(mapping: Mapping, stdin: boolean, launcher = ['unshare', ...unsha
   // a namespace of our own range: its ids are ours to write (idmap.ts)
   const mapped = launcherNeedsMap(launcher) && child.pid ? mapOwnRange(child.pid, () => ended) : Promise.resolve()
   mapped.catch(() => {}) // awaited by inNamespace; an unused early start must not leave it unhandled
-  return {child, exit, mapping, stdin, mapped}
+  return {child, exit, mapping, mapped}
 }
 
 /**
  * Starts a namespace now, for an op given later. Unused, it ends by itself
  * when this process exits (its pipe closes).
  */
-export function prestart(mapping: Mapping, stdin: boolean, preload?: Preload) {
+export function prestart(mapping: Mapping, preload?: Preload) {
   if (early) return
-  early = start(mapping, stdin, undefined, preload)
+  early = start(mapping, preload)
   early.child.unref()
   ;(early.child.stdio[3] as Writable & {unref?: () => void}).unref?.()
 }
 
-export async function inNamespace<T>(op: string, args: OpArgs, opts: EnterOptions = {}): Promise<T> {
+export async function inNamespace<T>(op: string, args: OpArgs): Promise<T> {
   const dir = runtimeDir()
   mkdirSync(dir, {recursive: true, mode: 0o700})
   const resultFile = join(dir, `result-${process.pid}-${randomBytes(4).toString('hex')}.json`)
   let ns: Started
-  if (early && early.mapping === args.mapping && early.stdin === !!opts.stdin && !opts.launcher) ns = early
+  if (early && early.mapping === args.mapping) ns = early
   else {
     early?.child.kill()
-    ns = start(args.mapping, !!opts.stdin, opts.launcher)
+    ns = start(args.mapping)
   }
   early = undefined
   ns.child.ref()

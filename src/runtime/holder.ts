@@ -10,10 +10,10 @@ import {Home} from '../store/home.js'
 import {StackStore, backendOf} from '../stack/stacks.js'
 import {asStrataError} from '../errors.js'
 import {ensureLower, mountSteps} from './backends.js'
-import {runStep} from './plan.js'
+import {setUpHere} from './setup.js'
 import {Sessions, nsOf, startTime, type HolderReport} from './session.js'
 import {awaitOwnMap, type Mapping} from './idmap.js'
-import {sandboxSetup} from './sandbox.js'
+import {sandboxSteps} from './sandbox.js'
 import {sys} from '../sys.js'
 import type {RootSessionStart} from './session.js'
 
@@ -38,18 +38,18 @@ try {
   const stack = new StackStore(home).get(args.stack)
   // held shared for the session's life: no commit, reset or stack rm pulls the upper (or, through the stack, its layers) from under the mount
   new StackStore(home).lock(args.stack, 'shared')
-  if (args.sandbox) {
-    for (const step of sandboxSetup(home, {...args.sandbox, joined: false}).steps) runStep(step)
-  } else {
-    const backend = backendOf(stack)
-    ensureLower(home, stack, backend)
-    // a FUSE daemon is a process of this namespace: umount ends it with the rest
-    for (const step of mountSteps(home, stack, backend).steps) runStep(step)
-  }
-  const mountpoint = new StackStore(home).merged(stack.name)
+  const backend = backendOf(stack)
+  ensureLower(home, stack, backend)
+  // strata-ns walks the setup steps in our mount namespace (setup.ts); a FUSE daemon is a process of this namespace: umount ends it with the rest
   // in the sandbox our pid is 1; the host's /proc (still mounted at /proc here) names the host's pid
   const pid = args.sandbox ? Number(readlinkSync('/proc/self')) : process.pid
-  const {stack: _stack, ...sandbox} = args.sandbox ?? {stack: ''}
+  if (args.sandbox) {
+    const {root, setup} = sandboxSteps(home, {...args.sandbox, joined: false, netPid: pid}, {proc: true})
+    const made = setUpHere(setup, root)
+    if (made.length) new StackStore(home).addMountPoints(stack.name, made)
+  } else setUpHere({steps: mountSteps(home, stack, backend).steps})
+  const mountpoint = new StackStore(home).merged(stack.name)
+  const {stack: _stack, netSocket: _netSocket, ...sandbox} = args.sandbox ?? {stack: ''}
   Sessions.record(args.stateFile, {
     stack: stack.name,
     pid,

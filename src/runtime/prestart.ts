@@ -1,6 +1,6 @@
 // Called by bin/run.js before oclif loads, for commands that will surely
-// enter the namespace (`run`, with the terminal; `import`, whose namespace
-// also loads the importers meanwhile): the mapping is decided as the command
+// enter the namespace (`import`, whose namespace also loads the importers
+// meanwhile): the mapping is decided as the command
 // will decide it (resolveMapping: --map, STRATA_MAP, the store's record),
 // and a different decision later discards the early namespace.
 import {readFileSync} from 'node:fs'
@@ -8,7 +8,8 @@ import {Home} from '../store/home.js'
 import {resolveMapping} from './idmap.js'
 import {type Preload, prestart} from './enter.js'
 
-const EARLY: Record<string, {stdin: boolean; preload?: Preload}> = {run: {stdin: true}, import: {stdin: false, preload: 'import'}}
+// (`run` has no node inside its namespace: strata-ns is its namespace's side, setup.ts)
+const EARLY: Record<string, {preload?: Preload}> = {import: {preload: 'import'}}
 
 /** --map's value among the command's own arguments (before `--`), if given. */
 function mapFlag(own: string[]): string | undefined {
@@ -28,7 +29,7 @@ export function prestartFor(argv: string[]) {
     // inside a user namespace already (strata run in strata run): the command decides whether it needs another
     if (readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).join(' ') !== '0 0 4294967295') return
     const m = resolveMapping(new Home(), mapFlag(own), {check: false})
-    prestart(m.mapping, early.stdin, early.preload)
+    prestart(m.mapping, early.preload)
   } catch {
     // the command itself will report whatever is wrong
   }

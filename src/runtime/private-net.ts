@@ -7,15 +7,18 @@
 // interface is configured; only then does the sandbox go on, so its command
 // never sees a network that is not up yet. pasta runs in the foreground as our
 // child with a parent-death signal: it ends with the run, or with strata if
-// strata is killed (it would not end by itself when the namespace goes).
+// strata is killed (it would not end by itself when the namespace goes). A
+// root session's pasta must outlive `strata mount`: it runs under a detached
+// keeper (`strata-ns --plain / --watch HOLDER`) that ends it with the holder.
 import {spawn, type ChildProcess} from 'node:child_process'
-import {createConnection, createServer, type Server} from 'node:net'
-import {mkdtempSync, readFileSync, readlinkSync, rmSync, watch} from 'node:fs'
+import {createServer, type Server} from 'node:net'
+import {closeSync, mkdtempSync, openSync, readFileSync, rmSync, watch} from 'node:fs'
 import {join} from 'node:path'
 import {runtimeDir} from '../store/home.js'
-import {environment, usage} from '../errors.js'
+import {usage} from '../errors.js'
 import {trace} from '../exec.js'
 import {hostTool} from './host-tools.js'
+import {nsHelper} from './protections.js'
 
 export interface Publish {host: number; port: number}
 
@@ -44,9 +47,11 @@ export class PrivateNet {
     private readonly server: Server,
     private readonly dir: string,
     readonly socket: string,
+    private readonly keep: {log: string} | undefined,
   ) {}
 
-  static async listen(publish: Publish[]): Promise<PrivateNet> {
+  /** With keep, pasta outlives us under a keeper that ends it with the pid the sandbox names (a session's holder); it writes to keep.log. */
+  static async listen(publish: Publish[], keep?: {log: string}): Promise<PrivateNet> {
     const pasta = hostTool('pasta', 'install passt (Debian: apt install passt)')
     const setpriv = hostTool('setpriv', 'install util-linux')
     const dir = mkdtempSync(join(runtimeDir(), 'net-'))
@@ -70,7 +75,7 @@ export class PrivateNet {
       server.listen(socket, res)
     })
     server.unref()
-    self = new PrivateNet(server, dir, socket)
+    self = new PrivateNet(server, dir, socket, keep)
     return self
   }
 
@@ -78,8 +83,9 @@ export class PrivateNet {
   private start(pasta: string, setpriv: string, publish: Publish[], pid: number): Promise<void> {
     if (!Number.isInteger(pid) || pid <= 0) return Promise.reject(new Error('bad pid from the sandbox'))
     const pidFile = join(this.dir, 'pasta.pid')
-    const argv = ['--pdeathsig', 'KILL', '--', pasta, ...pastaArgs(publish, pidFile, pid)]
-    trace('%s %o', setpriv, argv)
+    const keeper = this.keep ? nsHelper() : setpriv
+    const argv = this.keep ? ['--plain', '/', '--watch', String(pid), '--', pasta, ...pastaArgs(publish, pidFile, pid)] : ['--pdeathsig', 'KILL', '--', pasta, ...pastaArgs(publish, pidFile, pid)]
+    trace('%s %o', keeper, argv)
     return new Promise((res, rej) => {
       const ready = () => {
         try {
@@ -95,10 +101,12 @@ export class PrivateNet {
         watcher = watch(this.dir, () => ready() && done())
       } catch {}
       const poll = setInterval(() => ready() && done(), 10)
-      const child = spawn(setpriv, argv, {stdio: ['ignore', 'ignore', 'pipe']})
+      const log = this.keep ? openSync(this.keep.log, 'a') : null
+      const child = spawn(keeper, argv, {stdio: ['ignore', 'ignore', log ?? 'pipe'], detached: log !== null})
+      if (log !== null) closeSync(log)
       this.pasta = child
       let said = ''
-      child.stderr!.on('data', (d: Buffer) => (said += d.toString()))
+      child.stderr?.on('data', (d: Buffer) => (said += d.toString()))
       const done = (e?: Error) => {
         watcher.close()
         clearInterval(poll)
@@ -106,15 +114,22 @@ export class PrivateNet {
         else res()
       }
       child.on('error', (e) => done(e))
-      child.on('exit', (code, signal) => done(new Error(`pasta could not set up the network (${signal ?? `exit ${code}`}): ${said.trim().split('\n').pop() ?? ''}`)))
+      child.on('exit', (code, signal) => done(new Error(`pasta could not set up the network (${signal ?? `exit ${code}`})${said ? `: ${said.trim().split('\n').pop()}` : this.keep ? `: see ${this.keep.log}` : ''}`)))
       if (ready()) done()
     })
   }
 
-  /** The run is over: pasta and the socket go; resolves once pasta has ended (its ports are free again). */
-  async close() {
+  /**
+   * The run is over: pasta and the socket go; resolves once pasta has ended
+   * (its ports are free again). With keep and a session that started, only
+   * the socket goes: pasta stays under its keeper.
+   */
+  async close(started = false) {
     const p = this.pasta
-    if (p && p.exitCode === null && p.signalCode === null) {
+    if (this.keep && started && p) {
+      p.removeAllListeners('exit')
+      p.unref()
+    } else if (p && p.exitCode === null && p.signalCode === null) {
       const gone = new Promise((res) => p.once('exit', res))
       p.kill('SIGKILL')
       await gone
@@ -122,20 +137,4 @@ export class PrivateNet {
     this.server.close()
     rmSync(this.dir, {recursive: true, force: true})
   }
-}
-
-/** The inner side, in the sandbox's namespaces: says our pid (as the host sees it), waits until the network is up. */
-export function awaitNetwork(socket: string): Promise<void> {
-  const pid = readlinkSync('/proc/self') // the host's /proc: the pivot comes later
-  return new Promise((res, rej) => {
-    let answer = ''
-    const conn = createConnection(socket, () => conn.write(`${pid}\n`))
-    conn.setEncoding('utf8')
-    conn.on('data', (d: string) => (answer += d))
-    conn.on('error', (e) => rej(environment(`cannot reach strata for the private network: ${e.message}`, 'run `strata doctor`')))
-    conn.on('close', () => {
-      if (answer.startsWith('ok')) res()
-      else rej(environment(answer.replace(/^error /, '').trim() || 'the private network was not set up', 'check that pasta (Debian: passt) works here, and that /dev/net/tun is usable (mode 0666)'))
-    })
-  })
 }

@@ -1,22 +1,38 @@
 // `strata run`: a fresh namespace mounts the stack and runs a command in the
-// merged view (or joins the stack's session when it is mounted), passing its exit status back (128+signal when killed).
+// merged view (or joins the stack's session when it is mounted), passing its
+// exit status back (128+signal when killed). The namespace's side is
+// strata-ns's (setup.ts): no second node starts.
 import {existsSync} from 'node:fs'
 import type {Home} from '../store/home.js'
-import {StackStore, backendOf} from '../stack/stacks.js'
-import {lowerOf, mountSteps} from './backends.js'
-import {runCommand, type Plan, type RunResult} from './plan.js'
+import {StackStore, backendOf, type StackInfo} from '../stack/stacks.js'
+import {toolsEnv} from '../exec.js'
+import {forgetOnRefusal, lowerOf, mountSteps} from './backends.js'
+import {runCommand} from './command.js'
+import {runInNamespace, type RunResult} from './setup.js'
 import {Sessions, hasOverlayAt} from './session.js'
 import {plainJoin, runJoined} from './session-state.js'
+import {unshareArgs, type Mapping} from './idmap.js'
 import type {OpCall} from './enter.js'
 
 export type {RunResult}
-export {runCommand} from './plan.js'
+export {runCommand} from './command.js'
 
 type BuildLower = OpCall<{layers: string[]}, {path: string}>
 
-export async function runInStack(home: Home, name: string, argv: string[], ops: {plan: OpCall<{plan: Plan; stack?: string}, RunResult>; compose: BuildLower; flatten: BuildLower}): Promise<RunResult> {
+export async function runInStack(home: Home, mapping: Mapping, name: string, argv: string[], ops: {compose: BuildLower; flatten: BuildLower}): Promise<RunResult> {
   const stacks = new StackStore(home)
   const stack = stacks.get(name)
+  // while this runs, no commit or reset may swap the upper underneath it (docs/design.md, Locking)
+  const release = stacks.lock(name, 'shared')
+  try {
+    return await runLocked(home, stacks, stack, mapping, argv, ops)
+  } finally {
+    release()
+  }
+}
+
+async function runLocked(home: Home, stacks: StackStore, stack: StackInfo, mapping: Mapping, argv: string[], ops: {compose: BuildLower; flatten: BuildLower}): Promise<RunResult> {
+  const name = stack.name
   // strata run inside `strata run` of the same stack (or exec in its session):
   // this process already sees the stack mounted; run the command in that view
   if (hasOverlayAt('self', stacks.merged(name), true)) return runCommand(argv, stacks.merged(name))
@@ -28,7 +44,11 @@ export async function runInStack(home: Home, name: string, argv: string[], ops: 
   const backend = backendOf(stack)
   const lower = lowerOf(home, stack, backend)
   if (!existsSync(lower.path)) await ops[lower.build]({layers: stack.layers})
-  const m = mountSteps(home, stack, backend)
-  const plan: Plan = {steps: m.steps, run: {argv, cwd: stacks.merged(name)}, after: m.after}
-  return ops.plan({plan, stack: name}, {stdin: true})
+  return runInNamespace({
+    launcher: ['unshare', ...unshareArgs(mapping), '--'],
+    mode: ['--plain', stacks.merged(name)],
+    setup: mountSteps(home, stack, backend),
+    argv,
+    env: {...process.env, ...toolsEnv()},
+  }).catch((e) => Promise.reject(forgetOnRefusal(home, e)))
 }

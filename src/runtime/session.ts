@@ -18,7 +18,7 @@ import {StackStore} from '../stack/stacks.js'
 export {startTime, nsOf, noHostPath, type Session, type SessionState, type HolderReport, type SandboxSettings} from './session-state.js'
 
 /** What a root session's holder sets up: the sandbox's settings, and the command that starts the holder in its namespaces (ending in `--`). */
-export interface RootSessionStart {sandbox: SandboxSettings & {stack: string}; launcher: string[]}
+export interface RootSessionStart {sandbox: SandboxSettings & {stack: string; netSocket?: string}; launcher: string[]}
 
 /**
  * Pids of processes in both namespaces. Namespace inode numbers are reused once

@@ -8,8 +8,6 @@ import {Home} from '../store/home.js'
 import type {Mapping} from '../runtime/idmap.js'
 import type {ArchiveImportArgs, ArchiveImportResult} from '../import/source.js'
 import type {StackInfo} from '../stack/stacks.js'
-import type {SandboxSpec} from '../runtime/sandbox.js'
-import type {Plan} from '../runtime/plan.js'
 import type {Reference} from '../registry/reference.js'
 import type {Platform} from '../registry/manifest.js'
 import type {Credentials} from '../registry/auth.js'
@@ -154,25 +152,6 @@ export const ops = {
     const {resetStack} = await import('../stack/commit.js')
     return resetStack(new Home(a.home), a.stack)
   },
-  async plan(a: Common & {plan: Plan; stack?: string}) {
-    const {executePlan} = await import('../runtime/plan.js')
-    // the stack this plan mounts, held shared for as long as it is mounted here (docs/design.md, Locking)
-    const release = a.stack === undefined ? () => {} : await holdStack(a.home, a.stack)
-    try {
-      return await executePlan(a.plan)
-    } finally {
-      release()
-    }
-  },
-  async sandbox(a: Common & {spec: SandboxSpec}) {
-    const {runSandbox} = await import('../runtime/sandbox.js')
-    const release = await holdStack(a.home, a.spec.stack)
-    try {
-      return await runSandbox(new Home(a.home), a.spec)
-    } finally {
-      release()
-    }
-  },
   async flatten(a: Common & {layers: string[]}) {
     const {ensureFlat} = await import('../stack/flat.js')
     return {path: ensureFlat(new Home(a.home), a.layers)}
@@ -193,12 +172,6 @@ export const ops = {
     const {collectGarbage} = await import('../care/gc.js')
     return collectGarbage(new Home(a.home), {dryRun: a.dryRun === true, wait: a.wait === true})
   },
-}
-
-/** Holds a stack shared in this process (the one that mounts and reads it), until the returned release. */
-async function holdStack(home: string, stack: string): Promise<() => void> {
-  const {StackStore} = await import('../stack/stacks.js')
-  return new StackStore(new Home(home)).lock(stack, 'shared')
 }
 
 export type Ops = typeof ops
