@@ -4,10 +4,12 @@
 # subordinate id ranges, and /dev/fuse at its usual mode.
 set -euo pipefail
 TEST_USER=${STRATA_TEST_USER:-strata-test}
-packages=(uidmap bubblewrap passt gcc libc6-dev fuse-overlayfs fsverity attr util-linux bash bash-completion zsh fish tmux busybox-static umoci skopeo zstd iproute2 docker-registry apache2-utils)
+packages=(uidmap bubblewrap passt gcc libc6-dev fuse-overlayfs fsverity attr util-linux bash bash-completion zsh fish tmux busybox-static umoci skopeo zstd iproute2 docker-registry apache2-utils btrfs-progs)
 
+# one dpkg-query for all (a dpkg -s each took seconds on a loaded machine)
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${packages[@]}" 2>/dev/null | awk '$2 == "installed" {print $1}' || true)
 missing=()
-for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+for p in "${packages[@]}"; do grep -qxF "$p" <<<"$installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "provision: installing ${missing[*]}"
   apt-get update -qq
@@ -113,3 +115,50 @@ if ! mountpoint -q "$small/small-ext4"; then
 fi
 chown "$TEST_USER:" "$small/small-tmpfs" "$small/small-ext4"
 chmod 0755 "$small/small-tmpfs" "$small/small-ext4"
+
+# loop-mounted filesystems a store may meet, each made once (and mounted again
+# after a reboot), owned by the test user; test/environments.test.js puts
+# stores on them. loop_fs NAME SIZE MKFS… mounts NAME.img at fs/NAME.
+loop_fs() {
+  local name=$1 size=$2 dir=$envs/$1 img=/var/lib/strata-test/$1.img
+  shift 2
+  if ! mountpoint -q "$dir"; then
+    mkdir -p "$dir"
+    [ -f "$img" ] || { truncate -s "$size" "$img" && "$@" "$img" >/dev/null; } || { rm -f "$img"; echo "provision: can't make $img here"; return 0; }
+    mount -o loop "$img" "$dir" || { echo "provision: can't loop-mount $img here"; return 0; }
+  fi
+  chown "$TEST_USER:" "$dir" && chmod 0755 "$dir"
+}
+# ext4 without d_type (-O ^filetype): listings give every entry DT_UNKNOWN, and
+# overlayfs (which mounts it anyway) can't see whiteouts in an upper there
+loop_fs no-dtype 128M mkfs.ext4 -q -F -O ^filetype
+# btrfs with quotas on, a subvolume limited to 16 MiB for the test user: a
+# write past it fails with EDQUOT. (ext4's quota feature needs a kernel built
+# with CONFIG_QFMT_V2, which this one isn't; btrfs qgroups need nothing more.)
+loop_fs quota 256M mkfs.btrfs -q -f
+if mountpoint -q "$envs/quota"; then
+  btrfs quota enable "$envs/quota"
+  [ -d "$envs/quota/limited" ] || btrfs -q subvolume create "$envs/quota/limited"
+  btrfs qgroup limit 16M "$envs/quota/limited"
+  chown "$TEST_USER:" "$envs/quota/limited"
+fi
+# a disk that fails: an ext4 whose loop device is cut to half its size under
+# it (no device-mapper in every kernel, this one's included), mounted
+# read-only. tree/good sits in the first half and reads; tree/bad's blocks lie
+# past the cut, so reading it is an I/O error (EIO) from the block layer,
+# every time (a failed read caches nothing). Made again whenever not mounted.
+failing=$envs/failing
+if ! mountpoint -q "$failing"; then
+  img=/var/lib/strata-test/failing.img
+  rm -f "$img" && truncate -s 64M "$img"
+  mkfs.ext4 -q -F -m 0 -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 "$img"
+  dev=$(losetup -f --show "$img")
+  mkdir -p "$failing" && mount "$dev" "$failing"
+  mkdir "$failing/tree" && echo "a good block" > "$failing/tree/good" && sync -f "$failing/tree/good"
+  fallocate -l 40M "$failing/filler"            # what comes next lands past 40 MiB
+  head -c 1M /dev/urandom > "$failing/tree/bad" && rm "$failing/filler"
+  chmod -R a+rX "$failing/tree"
+  # mounted again read-only: nothing of tree/bad stays cached, and nothing is written past the cut
+  umount "$failing" && mount -o ro "$dev" "$failing"
+  truncate -s 32M "$img" && losetup -c "$dev"
+fi

@@ -94,7 +94,7 @@ export function asStrataError(e: unknown): StrataError {
   if (err && typeof err === 'object' && err.code === 'EDQUOT')
     return environment(`disk quota exceeded${at}`, 'free some space within your quota (`strata gc` removes what nothing uses), or choose a store elsewhere (STRATA_HOME)')
   if (err && typeof err === 'object' && err.code === 'EIO')
-    return environment(`input/output error${at}`, 'the disk or filesystem there is failing: see dmesg, then run `strata check`')
+    return environment(`input/output error${at}`, 'the disk or filesystem there is failing (the kernel log says how: dmesg, as root): copy off what you need, then run `strata check`')
   if (path && (err.code === 'EACCES' || err.code === 'EPERM'))
     return usage(`${err.syscall ?? 'access'} ${path}: ${err.code === 'EACCES' ? 'permission denied' : 'operation not permitted'}`, 'check the permissions of that path and its parents, or choose another (STRATA_HOME for the store)')
   if (err && typeof err === 'object' && (err.code === 'EOPNOTSUPP' || err.code === 'ENOTSUP') && /xattr/.test(`${err.syscall ?? ''} ${err.message ?? ''}`)) {

@@ -142,6 +142,55 @@ test('a store on tmpfs: the kernel backend, as on ext4', async (t) => {
   assert.equal(r.stdout.length, 5000)
 })
 
+test('a store on ext4 without d_type (mkfs.ext4 -O ^filetype): the kernel mounts but would list deleted files, so doctor names fuse and the cause, auto picks fuse, the kernel backends are refused', async (t) => {
+  const home = homeOn(t, 'no-dtype', 'ext4')
+  const run = tmp('strata-run-')
+  chmodSync(run, 0o700)
+  const env = {XDG_RUNTIME_DIR: run}
+  const d = strata(home, ['doctor', '--json'], {env})
+  assert.equal(d.status, 0, d.stdout + d.stderr)
+  assert.equal(d.json.usable, true)
+  assert.equal(d.json.backend, 'fuse')
+  assert.equal(d.json.probe.filesystem.type, 'ext4')
+  assert.equal(check(d.json, 'store filesystem').ok, true, 'it keeps user xattrs')
+  const o = check(d.json, 'overlayfs')
+  assert.equal(o.ok, false)
+  assert.match(o.detail, /^overlayfs mounts, but the store's filesystem \(ext4 at .*\/no-dtype\/.*\) gives no file types in directory listings \(no d_type: made by `mkfs.ext4 -O \^filetype`.*deleted files would be listed again/)
+  assert.match(o.fix, /^put STRATA_HOME on a filesystem with d_type .*, or use `--backend fuse`$/)
+  assert.equal(check(d.json, 'fuse-overlayfs').ok, true)
+  const human = strata(home, ['doctor'], {env})
+  assert.equal(human.status, 0)
+  assert.match(human.stdout, /strata can run stacks here \(backend: fuse\): overlayfs doesn't work here \(overlayfs mounts, but .*no d_type/)
+
+  const src = tmp('strata-env-src-')
+  mkdirSync(join(src, 'd'))
+  writeFileSync(join(src, 'd', 'f'), 'f\n')
+  writeFileSync(join(src, 'big'), 'x'.repeat(5000))
+  const i = strata(home, ['import', src, '--name', 'base', '--stack', 'dev', '--json'], {env})
+  assert.equal(i.status, 0, i.stderr)
+  assert.equal(i.json.stack.backend, 'fuse')
+  // what overlayfs gets wrong there, fuse gets right: a deleted directory is gone
+  const r = strata(home, ['run', 'dev', '--', 'sh', '-c', 'rm -r d && ls && cat big | wc -c'], {env})
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout, 'big\n5000\n')
+
+  // asked for by name, the kernel backends are refused with the cause and the fix, at creation and at mount
+  for (const b of ['kernel', 'kernel-flat']) {
+    const c = strata(home, ['stack', 'create', `k-${b}`, 'base', '--backend', b], {env})
+    assert.equal(c.status, 5, c.stderr)
+    assert.match(c.stderr, new RegExp(`^strata: the ${b} backend can't show a stack right here: overlayfs mounts, but the store's filesystem \\(ext4 at [^)]*\\) gives no file types .* — put STRATA_HOME on a filesystem with d_type .*, or use \`--backend fuse\`\n$`))
+  }
+  assert.equal(strata(home, ['stack', 'list', '--json'], {env}).json.stacks.length, 1, 'no stack made')
+  // a stack of the kernel backend made before (by an older strata, or a store copied here from ext4): run refuses to mount it
+  const rec = join(home, 'stacks', 'dev', 'stack.json')
+  writeFileSync(rec, readFileSync(rec, 'utf8').replace(/"backend": *"fuse"/, '"backend":"kernel"'))
+  assert.equal(strata(home, ['stack', 'list', '--json'], {env}).json.stacks[0].backend, 'kernel')
+  const k = strata(home, ['run', 'dev', '--', 'ls'], {env})
+  assert.equal(k.status, 5, k.stderr)
+  assert.match(k.stderr, /^strata: can't mount 'dev' with overlayfs \(its backend, kernel\): overlayfs mounts, but .* gives no file types in directory listings .* — put STRATA_HOME on a filesystem with d_type .*, or use `--backend fuse` \(`strata stack create NAME LAYER… --backend fuse`\)\n$/)
+  assert.equal(k.stdout, '')
+})
+
 test('the probe is cached per filesystem of the store, a failing cached choice is forgotten, doctor --refresh forgets all', async (t) => {
   const run = tmp('strata-run-')
   chmodSync(run, 0o700)
@@ -391,4 +440,72 @@ test('every command that can be a store\'s first writer takes --map: pull --map 
   // and the store holds to it, as for every writer
   const other = strata(b, ['pull', `${registry.host}/env/img:v1`, '--tls-verify=false', '--map', 'bogus'])
   assert.equal(other.status, 2)
+})
+
+// Kernels before 6.16 and NFS homes can't be built on this machine (one
+// kernel, 6.18, and no NFS client in it): what strata decides there is tested
+// from what those kernels answer, at the level of the decision.
+
+test('kernels before 6.16 (derived): mount(8) refusing data-only layers as 6.5–6.15 do, or userxattr as kernels before 5.11 do, makes doctor and auto fall back to kernel-flat, or to fuse, and stacks run', async (t) => {
+  // a mount(8) first on PATH that answers as Debian 12's util-linux does on those kernels (exit 32,
+  // "wrong fs type, bad option…") for the options they refuse, and hands every other mount to the real one
+  const kernels = [
+    {name: 'Linux 6.5–6.15: data-only layers need metacopy=on, which userxattr turns off', refuse: '*lowerdir=*::*', backend: 'kernel-flat', failing: 'data-only layers', fix: /^Linux ≥ 6\.16; meanwhile kernel-flat works$/},
+    {name: 'Linux before 5.11: no userxattr', refuse: '*userxattr*', backend: 'fuse', failing: 'overlayfs', fix: /Linux ≥ 5\.11.*or --backend fuse/},
+  ]
+  for (const k of kernels) {
+    const shim = tmp('strata-old-kernel-')
+    writeFileSync(join(shim, 'mount'), `#!/bin/sh
+for a in "$@"; do case "$a" in ${k.refuse}) echo "mount: merged: wrong fs type, bad option, bad superblock on strata, missing codepage or helper program, or other error." >&2; echo "       dmesg(1) may have more information after failed mount system call." >&2; exit 32;; esac; done
+exec /usr/bin/mount "$@"
+`, {mode: 0o755})
+    const run = tmp('strata-run-')
+    chmodSync(run, 0o700)
+    const env = {PATH: `${shim}:${process.env.PATH}`, XDG_RUNTIME_DIR: run}
+    const home = newHome()
+    t.after(() => cleanHome(home))
+    const d = strata(home, ['doctor', '--json'], {env})
+    assert.equal(d.status, 0, `${k.name}: ${d.stdout}${d.stderr}`)
+    assert.equal(d.json.backend, k.backend, k.name)
+    const failed = d.json.checks.filter((c) => !c.ok).map((c) => c.name)
+    assert.deepEqual(failed, k.failing === 'overlayfs' ? ['overlayfs', 'data-only layers'] : ['data-only layers'], k.name)
+    assert.match(check(d.json, k.failing).detail, /wrong fs type, bad option/, k.name)
+    assert.match(check(d.json, k.failing).fix, k.fix, k.name)
+    const i = strata(home, ['import', source(), '--name', 'base', '--stack', 'dev', '--json'], {env})
+    assert.equal(i.status, 0, i.stderr)
+    assert.equal(i.json.stack.backend, k.backend, k.name)
+    const r = strata(home, ['run', 'dev', '--', 'sh', '-c', 'rm small && ls && wc -c < big'], {env})
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.stdout, 'big\n5000\n', k.name)
+  }
+})
+
+test('a store on NFS (derived): the refusal names NFS as upperdir and what to do, whether or not the server keeps user xattrs; auto then takes fuse when it works', async () => {
+  const {overlayRefusal} = await import('../dist/src/runtime/overlay-causes.js')
+  const {chooseBackend} = await import('../dist/src/runtime/backends.js')
+  // what statfs says under a store on NFS (NFS_SUPER_MAGIC is 'nfs' for v3 and v4 alike)
+  const on = (types, xattrs = true) => ({fsType: (p) => types.find(([prefix]) => p.startsWith(prefix))?.[1] ?? 'ext4', keepsUserXattrs: () => xattrs})
+  const store = '/home/me/.local/share/strata'
+  for (const xattrs of [true, false]) {
+    const c = overlayRefusal(store, ['flat/abc'], 'stacks/dev/upper', store, on([[store, 'nfs']], xattrs))
+    assert.equal(c.why, `the store is on NFS (${store}), and the kernel refuses a network filesystem as upperdir unless it has d_type, RENAME_WHITEOUT and xattrs (NFS has no RENAME_WHITEOUT)`)
+    assert.equal(c.fix, 'put STRATA_HOME on a local filesystem (ext4, xfs, btrfs, tmpfs), or use `--backend fuse`')
+  }
+  // a lower on NFS beneath a local upper is no refusal of the kernel's: no cause is made up
+  assert.equal(overlayRefusal(store, ['flat/abc'], 'stacks/dev/upper', store, on([[`${store}/flat`, 'nfs']])), null)
+  // the other causes keep their order: an overlayfs upper, an upper without xattrs, an overlayfs lower
+  assert.match(overlayRefusal(store, ['l'], 'u', store, on([[store, 'overlayfs']])).why, /^the store is on an overlayfs/)
+  assert.match(overlayRefusal(store, ['l'], 'u', store, on([], false)).why, /^the store's filesystem \(ext4\) does not keep user xattrs/)
+  assert.match(overlayRefusal(store, ['l'], 'u', store, on([[`${store}/l`, 'overlayfs']])).why, /^a lower layer is itself on an overlayfs/)
+  assert.equal(overlayRefusal(store, ['l'], 'u', store, on([])), null)
+  // the probe's steps on NFS as the refusal makes them: auto takes fuse if fuse-overlayfs mounts there, else none works
+  const cause = overlayRefusal(store, ['lower'], 'upper2', store, on([[store, 'nfs']]))
+  const probe = (fuse) => ({
+    kernel: '6.1', filesystem: {type: 'nfs', path: store}, xattrs: {ok: true, detail: 'nfs keeps user xattrs'},
+    overlay: {ok: false, detail: `the kernel refused overlayfs in a user namespace: ${cause.why}`, fix: cause.fix},
+    dataOnly: {ok: false, detail: "not tried: overlayfs itself doesn't work here", fix: cause.fix},
+    fuse: fuse ? {ok: true, detail: 'fuse-overlayfs mounts'} : {ok: false, detail: 'fuse-overlayfs could not mount here'},
+  })
+  assert.deepEqual(chooseBackend(probe(true)), {backend: 'fuse', why: `overlayfs doesn't work here (the kernel refused overlayfs in a user namespace: ${cause.why})`})
+  assert.equal(chooseBackend(probe(false)), null)
 })

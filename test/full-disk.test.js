@@ -6,12 +6,11 @@
 // under tmp/; `check` clean; and, room made again, the command succeeds.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, statfsSync, writeFileSync} from 'node:fs'
-import {createRequire} from 'node:module'
+import {existsSync, mkdirSync, readdirSync, statSync, statfsSync, writeFileSync} from 'node:fs'
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {join} from 'node:path'
-import {strata, inNs, tmp} from './helpers.js'
+import {strata, inNs, tmp, holdFilesystem} from './helpers.js'
 import {Home} from '../dist/src/store/home.js'
 
 const SMALL = '/var/lib/strata-test'
@@ -101,16 +100,6 @@ function expectClean(home, what) {
   assert.equal(c.status, 0, `${what}: check: ${c.stdout}${c.stderr}`)
   assert.deepEqual(c.json.problems, [], what)
   assert.deepEqual(c.json.leftovers, [], what)
-}
-
-// the filesystems are the machine's: a test run of another checkout must not
-// fill them or remove the store meanwhile, so each run holds them in turn
-// (flock on the mount's root, the addon's, blocking)
-const sys = createRequire(import.meta.url)('../scripts/native.cjs').load('strata_sys')
-function holdFilesystem(t, mount) {
-  const fd = openSync(mount, 'r')
-  sys.flock(fd, true, true)
-  t.after(() => closeSync(fd))
 }
 
 for (const fs of ['small-tmpfs', 'small-ext4']) {

@@ -2,7 +2,8 @@
 // suite runs as), fresh stores, and commands inside a user namespace.
 import {spawnSync} from 'node:child_process'
 import assert from 'node:assert/strict'
-import {mkdtempSync, readdirSync, readFileSync, readlinkSync} from 'node:fs'
+import {closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {randomBytes} from 'node:crypto'
 import {tmpdir} from 'node:os'
 import {join, dirname} from 'node:path'
@@ -143,4 +144,14 @@ export async function waitForProcess(argv) {
     await new Promise((r) => setTimeout(r, 50))
   }
   assert.fail(`no process ran ${argv.join(' ')}`)
+}
+
+// the provisioned filesystems are the machine's: a test run of another checkout
+// must not fill them or remove a store meanwhile, so each run holds the one it
+// uses in turn (flock on the mount's root, the addon's, blocking)
+export function holdFilesystem(t, mount) {
+  const sys = createRequire(import.meta.url)('../scripts/native.cjs').load('strata_sys')
+  const fd = openSync(mount, 'r')
+  sys.flock(fd, true, true)
+  t.after(() => closeSync(fd))
 }

@@ -8,7 +8,7 @@ import {type Mapping, recordMapping, resolveMapping} from '../runtime/idmap.js'
 import {existsSync} from 'node:fs'
 import {inNamespace} from '../runtime/enter.js'
 import {opNames, type ArgsOf, type OpCalls, type OpName, type ResultOf} from '../services/ops.js'
-import {autoBackend, forgetOnRefusal} from '../runtime/backends.js'
+import {autoBackend, checkForcedBackend, forgetOnRefusal} from '../runtime/backends.js'
 import {reportError} from './report.js'
 import type {View} from './views.js'
 import {type Backend, checkBackend} from '../stack/stacks.js'
@@ -63,7 +63,8 @@ export abstract class StrataCommand extends Command {
   /** The backend for a new stack: as asked (--backend, STRATA_BACKEND), or the first that works here. */
   protected async backend(requested?: string): Promise<Backend> {
     const b = checkBackend(requested ?? process.env.STRATA_BACKEND ?? 'auto')
-    return b === 'auto' ? autoBackend(this.home, () => this.inNamespace('probe', {})) : b
+    const probe = () => this.inNamespace('probe', {})
+    return b === 'auto' ? autoBackend(this.home, probe) : checkForcedBackend(this.home, b, probe)
   }
 
   /** strata's one-line warning on stderr (not oclif's wrapped form); none under --json, whose document says it. */

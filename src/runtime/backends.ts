@@ -53,6 +53,10 @@ export function mountSteps(home: Home, stack: StackInfo, backend: Backend): Requ
     traceMount('fuse-overlayfs -o %s (in %s)', options, dir)
     return {steps: [{op: 'exec', argv: [hostTool('fuse-overlayfs', 'install fuse-overlayfs'), '-o', options, merged], cwd: dir, what: `fuse-overlayfs could not mount '${stack.name}'`}], unmountAfter: [merged]}
   }
+  // the kernel mounts an upper without d_type, and the stack then shows deleted files: refuse
+  // it when this filesystem's probe (cached, outside the namespace) found that
+  const p = cachedProbe(home)
+  if (p?.overlay.cause === 'no-d_type') throw environment(`can't mount '${stack.name}' with overlayfs (its backend, ${backend}): ${p.overlay.detail}`, `${p.overlay.fix} (\`strata stack create NAME LAYER… --backend fuse\`)`)
   const options = overlayOptions({lower: [lower], dataOnly: backend === 'kernel' ? [rel(home.objects)] : [], ...common})
   traceMount('mount -t overlay -o %s (in %s)', options, home.root)
   return {
@@ -124,6 +128,27 @@ export function forgetProbe(home: Home | null) {
 
 /** Whether an error is a backend's mount failing (then a cached probe that chose it is forgotten). */
 export const isMountRefusal = (message: string) => /^(the kernel refused the overlay mount of|fuse-overlayfs could not mount) /.test(message)
+
+/**
+ * A backend asked for by name (--backend, STRATA_BACKEND), checked against
+ * this store's filesystem where the kernel would mount but show the stack
+ * wrong (no d_type: deleted files listed again). Refusals the kernel itself
+ * makes are told when the stack is mounted (plan.ts, overlay-causes.ts).
+ */
+export async function checkForcedBackend(home: Home, backend: Backend, probe: () => Promise<Probe>): Promise<Backend> {
+  if (backend === 'fuse') return backend
+  let p = cachedProbe(home)
+  if (!p) {
+    try {
+      p = await probe()
+    } catch {
+      return backend // no namespace here: mounting will say why
+    }
+    cacheProbe(home, p)
+  }
+  if (p.overlay.cause === 'no-d_type') throw environment(`the ${backend} backend can't show a stack right here: ${p.overlay.detail}`, p.overlay.fix)
+  return backend
+}
 
 /** A backend chosen from a cached probe no longer mounts: the next `auto` probes again. Returns e, to throw. */
 export function forgetOnRefusal(home: Home, e: unknown): unknown {

@@ -4,7 +4,7 @@
 // stubs, fuse-overlayfs. Runs inside the namespace (reaching it proves the
 // namespace and its mapping work), in a scratch directory beside the store:
 // the store itself is not made by a probe. Each step names its own cause and fix.
-import {mkdirSync, mkdtempSync, readFileSync, writeFileSync, truncateSync, existsSync, accessSync, constants} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, readdirSync, unlinkSync, writeFileSync, truncateSync, existsSync, accessSync, constants} from 'node:fs'
 import {join} from 'node:path'
 import {release} from 'node:os'
 import {spawnSync} from 'node:child_process'
@@ -14,9 +14,15 @@ import {existingDir, filesystemOf} from '../fstype.js'
 import {sys} from '../sys.js'
 import {METACOPY, REDIRECT, encodeMetacopy, encodeRedirect} from '../format/xattrs.js'
 import {overlayOptions} from './overlay-options.js'
-import {overlayRefusal} from './overlay-causes.js'
+import {noDtype, overlayRefusal} from './overlay-causes.js'
 
-export interface ProbeStep {ok: boolean; detail: string; fix?: string}
+export interface ProbeStep {
+  ok: boolean
+  detail: string
+  fix?: string
+  /** overlayfs mounts but would show deleted files (the store's filesystem has no d_type): the kernel backends are refused */
+  cause?: 'no-d_type'
+}
 
 export interface Probe {
   kernel: string
@@ -49,6 +55,7 @@ export function probe(home: Home): Probe {
     const digest = 'ab' + '0'.repeat(62)
     writeFileSync(join(dir, 'objects/ab', digest.slice(2)), data)
     writeFileSync(join(dir, 'lower', 'plain'), 'plain\n')
+    writeFileSync(join(dir, 'lower', 'deleted'), 'deleted\n')
     const stub = join(dir, 'lower', 'stub')
     writeFileSync(stub, '')
     truncateSync(stub, data.length)
@@ -69,7 +76,21 @@ export function probe(home: Home): Probe {
     let overlay: ProbeStep
     if (plain.status === 0) {
       mounted.push('merged2')
-      overlay = readFileSync(join(dir, 'merged2', 'plain'), 'utf8') === 'plain\n' ? {ok: true, detail: 'overlayfs mounts in a user namespace (userxattr)'} : {ok: false, detail: 'overlayfs mounted but read back wrong', fix: 'report it'}
+      if (readFileSync(join(dir, 'merged2', 'plain'), 'utf8') !== 'plain\n') overlay = {ok: false, detail: 'overlayfs mounted but read back wrong', fix: 'report it'}
+      else {
+        // a deleted file must be gone from the listing: without d_type on the upper's filesystem the kernel mounts, but lists its whiteouts
+        let unlinked: string | null = null
+        try {
+          unlinkSync(join(dir, 'merged2', 'deleted'))
+        } catch (e) {
+          unlinked = (e as NodeJS.ErrnoException).code ?? 'failed'
+        }
+        if (unlinked) overlay = {ok: false, detail: `overlayfs mounted, but a file could not be deleted through it (${unlinked})`, fix: 'use `--backend fuse`, or put STRATA_HOME on another filesystem'}
+        else if (readdirSync(join(dir, 'merged2')).includes('deleted')) {
+          const cause = noDtype(fs.type, parent)
+          overlay = {ok: false, detail: `overlayfs mounts, but ${cause.why}`, fix: cause.fix, cause: 'no-d_type'}
+        } else overlay = {ok: true, detail: 'overlayfs mounts in a user namespace (userxattr)'}
+      }
     } else {
       const cause = overlayRefusal(dir, ['lower'], 'upper2', parent)
       overlay = {ok: false, detail: `the kernel refused overlayfs in a user namespace: ${cause?.why ?? said(plain)}`, fix: cause?.fix ?? 'a kernel that allows overlayfs in user namespaces (Linux ≥ 5.11), outside a seccomp filter that forbids mount; or --backend fuse'}
@@ -77,10 +98,10 @@ export function probe(home: Home): Probe {
 
     let dataOnly: ProbeStep
     if (!xattrs.ok) dataOnly = {ok: false, detail: 'not tried: data-only layers need stubs, which need user xattrs on the store\'s filesystem', fix: XATTR_FIX}
-    else if (!overlay.ok) dataOnly = {ok: false, detail: 'not tried: overlayfs itself is refused', fix: overlay.fix}
+    else if (!overlay.ok) dataOnly = {ok: false, detail: "not tried: overlayfs itself doesn't work here", fix: overlay.fix}
     else {
       const full = mount(overlayOptions({lower: ['lower'], dataOnly: ['objects'], upper: 'upper', work: 'work'}), 'merged')
-      if (full.status !== 0) dataOnly = {ok: false, detail: `data-only lower layers refused (kernel ${release()}): ${said(full)}`, fix: 'Linux ≥ 6.16; meanwhile kernel-flat works'}
+      if (full.status !== 0) dataOnly = {ok: false, detail: `data-only lower layers refused: ${said(full)}`, fix: 'Linux ≥ 6.16; meanwhile kernel-flat works'}
       else {
         mounted.push('merged')
         let got = ''

@@ -35,7 +35,7 @@ parentPort!.on('message', (t: unknown[] | {syncfs: string}) => {
       const err = e as Omit<NodeJS.ErrnoException, 'path'> & {path?: unknown}
       // the path the error names (the store's, when a write failed): what the user is told; and the
       // call that failed (an fsetxattr refused by the filesystem is no bug)
-      answers.push(null, err.syscall && !err.message.includes(err.syscall) ? `${err.message} (${err.syscall})` : err.message, err.code ?? null, pathText(err.path), 0)
+      answers.push(null, err.syscall && !err.message.includes(err.syscall) ? `${err.message} (${err.syscall})` : err.message, err.code ?? null, pathText(err.path), err.syscall ?? null)
     }
   }
   parentPort!.postMessage(answers)

@@ -14,7 +14,7 @@ interface Slot {w: Worker; tasks: Task[]; outbox: unknown[]}
 /**
  * A task is TASK slots of a flat array: [src, stubPath | null, uid, gid,
  * mode, atimeNs, mtimeNs, xattrs | null]; its answer ANSWER slots: [digest,
- * size, stored, squashed | null, alias], or [null, message, code, path | null, 0]. Plain
+ * size, stored, squashed | null, alias], or [null, message, code, path | null, syscall | null]. Plain
  * values clone between threads far quicker than an object each.
  */
 export const TASK = 8
@@ -41,10 +41,10 @@ export class IngestPool {
         if (a === 'synced') return this.synced?.()
         for (let i = 0; i < a.length; i += ANSWER) {
           const t = slot.tasks.shift()!
-          const [digest, sizeOrMessage, storedOrCode, squashedOrPath, alias] = a.slice(i, i + ANSWER) as [string | null, number | string, boolean | string | null, boolean | string | null, number]
+          const [digest, sizeOrMessage, storedOrCode, squashedOrPath, aliasOrSyscall] = a.slice(i, i + ANSWER) as [string | null, number | string, boolean | string | null, boolean | string | null, number | string | null]
           const squashed = squashedOrPath as boolean | null
-          if (digest === null) t.reject(Object.assign(new Error(sizeOrMessage as string), {code: storedOrCode ?? undefined, path: squashedOrPath ?? undefined}))
-          else t.resolve({digest, size: sizeOrMessage as number, stored: storedOrCode as boolean, alias, stub: t.meta && appliedOf(t.meta, !!squashed)})
+          if (digest === null) t.reject(Object.assign(new Error(sizeOrMessage as string), {code: storedOrCode ?? undefined, path: squashedOrPath ?? undefined, syscall: aliasOrSyscall ?? undefined}))
+          else t.resolve({digest, size: sizeOrMessage as number, stored: storedOrCode as boolean, alias: aliasOrSyscall as number, stub: t.meta && appliedOf(t.meta, !!squashed)})
         }
       })
       w.on('error', (e) => {

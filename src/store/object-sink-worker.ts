@@ -15,7 +15,7 @@ let answers: Answer[] = []
 const fail = (id: number, e: unknown) => {
   const err = e as Omit<NodeJS.ErrnoException, 'path'> & {path?: unknown}
   const path = typeof err.path === 'string' ? err.path : err.path instanceof Uint8Array ? Buffer.from(err.path).toString() : undefined
-  answers.push({id, error: {message: err.message, code: err.code, path}})
+  answers.push({id, error: {message: err.message, code: err.code, path, syscall: err.syscall}})
 }
 
 port.on('message', (m: SinkBatch | {abort: true}) => {

@@ -18,7 +18,7 @@ export interface StubRequest {path: Buffer; meta: Meta}
  * when the object ends there); stubs, by object id, to write when it ends.
  */
 export interface SinkBatch {buf: ArrayBuffer; ops: number[]; stubs: Record<number, StubRequest>}
-export type Answer = {id: number; result: Ingested} | {id: number; error: {message: string; code?: string; path?: string}}
+export type Answer = {id: number; result: Ingested} | {id: number; error: {message: string; code?: string; path?: string; syscall?: string}}
 /** A batch written: its buffer back, with the answers for the objects that ended in it. */
 export type SinkReply = {free: ArrayBuffer; answers: Answer[]} | {aborted: true}
 
@@ -64,7 +64,7 @@ export class ObjectSink {
       const waiter = this.waiters.get(a.id)!
       this.waiters.delete(a.id)
       if ('result' in a) waiter.resolve(a.result)
-      else waiter.reject(Object.assign(new Error(a.error.message), {code: a.error.code, path: a.error.path}))
+      else waiter.reject(Object.assign(new Error(a.error.message), {code: a.error.code, path: a.error.path, syscall: a.error.syscall}))
     }
     slot.queued--
     this.free.push(m.free)
