@@ -1,8 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import {StrataCommand} from '../src/cli/command.js'
+import {StrataCommand, mapFlag} from '../src/cli/command.js'
 import {bytes} from '../src/progress.js'
 import {count} from '../src/cli/words.js'
 import {skippedWarnings} from '../src/cli/render-layer.js'
+import {createdStack} from '../src/cli/render-stack.js'
 import {FORMATS, type Format, checkForcedFormat, detectFormat, importSource} from '../src/import/archive.js'
 import {splitLayoutRef} from '../src/format/oci.js'
 import type {ArchiveImportResult} from '../src/import/source.js'
@@ -27,7 +28,7 @@ export default class Import extends StrataCommand {
     backend: Flags.string({description: 'with --stack: how to mount it (kernel, kernel-flat, fuse, or auto)', options: ['auto', 'kernel', 'kernel-flat', 'fuse'], dependsOn: ['stack']}),
     format: Flags.string({description: 'force the source format', options: FORMATS}),
     move: Flags.boolean({description: 'move a directory\'s file data into the store by rename (zero-copy on the same filesystem); the directory is consumed'}),
-    map: Flags.string({description: "id mapping of a new store: auto (several owners kept) or single (your id only); a store's first writing command chooses it (default: $STRATA_MAP, else auto where it can be had)", options: ['auto', 'single']}),
+    map: mapFlag,
     'inline-limit': Flags.integer({description: 'files up to this many bytes are stored inline, not as objects', default: 64, min: 0}),
     stubs: Flags.string({
       description: "the layer's stub form: short (an alias redirect that stays in the inode; the default) or digest (each stub carries its object's fs-verity digest, for kernels mounting with verity=; an xattr block per stub on ext4). A layer keeps the form it was first imported with",
@@ -60,7 +61,7 @@ export default class Import extends StrataCommand {
     for (const x of layers) this.report(x.layer, x.existing)
     if (!('image' in r) && r.nameMovedFrom) this.warn(`name '${flags.name}' moved from layer ${r.nameMovedFrom.slice(0, 12)}`)
     if (format === 'dir' && !flags.move && this.home.relationTo(source) === 'holds') this.warn(`left out the store (${this.home.root}), which is inside ${source}`)
-    if (r.stack) this.out(`created stack ${r.stack.name}: ${r.stack.layers.map((l) => l.slice(0, 12)).join(' ')}`)
+    if (r.stack) this.out(createdStack(r.stack))
     return r
   }
 

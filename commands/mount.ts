@@ -11,14 +11,16 @@ export default class Mount extends StrataCommand {
   static args = {stack: Args.string({description: 'stack to mount', required: true, ignoreStdin: true})}
   static flags = sandboxFlags
 
-  async run(): Promise<Session & {path: string}> {
+  async run(): Promise<Session & {path: string | null}> {
     const {args, flags} = await this.parse(Mount)
     checkSandboxFlags(flags)
     const mapping = this.mapping(flags.map)
     const sessions = new Sessions(this.home)
     const s = flags.root ? await startRootSession(this.home, mapping, args.stack, flags) : await sessions.start(args.stack, mapping)
     const path = sessions.path(s)
-    this.out(`mounted ${s.stack}${s.root ? ' as a sandbox' : ''} (session pid ${s.pid}); host path: ${path}`)
+    // fuse-overlayfs has no host path (rootPath): say how to reach it instead
+    const reach = path ? `host path: ${path}` : `no host path under fuse-overlayfs: use \`strata exec ${s.stack} -- CMD\``
+    this.out(`mounted ${s.stack}${s.root ? ' as a sandbox' : ''} (session pid ${s.pid}); ${reach}`)
     return {...s, path}
   }
 }

@@ -1,6 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {StrataCommand} from '../src/cli/command.js'
+import {StrataCommand, mapFlag} from '../src/cli/command.js'
 import {bytes} from '../src/progress.js'
+import {count} from '../src/cli/words.js'
+import {createdStack} from '../src/cli/render-stack.js'
 import {formatReference, parseReference} from '../src/registry/reference.js'
 import {parsePlatform} from '../src/registry/manifest.js'
 import {parseCreds} from '../src/registry/auth.js'
@@ -31,6 +33,7 @@ export default class Pull extends StrataCommand {
     platform: Flags.string({description: 'OS/ARCH[/VARIANT] to pick from a multi-platform image (default: this machine\'s)'}),
     ...remoteFlags,
     'inline-limit': Flags.integer({description: 'files up to this many bytes are stored inline, not as objects', default: 64, min: 0}),
+    map: mapFlag,
   }
 
   async run(): Promise<ResultOf<'pull'>> {
@@ -49,12 +52,12 @@ export default class Pull extends StrataCommand {
       authfile: flags.authfile,
       creds: flags.creds !== undefined ? parseCreds(flags.creds) : undefined,
       inlineLimit: flags['inline-limit'],
-    })
-    this.out(`pulled ${r.reference} (${r.manifest.slice(0, 19)}, ${r.platform}): ${r.layers.length} layers, ${r.downloaded.blobs} blobs fetched (${bytes(r.downloaded.bytes)})`)
+    }, {map: flags.map})
+    this.out(`pulled ${r.reference} (${r.manifest.slice(0, 19)}, ${r.platform}): ${count(r.layers.length, 'layer')}, ${count(r.downloaded.blobs, 'blob')} fetched (${bytes(r.downloaded.bytes)})`)
     for (const l of r.layers)
-      this.out(`  ${l.downloaded ? (l.existing ? 'fetched, same as' : 'fetched') : 'had'}${l.resumedFrom ? ` (resumed after ${bytes(l.resumedFrom)})` : ''} ${l.layer.id.slice(0, 12)}${l.layer.names.length ? ` (${l.layer.names.join(', ')})` : ''}: ${l.layer.counts.entries} entries, ${bytes(l.layer.bytes.content)}`)
+      this.out(`  ${l.downloaded ? (l.existing ? 'fetched, same as' : 'fetched') : 'had'}${l.resumedFrom ? ` (resumed after ${bytes(l.resumedFrom)})` : ''} ${l.layer.id.slice(0, 12)}${l.layer.names.length ? ` (${l.layer.names.join(', ')})` : ''}: ${count(l.layer.counts.entries, 'entry', 'entries')}, ${bytes(l.layer.bytes.content)}`)
     if (r.layers[0]?.nameMovedFrom) this.warn(`name '${name}' moved from layer ${r.layers[0].nameMovedFrom.slice(0, 12)}`)
-    if (r.stack) this.out(`created stack ${r.stack.name}: ${r.stack.layers.map((l) => l.slice(0, 12)).join(' ')}`)
+    if (r.stack) this.out(createdStack(r.stack))
     return r
   }
 }

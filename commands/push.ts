@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
 import {bytes} from '../src/progress.js'
+import {count} from '../src/cli/words.js'
 import {parseReference} from '../src/registry/reference.js'
 import {parseCreds} from '../src/registry/auth.js'
 import type {ResultOf} from '../src/services/ops.js'
@@ -35,7 +36,7 @@ export default class Push extends StrataCommand {
       authfile: flags.authfile,
       creds: flags.creds !== undefined ? parseCreds(flags.creds) : undefined,
     })
-    this.out(`pushed ${r.source.kind} ${r.source.name} to ${r.reference} (${r.manifest.slice(0, 19)}…): ${r.layers.length} layers, ${r.uploaded.blobs} blobs uploaded (${bytes(r.uploaded.bytes)})`)
+    this.out(`pushed ${r.source.kind} ${r.source.name} to ${r.reference} (${r.manifest.slice(0, 19)}…): ${count(r.layers.length, 'layer')}, ${count(r.uploaded.blobs, 'blob')} uploaded (${bytes(r.uploaded.bytes)})`)
     for (const l of r.layers) this.out(`  ${l.action} ${l.id.slice(0, 12)} as ${l.digest.slice(0, 19)} (${bytes(l.size)})`)
     return r
   }

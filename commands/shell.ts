@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {StrataCommand} from '../src/cli/command.js'
 import {Sessions} from '../src/runtime/session.js'
-import {runCommand} from '../src/runtime/run.js'
+import {runJoined} from '../src/runtime/session-state.js'
 import {sandboxRun} from '../src/runtime/sandbox.js'
 import {checkSandboxFlags, sandboxFlags} from '../src/cli/sandbox-flags.js'
 
@@ -26,7 +26,8 @@ export default class Shell extends StrataCommand {
     const sessions = new Sessions(this.home)
     const s = await sessions.require(args.stack)
     // a root session's shell is the stack's own: the host's $SHELL may not exist in it
-    const join = sessions.joinCommand(s, [s.root ? '/bin/sh' : process.env.SHELL || '/bin/sh'])
-    process.exitCode = (await runCommand(join.argv, '/', join.env)).status
+    const r = await runJoined(sessions.joinCommand(s, [s.root ? '/bin/sh' : process.env.SHELL || '/bin/sh']))
+    if (r.failed) throw r.failed
+    process.exitCode = r.status
   }
 }

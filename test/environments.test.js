@@ -11,7 +11,8 @@ import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
-import {bin, strata, newHome, cleanHome, tmp, inNs} from './helpers.js'
+import {bin, root, strata, newHome, cleanHome, tmp, inNs} from './helpers.js'
+import {startRegistry} from './fixtures/registry.js'
 
 const FS = '/var/lib/strata-test/fs'
 const PLANTED = '/var/lib/strata-test/planted-tmp'
@@ -417,6 +418,28 @@ test('the first command that writes chooses the mapping: doctor and a failing st
   assert.equal(down.status, 2, down.stderr)
   assert.match(down.stderr, /^strata: this store uses the 'auto' id mapping and holds files of other owners \(.*stacks\/dev\/upper\/f\), which one id can't keep — /)
   assert.equal(storeJson(home).mapping, 'auto')
+})
+
+test('every command that can be a store\'s first writer takes --map: pull --map single makes a single store', async (t) => {
+  const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8')).commands
+  for (const id of ['import', 'pull', 'stack:create', 'run', 'shell', 'mount']) assert.ok(manifest[id].flags.map, `${id} has no --map`)
+  const registry = await startRegistry()
+  const [a, b] = [newHome(), newHome()]
+  t.after(() => {
+    registry.stop()
+    cleanHome(a)
+    cleanHome(b)
+  })
+  assert.equal(strata(a, ['import', source(), '--stack', 'img']).status, 0)
+  const p = strata(a, ['push', 'img', `${registry.host}/env/img:v1`, '--tls-verify=false'])
+  assert.equal(p.status, 0, p.stderr)
+  const pulled = strata(b, ['pull', `${registry.host}/env/img:v1`, '--tls-verify=false', '--map', 'single', '--stack', 'img'])
+  assert.equal(pulled.status, 0, pulled.stderr)
+  assert.equal(storeJson(b).mapping, 'single')
+  assert.equal(strata(b, ['doctor', '--json']).json.mapping, 'single')
+  // and the store holds to it, as for every writer
+  const other = strata(b, ['pull', `${registry.host}/env/img:v1`, '--tls-verify=false', '--map', 'bogus'])
+  assert.equal(other.status, 2)
 })
 
 // Kernels before 6.16 and NFS homes can't be built on this machine (one

@@ -55,6 +55,7 @@ before(async () => {
 after(() => {
   registry?.stop()
   strata(home, ['umount', 'dev']) // a holder must never outlive the test
+  strata(home, ['umount', 'fdev'])
   cleanHome(home)
 })
 
@@ -139,6 +140,11 @@ const cases = () => [
   [['ps'], 0, 'ps'],
   [['mount', 'dev', '--root'], 4, 'mount'],
   [['umount', 'dev'], 0, 'umount'],
+  [['stack', 'create', 'fdev', 'tools', '--backend', 'fuse'], 0, 'stack-create'],
+  [['mount', 'fdev'], 0, 'mount'], // fuse-overlayfs: "path": null
+  [['ps'], 0, 'ps'],
+  [['path', 'fdev'], 5, 'path'], // no host path under fuse
+  [['umount', 'fdev'], 0, 'umount'],
   [['run', 'fromtar', '--', 'sh', '-c', 'echo x > new; printf "\\377" | xargs touch'], 0, null], // changes to diff and commit (no --json: run has none)
   [['diff', 'fromtar'], 0, 'diff'],
   [['diff', 'nosuch'], 3, 'diff'],

@@ -245,6 +245,38 @@ test('shell on a root session under a pseudo-terminal: inside the sandbox, inter
   assert.equal(exec(home, ['cat', '/tmp/shell-note']).stdout, 'from-shell\n', "the shell used the session's /tmp")
 })
 
+test('exec -e/-w/--user into a root session: over its environment and workdir, ids from /proc/self/status, refusals by exit code', async (t) => {
+  const {home, holders} = setup(t)
+  mountRoot(home, holders, ['--env', 'B=session', '--env', 'C=kept', '--workdir', '/root'])
+  // the session's own, with no flags (the fast path)
+  assert.equal(sh(home, 'echo "$B|$C"; pwd; id -u').stdout, 'session|kept\n/root\n0\n')
+  // -e over the session's environment (NAME alone: the host's value), -w over its workdir
+  const e = strata(home, ['exec', 'box', '-e', 'A=1', '-e', 'B=exec', '-e', 'FROMHOST', '-w', '/etc', '--', 'sh', '-c', 'echo "$A|$B|$C|$FROMHOST"; pwd'], {env: {FROMHOST: 'host value'}})
+  assert.equal(e.status, 0, e.stderr)
+  assert.equal(e.stdout, '1|exec|kept|host value\n/etc\n')
+  // --user UID:GID: the ids the kernel gives the command, no supplementary groups; what it writes is theirs
+  const field = (text, name) => text.split('\n').find((l) => l.startsWith(name + ':')).split(/\s+/).slice(1).filter(Boolean)
+  const u = strata(home, ['exec', '--user', '1000:1001', 'box', '--', 'sh', '-c', 'cat /proc/self/status; touch /tmp/by-user; stat -c %u:%g /tmp/by-user'])
+  assert.equal(u.status, 0, u.stderr)
+  assert.deepEqual(field(u.stdout, 'Uid'), ['1000', '1000', '1000', '1000'])
+  assert.deepEqual(field(u.stdout, 'Gid'), ['1001', '1001', '1001', '1001'])
+  assert.deepEqual(field(u.stdout, 'Groups'), [])
+  assert.equal(BigInt('0x' + field(u.stdout, 'CapEff')[0]), 0n, 'a non-root user holds no capabilities')
+  assert.match(u.stdout, /\n1000:1001\n$/)
+  assert.deepEqual(field(strata(home, ['exec', 'box', '--user', '7', '--', 'cat', '/proc/self/status']).stdout, 'Gid'), ['7', '7', '7', '7'], 'UID alone: GID the same')
+  assert.equal(sh(home, 'mkdir -m 700 /closed').status, 0)
+  for (const c of [
+    {args: ['exec', 'box', '-w', '/nosuch', '--', 'true'], exit: 3, says: /^strata: no directory \/nosuch in the stack: No such file or directory — give -w\/--workdir a directory that exists in the stack$/},
+    {args: ['exec', 'box', '-w', '/..', '--', 'true'], exit: 2, says: /--workdir '\/\.\.' is outside the stack/},
+    // there, but closed to another user
+    {args: ['exec', 'box', '--user', '1000', '-w', '/closed', '--', 'true'], exit: 2, says: /^strata: the command's user may not enter \/closed \(permission denied\) — give -w\/--workdir a directory that user may enter, or another --user$/},
+    {args: ['exec', 'box', '--user', '4000000000', '--', 'true'], exit: 2, says: /^strata: --user 4000000000: cannot take gid 4000000000: .* — give an id the store's mapping has/},
+    {args: ['exec', 'box', '--user', '1000:', '--', 'true'], exit: 2, says: /invalid --user '1000:'/},
+    {args: ['exec', 'box', '-e', '=x', '--', 'true'], exit: 2, says: /invalid --env '=x'/},
+  ])
+    expectOneLineError(home, c)
+})
+
 test('exec into a root session: pivoted, its capability set, no_new_privs, seccomp; a :ro volume stays read-only', async (t) => {
   const {home, holders} = setup(t)
   const vol = tmp('strata-vol-')

@@ -124,6 +124,73 @@ test('mount, exec, path, ps and umount: one session, shared by every joiner', as
   assert.deepEqual(strata(home, ['ps', '--json']).json.sessions, [])
 })
 
+test('exec -e/-w into a plain session: the environment and directory the command sees; --user and bad values refused by their exit codes', async (t) => {
+  const {home, holders} = setup(t)
+  const s = mount(home, 'box', holders)
+  // -e NAME=VALUE sets, -e NAME passes the host's value on, over the host's environment
+  const e = strata(home, ['exec', 'box', '-e', 'A=1', '--env', 'B=two words', '-e', 'FROMHOST', '-w', '/etc', '--', 'sh', '-c', 'echo "$A|$B|$FROMHOST|$KEPT"; pwd; cat os-release | head -1'], {env: {FROMHOST: 'host value', KEPT: 'kept'}})
+  assert.equal(e.status, 0, e.stderr)
+  assert.equal(e.stdout, `1|two words|host value|kept\n${s.mountpoint}/etc\nNAME="strata-busybox"\n`)
+  // flags before the stack; a relative -w is from the stack's root; a directory made by an exec is found by the next
+  assert.equal(strata(home, ['exec', '-w', 'var/data', 'box', '--', 'pwd']).stdout, `${s.mountpoint}/var/data\n`)
+  assert.equal(strata(home, ['exec', 'box', '--', 'mkdir', '-p', 'made/here']).status, 0)
+  assert.equal(strata(home, ['exec', '--workdir=/made/here', 'box', '--', 'pwd']).stdout, `${s.mountpoint}/made/here\n`)
+  // a command that isn't there: strata's one wording, as for an unmounted run (not nsenter's); relative names from the workdir
+  for (const args of [['exec', 'box', '--', 'nosuchcmd'], ['run', 'box', '--', 'nosuchcmd'], ['exec', 'box', '-w', '/etc', '--', 'nosuchcmd'], ['exec', 'box', '--', './bin/nosuch']]) {
+    const r = strata(home, args, {env: {PATH: '/usr/bin:/bin'}})
+    assert.equal(r.status, 127, args.join(' '))
+    assert.equal(r.stderr, `strata: ${args.at(-1)}: command not found\n`, args.join(' '))
+  }
+  assert.equal(strata(home, ['exec', 'box', '-w', '/bin', '--', './echo', 'found']).stdout, 'found\n')
+  // the same command without flags (the fast path) is unchanged: the host environment, the merged view
+  assert.equal(strata(home, ['exec', 'box', '--', 'sh', '-c', 'echo "$A|$KEPT"; pwd'], {env: {KEPT: 'kept'}}).stdout, `|kept\n${s.mountpoint}\n`)
+  for (const c of [
+    {args: ['exec', 'box', '-w', '/nosuch', '--', 'true'], exit: 3, says: /^strata: no directory \/nosuch in stack 'box' \(No such file or directory\) — give -w\/--workdir a directory that exists in the stack$/},
+    {args: ['exec', 'box', '-w', '/etc/os-release', '--', 'true'], exit: 3, says: /no directory \/etc\/os-release in stack 'box' \(Not a directory\)/},
+    {args: ['exec', 'box', '-w', '../..', '--', 'true'], exit: 2, says: /--workdir '\.\.\/\.\.' is outside the stack/},
+    {args: ['exec', 'box', '-e', 'not-a-name=1', '--', 'true'], exit: 2, says: /invalid --env 'not-a-name=1' — give NAME=VALUE/},
+    {args: ['exec', 'box', '--user', '1000', '--', 'id'], exit: 2, says: /^strata: --user only applies to a root session: 'box' is mounted without --root, where every command runs as you .* — leave out --user, or remount it as a sandbox: `strata umount box && strata mount --root box`$/},
+    {args: ['exec', 'box', '--user', 'root', '--', 'id'], exit: 2, says: /invalid --user 'root' — give UID or UID:GID as numbers/},
+  ])
+    expectOneLineError(home, c)
+})
+
+test('a fuse-overlayfs session has no host path: mount, ps and path all say so, exec reaches it', async (t) => {
+  const {home, holders} = setup(t, 'fbox')
+  t.after(() => strata(home, ['umount', 'fbox']))
+  assert.equal(strata(home, ['stack', 'rm', 'fbox']).status, 0)
+  assert.equal(strata(home, ['stack', 'create', 'fbox', 'base', '--backend', 'fuse']).status, 0)
+  const m = strata(home, ['mount', 'fbox'])
+  assert.equal(m.status, 0, m.stderr)
+  assert.match(m.stdout, /^mounted fbox \(session pid (\d+)\); no host path under fuse-overlayfs: use `strata exec fbox -- CMD`\n$/)
+  const pid = Number(/session pid (\d+)/.exec(m.stdout)[1])
+  holders.add(pid)
+  const ps = strata(home, ['ps', '--json'])
+  assert.deepEqual(ps.json.sessions.map((x) => [x.stack, x.backend, x.path]), [['fbox', 'fuse', null]])
+  const again = strata(home, ['mount', 'fbox', '--json'])
+  assert.equal(again.status, 4)
+  assert.doesNotMatch(again.json.error.message, /\/proc\//, 'no host path in the refusal either')
+  expectOneLineError(home, {args: ['path', 'fbox'], exit: 5, says: /^strata: stack 'fbox' is mounted with fuse-overlayfs, whose files no process outside the session can open — use `strata exec fbox -- CMD`/})
+  assert.equal(strata(home, ['path', 'fbox', '--json']).json.error.exit, 5)
+  // what the refusal says is so: the path it would have given is closed to the host
+  assert.throws(() => readdirSync(`/proc/${pid}/root${ps.json.sessions[0].mountpoint}`), /EACCES/)
+  const e = strata(home, ['exec', 'fbox', '-w', '/etc', '-e', 'X=y', '--', 'sh', '-c', 'echo $X; cat os-release | head -1'])
+  assert.equal(e.stdout, 'y\nNAME="strata-busybox"\n', e.stderr)
+  expectOneLineError(home, {args: ['exec', 'fbox', '-w', '/nosuch', '--', 'true'], exit: 3, says: /no directory \/nosuch in stack 'fbox'/})
+  // a name on PATH is looked up on the host's directories; one in the view (closed to the host) is left to the command
+  assert.equal(strata(home, ['exec', 'fbox', '--', 'nosuchcmd'], {env: {PATH: '/usr/bin:/bin'}}).stderr, 'strata: nosuchcmd: command not found\n')
+  assert.equal(strata(home, ['exec', 'fbox', '--', './bin/echo', 'in the view']).stdout, 'in the view\n')
+  assert.equal(strata(home, ['exec', 'fbox', '--', './bin/nosuch']).status, 127)
+  assert.equal(strata(home, ['umount', 'fbox']).status, 0)
+  // the kernel backend's session has one, everywhere
+  assert.equal(strata(home, ['stack', 'create', 'kbox', 'base', '--backend', 'kernel']).status, 0)
+  t.after(() => strata(home, ['umount', 'kbox']))
+  const k = mount(home, 'kbox', holders)
+  assert.equal(k.path, `/proc/${k.pid}/root${k.mountpoint}`)
+  assert.equal(strata(home, ['ps', '--json']).json.sessions[0].path, k.path)
+  assert.ok(readdirSync(k.path).includes('etc'))
+})
+
 test('a killed holder is reported stale and cleaned by the next mount', async (t) => {
   const {home, holders} = setup(t)
   const s = mount(home, 'box', holders)

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {StrataCommand} from '../../src/cli/command.js'
+import {StrataCommand, mapFlag} from '../../src/cli/command.js'
 import type {StackInfo} from '../../src/stack/stacks.js'
+import {createdStack} from '../../src/cli/render-stack.js'
 import {LayerStore} from '../../src/layer/layers.js'
 
 export default class StackCreate extends StrataCommand {
@@ -15,7 +16,7 @@ export default class StackCreate extends StrataCommand {
   static flags = {
     backend: Flags.string({description: 'how to mount it: kernel (data-only layers), kernel-flat, fuse, or auto: the first that works here (default: $STRATA_BACKEND or auto)', options: ['auto', 'kernel', 'kernel-flat', 'fuse']}),
     verity: Flags.boolean({description: 'the kernel checks every file read against its digest (overlayfs verity=require): needs layers imported with --stubs digest, the kernel backend, and fs-verity in the kernel and the store\'s filesystem; refused (exit 5) where they are missing'}),
-    map: Flags.string({description: "id mapping of a new store: auto (several owners kept) or single (your id only); the store's first writing command chooses it", options: ['auto', 'single']}),
+    map: mapFlag,
   }
 
   async run(): Promise<StackInfo> {
@@ -26,7 +27,7 @@ export default class StackCreate extends StrataCommand {
     for (const l of layers) known.resolve(l)
     const backend = await this.backend(flags.backend)
     const s = await this.inNamespace('stack-create', {name: args.name, layers, backend, verity: flags.verity}, {map: flags.map})
-    this.out(`created stack ${s.name} (${s.backend}${s.verity ? ', verity' : ''}): ${s.layers.map((l) => l.slice(0, 12)).join(' ')}`)
+    this.out(createdStack(s))
     return s
   }
 }

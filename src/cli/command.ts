@@ -31,9 +31,9 @@ export abstract class StrataCommand extends Command {
       noted = true
       process.stderr.write(`strata: warning: ${m.note}\n`)
     }
-    // the store's first writing command chooses its mapping: an import makes a store; other ops
-    // (gc on a fresh STRATA_HOME) may make an empty skeleton, which chooses nothing
-    const chooses = m.record && op !== 'probe' && op !== 'stamp' && (op === 'import-archive' || existsSync(this.home.layers))
+    // the store's first writing command chooses its mapping: an import or a pull makes a store; other
+    // ops (gc on a fresh STRATA_HOME) may make an empty skeleton, which chooses nothing
+    const chooses = m.record && op !== 'probe' && op !== 'stamp' && (op === 'import-archive' || op === 'pull' || existsSync(this.home.layers))
     let r: ResultOf<K>
     try {
       r = await inNamespace<ResultOf<K>>(op, {home: this.home.root, mapping: m.mapping, progress: !this.jsonEnabled(), ...args})
@@ -130,5 +130,8 @@ export function checkStackBeforeDashes(raw: string[], stack: string, id: string)
   const dashes = raw.indexOf('--')
   if (dashes >= 0 && raw.indexOf(stack) > dashes) throw usage('no stack given', `name it before --: \`strata ${id} STACK -- CMD...\``)
 }
+
+/** --map, on every command that may be a store's first writer (which records the mapping): later ones must agree. */
+export const mapFlag = Flags.string({description: "id mapping of a new store: auto (several owners kept) or single (your id only); the store's first writing command chooses it, later ones must agree (default: $STRATA_MAP, else auto where it can be had)", options: ['auto', 'single']})
 
 export {Flags, reportError}

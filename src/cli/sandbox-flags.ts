@@ -2,6 +2,7 @@
 // flags (--root and what goes with it), their check, and the command to run.
 import {Flags} from '@oclif/core'
 import {usage} from '../errors.js'
+import {mapFlag} from './command.js'
 
 export const sandboxFlags = {
   root: Flags.boolean({description: 'run as a sandbox chrooted into the stack (own pid namespace, /proc, /dev, /tmp, hostname)'}),
@@ -17,7 +18,14 @@ export const sandboxFlags = {
   seccomp: Flags.string({description: 'with --root: an OCI/podman seccomp JSON profile instead of the default filter, or unconfined (no filter)'}),
   'security-opt': Flags.string({description: "with --root: allow-missing starts the sandbox even where this machine can't enforce a protection (see `strata doctor`)", multiple: true, multipleNonGreedy: true}),
   hostname: Flags.string({description: 'with --root: the sandbox\'s hostname (default: the stack name)'}),
-  map: Flags.string({description: 'id mapping of the store (recorded on first use)', options: ['auto', 'single']}),
+  map: mapFlag,
+}
+
+/** `exec`'s flags, as podman exec spells them: the session decides the rest. */
+export const execFlags = {
+  env: Flags.string({char: 'e', description: "set NAME=VALUE for the command (or pass NAME on from the host), over the host's environment, or a root session's", multiple: true, multipleNonGreedy: true}),
+  workdir: Flags.string({char: 'w', description: "working directory inside the stack (default: the stack's root, or a root session's workdir)"}),
+  user: Flags.string({description: 'in a root session: run the command as UID[:GID] of the sandbox (default: the session\'s --user, else 0); refused for a plain session, where every command runs as you'}),
 }
 
 /** Sandbox flags given without --root: say so rather than ignore them. */

@@ -4,10 +4,9 @@
 import type {Home} from '../store/home.js'
 import {StackStore, type StackInfo} from '../stack/stacks.js'
 import {LayerStore, type LayerInfo} from '../layer/layers.js'
-import {Sessions, type Session, type SessionState} from '../runtime/session.js'
+import {Sessions, noHostPath, type Session, type SessionState} from '../runtime/session.js'
 import {table} from './table.js'
 import {bytes} from '../progress.js'
-import {environment} from '../errors.js'
 
 export interface View<T> {json: T; text: string; warnings?: string[]}
 
@@ -26,7 +25,8 @@ export function layerList(home: Home): View<{layers: LayerInfo[]}> {
   }
 }
 
-export type SessionRow = Session & {state: SessionState; path: string}
+/** A session as ps lists it; `path` is null where the host has no way in (rootPath). */
+export type SessionRow = Session & {state: SessionState; path: string | null}
 
 export function sessionList(home: Home): View<{sessions: SessionRow[]}> {
   const sessions = new Sessions(home)
@@ -43,9 +43,7 @@ export function sessionList(home: Home): View<{sessions: SessionRow[]}> {
 export async function sessionPath(home: Home, stack: string): Promise<View<{stack: string; pid: number; path: string}>> {
   const sessions = new Sessions(home)
   const s = await sessions.require(stack)
-  // FUSE refuses every process outside the mount's user namespace, the owner's own tools included
-  if (s.backend === 'fuse')
-    throw environment(`stack '${s.stack}' is mounted with fuse-overlayfs, whose files no process outside the session can open`, `use \`strata exec ${s.stack} -- CMD\` or \`strata shell ${s.stack}\`, or a stack with the kernel backend`)
   const path = sessions.path(s)
+  if (path === null) throw noHostPath(s)
   return {json: {stack: s.stack, pid: s.pid, path}, text: path}
 }

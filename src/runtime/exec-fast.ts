@@ -5,8 +5,7 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {Home} from '../store/home.js'
-import {isRunning, joinCommand, readSession} from './session-state.js'
-import {runCommand} from './command.js'
+import {isRunning, joinCommand, readSession, runJoined} from './session-state.js'
 
 export async function execFast(stack: string, cmd: string[]): Promise<number | null> {
   if (cmd.length === 0 || !stack || stack.startsWith('-') || stack === '.' || stack === '..' || /[/\x00-\x1f\x7f]/.test(stack)) return null
@@ -20,6 +19,7 @@ export async function execFast(stack: string, cmd: string[]): Promise<number | n
   }
   if (!s || !isRunning(s)) return null
   // a root session too: joinCommand knows how to go into its sandbox
-  const joined = joinCommand(s, cmd)
-  return (await runCommand(joined.argv, '/', joined.env)).status
+  // a setup failure (strata-ns on fd 3) came before the command: the full command tries again and says why
+  const r = await runJoined(joinCommand(s, cmd))
+  return r.failed ? null : r.status
 }

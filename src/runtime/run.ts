@@ -10,6 +10,7 @@ import {forgetOnRefusal, lowerOf, mountSteps} from './backends.js'
 import {runCommand} from './command.js'
 import {runInNamespace, type RunResult} from './setup.js'
 import {Sessions, hasOverlayAt} from './session.js'
+import {plainJoin, runJoined} from './session-state.js'
 import {unshareArgs, type Mapping} from './idmap.js'
 import type {OpCall} from './enter.js'
 
@@ -38,7 +39,7 @@ async function runLocked(home: Home, stacks: StackStore, stack: StackInfo, mappi
   // a mounted stack has one writable session: join it rather than mount the upper twice
   const sessions = new Sessions(home)
   const session = await sessions.active(name)
-  if (session) return runCommand(sessions.joinArgv(session, argv), '/')
+  if (session) return runJoined(plainJoin(session, argv))
   // building the lower tree is rare (cached per layer chain): its own trip into the namespace
   const backend = backendOf(stack)
   const lower = lowerOf(home, stack, backend)

@@ -8,7 +8,7 @@
 // locks the mounts in a nested user namespace and runs the command with its
 // capabilities, no_new_privs and seccomp filter, under a small init.
 import {existsSync, statSync} from 'node:fs'
-import {isAbsolute, posix, resolve} from 'node:path'
+import {isAbsolute, resolve} from 'node:path'
 import type {Home} from '../store/home.js'
 import {StackStore, backendOf} from '../stack/stacks.js'
 import {notFound, usage} from '../errors.js'
@@ -21,6 +21,7 @@ import type {OpCall} from './enter.js'
 import {sandboxNamespaces, unshareFlags} from './session-state.js'
 import {hostTool} from './host-tools.js'
 import {PrivateNet, parsePublish, type Publish} from './private-net.js'
+import {checkUser, envFlags, pathInStack} from './exec-options.js'
 
 type BuildLower = OpCall<{layers: string[]}, {path: string}>
 
@@ -66,29 +67,11 @@ export interface SandboxRequest {
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
-/** A path inside the stack, as an absolute normalized path; refused if `..` would leave the root. */
-export function pathInStack(p: string, what: string): string {
-  let depth = 0
-  for (const part of p.split('/')) {
-    if (part === '..') depth--
-    else if (part && part !== '.') depth++
-    if (depth < 0)
-      throw usage(`${what} '${p}' is outside the stack`, `give a path inside the stack's root, e.g. /root or /srv/app`)
-  }
-  return posix.resolve('/', p)
-}
-
 /** Checks a sandbox request on the host side; what only the mounted stack can tell is checked inside. */
 export function sandboxSpec(stack: string, argv: string[], req: SandboxRequest, hostEnv = process.env): SandboxSpec {
   const env: Record<string, string> = {PATH: DEFAULT_PATH, HOME: '/root', USER: 'root', LOGNAME: 'root', container: 'strata'}
   if (hostEnv.TERM) env.TERM = hostEnv.TERM
-  for (const kv of req.env ?? []) {
-    const eq = kv.indexOf('=')
-    const key = eq < 0 ? kv : kv.slice(0, eq)
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw usage(`invalid --env '${kv}'`, 'give NAME=VALUE, or NAME to pass the host value on')
-    if (eq >= 0) env[key] = kv.slice(eq + 1)
-    else if (hostEnv[key] !== undefined) env[key] = hostEnv[key]!
-  }
+  Object.assign(env, envFlags(req.env, hostEnv))
   const volumes = (req.volume ?? []).map((v): Volume => {
     const parts = v.split(':')
     const readOnly = parts.length === 3 && parts[2] === 'ro'
@@ -110,7 +93,7 @@ export function sandboxSpec(stack: string, argv: string[], req: SandboxRequest, 
     if (o !== 'allow-missing') throw usage(`unknown --security-opt '${o}'`, 'the one option is allow-missing')
   const missing = checkProtections((req['security-opt'] ?? []).includes('allow-missing'))
   for (const m of missing) process.stderr.write(`strata: warning: not enforced in this sandbox: ${m.name} (${m.why})\n`)
-  if (req.user !== undefined && !/^\d+(:\d+)?$/.test(req.user)) throw usage(`invalid --user '${req.user}'`, 'give UID or UID:GID as numbers, e.g. --user 1000:1000')
+  checkUser(req.user)
   const caps = capabilities(req['cap-add'], req['cap-drop'])
   let seccomp: SandboxSpec['seccomp'] = {defaultAction: 'allow', rules: DEFAULT_RULES}
   if (req.seccomp === 'unconfined') {

@@ -1,12 +1,15 @@
 // The light half of sessions: where a session's state file is, what it holds,
 // whether its holder still runs, and how to join it. Node's own modules only:
 // `strata exec` uses this on its start-up path, before (instead of) oclif.
-import {readFileSync, readlinkSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {readFileSync, readlinkSync, statSync} from 'node:fs'
+import {constants as osConstants} from 'node:os'
 import {sha256Hex} from '../sha256.js'
-import {join} from 'node:path'
+import {join, posix} from 'node:path'
 import {type Home, runtimeDir} from '../store/home.js'
 import type {Mapping} from './idmap.js'
-import {StrataError, type ErrorJSON} from '../errors.js'
+import {StrataError, environment, usage, type ErrorCode, type ErrorJSON} from '../errors.js'
+import {userEnv} from '../exec.js'
 import {decodeRecord} from '../format/record.js'
 import {nsHelper} from './protections.js'
 import {hostTool} from './host-tools.js'
@@ -120,38 +123,149 @@ export function joinArgv(s: Session, argv: string[], dir = s.mountpoint): string
   return ['nsenter', '-U', '-m', '-t', String(s.pid), '--preserve-credentials', `--wdns=${dir}`, '--', ...argv]
 }
 
+/** What `exec -e/-w/--user` asks of a join, already checked (exec-options.ts): set over the command's environment, a directory of the stack (absolute), an id inside a root session. */
+export interface JoinOptions {
+  env?: Record<string, string>
+  workdir?: string
+  user?: string
+}
+
+/** A joined command: what to run, its environment, and whether it reports a setup failure on fd 3 (strata-ns's `error KIND MESSAGE`). */
+export interface Joined {
+  argv: string[]
+  env: NodeJS.ProcessEnv
+  statusFd: boolean
+  /** a plain join: the command's name and the directory it starts in, looked up first (commandMissing) */
+  look?: {pid: number; name: string; dir: string}
+}
+
+/** A plain session joined by nsenter: the caller's environment (and -e over it), in DIR of the merged view. */
+export function plainJoin(s: Session, argv: string[], dir = s.mountpoint, env: NodeJS.ProcessEnv = userEnv(process.env)): Joined {
+  return {argv: joinArgv(s, argv, dir), env, statusFd: false, look: {pid: s.pid, name: argv[0], dir}}
+}
+
 /**
- * How `exec`/`shell` join a session: a plain one as joinArgv; a root one inside
- * its sandbox — its user, mount, pid, uts (and with --net none, net)
- * namespaces, chrooted into the merged view, in the session's workdir, with
- * its environment (and the joiner's TERM: the terminal is the joiner's).
- * The chroot is `unshare --root --wd` run once inside (as `run --root` does),
- * not nsenter's --root: nsenter opens that directory before it switches
- * namespaces, from the host, and a FUSE mount (the fuse backend) refuses
- * processes outside its user namespace.
+ * Whether a plain join's command is certainly not there, looked up as execvp
+ * will inside (PATH, or the path given, from the directory it starts in),
+ * through the holder's /proc/PID/root: a plain session's root is the host's,
+ * with the stack mounted. Any answer but "no such file" (a FUSE view closed
+ * to the host, a directory closed to us) leaves the lookup to the command,
+ * so this never refuses what would run; what it finds missing gets strata's
+ * wording (`strata: NAME: command not found`, 127) and not nsenter's.
  */
-export function joinCommand(s: Session, argv: string[], hostEnv: NodeJS.ProcessEnv = process.env): {argv: string[]; env: NodeJS.ProcessEnv} {
-  if (!s.root || !s.sandbox) return {argv: joinArgv(s, argv), env: hostEnv}
-  const ns = ['-U', '-m', ...nsenterFlags(sandboxNamespaces(s.sandbox.net, true))]
-  const env: NodeJS.ProcessEnv = {...s.sandbox.env}
-  if (hostEnv.TERM) env.TERM = hostEnv.TERM
+export function commandMissing(look: NonNullable<Joined['look']>, path: string | undefined): boolean {
+  const absent = (p: string) => {
+    try {
+      statSync(`/proc/${look.pid}/root${p}`)
+      return false
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      return code === 'ENOENT' || code === 'ENOTDIR'
+    }
+  }
+  if (!look.name) return false
+  if (look.name.includes('/')) return absent(posix.resolve(look.dir, look.name))
+  const dirs = (path ?? '/usr/local/bin:/usr/bin:/bin').split(':')
+  return dirs.every((d) => absent(posix.join(posix.resolve(look.dir, d || '.'), look.name)))
+}
+
+/**
+ * How `exec`/`shell` join a session: a plain one as joinArgv, with the caller's
+ * environment; a root one inside its sandbox — its user, mount, pid, uts (and
+ * with --net none, net) namespaces, chrooted into the merged view, in the
+ * session's workdir, as its user, with its environment (and the joiner's TERM:
+ * the terminal is the joiner's). `opts` (exec's -e, -w, --user) go over those.
+ * The chroot of a record from before strata-ns is `unshare --root --wd` run
+ * once inside (as `run --root` did), not nsenter's --root: nsenter opens that
+ * directory before it switches namespaces, from the host, and a FUSE mount
+ * (the fuse backend) refuses processes outside its user namespace.
+ */
+export function joinCommand(s: Session, argv: string[], opts: JoinOptions = {}, hostEnv: NodeJS.ProcessEnv = process.env): Joined {
   const sb = s.sandbox
+  if (!s.root || !sb) {
+    // checked by the caller (exec-options.ts): a plain session runs everything as the user
+    if (opts.user !== undefined) throw usage('--user needs a root session', `mount the stack with \`strata mount --root ${s.stack}\``)
+    return plainJoin(s, argv, opts.workdir ? posix.join(s.mountpoint, opts.workdir) : s.mountpoint, {...userEnv(hostEnv), ...opts.env})
+  }
+  const env: NodeJS.ProcessEnv = {...sb.env}
+  if (hostEnv.TERM) env.TERM = hostEnv.TERM
+  Object.assign(env, opts.env)
+  const workdir = opts.workdir ?? sb.workdir
+  const user = opts.user ?? sb.user
   if (sb.caps && sb.seccomp) {
     // strata-ns joins the holder's namespaces itself, then holds the command as `run --root` does
-    const a = [nsHelper(), '--join', String(s.pid), '--root', s.mountpoint, '--wd', sb.workdir, '--caps', sb.caps, '--watch', String(process.pid)]
-    if (sb.user) a.push('--user', sb.user)
+    const a = [nsHelper(), '--join', String(s.pid), '--root', s.mountpoint, '--wd', workdir, '--caps', sb.caps, '--watch', String(process.pid), '--status-fd', '3']
+    if (user) a.push('--user', user)
     if (sb.seccomp === 'off') a.push('--seccomp', 'off')
     else {
       a.push('--seccomp-default', sb.seccomp.defaultAction)
       for (const r of sb.seccomp.rules) a.push('--rule', r)
     }
-    return {argv: [...a, '--', ...argv], env}
+    return {argv: [...a, '--', ...argv], env, statusFd: true}
   }
-  const chroot = [hostTool('unshare'), `--root=${s.mountpoint}`, `--wd=${sb.workdir}`, '--']
-  return {argv: [hostTool('nsenter'), '-t', String(s.pid), ...ns, '--preserve-credentials', '--', ...chroot, ...argv], env}
+  if (opts.user !== undefined) throw usage(`--user needs a root session started by this strata (${s.stack}'s is older)`, `remount it: \`strata umount ${s.stack} && strata mount --root ${s.stack}\``)
+  const ns = ['-U', '-m', ...nsenterFlags(sandboxNamespaces(sb.net, true))]
+  const chroot = [hostTool('unshare'), `--root=${s.mountpoint}`, `--wd=${workdir}`, '--']
+  return {argv: [hostTool('nsenter'), '-t', String(s.pid), ...ns, '--preserve-credentials', '--', ...chroot, ...argv], env, statusFd: false}
 }
 
+/** What strata-ns refused, as strata says it: its kind, its message, and the fix. */
+function joinFailure(kind: ErrorCode, message: string): StrataError {
+  if (kind === 'environment') return new StrataError(kind, message, 'run `strata doctor` to see what this machine enforces')
+  // strata-ns says "no directory" for any chdir failure: one closed to the command's user is there
+  const closed = /^no directory (.*) in the stack: Permission denied$/.exec(message)
+  if (closed) return usage(`the command's user may not enter ${closed[1]} (permission denied)`, 'give -w/--workdir a directory that user may enter, or another --user')
+  if (kind === 'not_found') return new StrataError(kind, message, message.startsWith('no directory') ? 'give -w/--workdir a directory that exists in the stack' : 'see `strata ps`; mount the stack again')
+  if (message.startsWith('--user')) return new StrataError(kind, message, "give an id the store's mapping has: 0 alone under `single`, your subordinate range's under `auto` (see `strata doctor`)")
+  return new StrataError(kind, message, 'correct the option')
+}
 
-/** The merged view as the same user's host tools see it: through the holder's root, into its mount namespace. */
-export const rootPath = (s: Session) => `/proc/${s.pid}/root${s.mountpoint}`
+/**
+ * Runs a joined command with the terminal (SIGINT and SIGQUIT are the
+ * command's, not ours) and returns its status (128+signal when killed); a setup
+ * failure that strata-ns reports on fd 3 comes back as `failed`, the command
+ * not having started. A joiner that can't start at all is 127/126, as shells say.
+ */
+export async function runJoined(j: Joined): Promise<{status: number; signal: string | null; failed?: StrataError}> {
+  if (j.look && commandMissing(j.look, j.env.PATH)) {
+    process.stderr.write(`strata: ${j.look.name}: command not found\n`)
+    return {status: 127, signal: null}
+  }
+  const ignore = () => {}
+  process.on('SIGINT', ignore)
+  process.on('SIGQUIT', ignore)
+  return new Promise<{status: number; signal: string | null; failed?: StrataError}>((resolve) => {
+    const child = spawn(j.argv[0], j.argv.slice(1), {cwd: '/', env: j.env, stdio: ['inherit', 'inherit', 'inherit', ...(j.statusFd ? (['pipe'] as const) : [])]})
+    let said = ''
+    const closed = j.statusFd ? new Promise((r) => child.stdio[3]!.on('data', (d: Buffer) => (said += d.toString())).on('close', r)) : Promise.resolve()
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      const why = e.code === 'ENOENT' ? 'command not found' : e.code === 'EACCES' ? 'permission denied' : e.message
+      process.stderr.write(`strata: ${j.argv[0]}: ${why}\n`)
+      resolve({status: e.code === 'ENOENT' ? 127 : 126, signal: null})
+    })
+    child.on('exit', (code, signal) => {
+      void closed.then(() => {
+        const m = /^error (\w+) (.*)$/m.exec(said)
+        const status = code ?? 128 + ((osConstants.signals as Record<string, number>)[signal ?? ''] ?? 0)
+        if (code === 125 && m) resolve({status, signal, failed: joinFailure(m[1] as ErrorCode, m[2])})
+        else resolve({status, signal})
+      })
+    })
+  }).finally(() => {
+    process.off('SIGINT', ignore)
+    process.off('SIGQUIT', ignore)
+  })
+}
+
+/**
+ * The merged view as the same user's host tools see it: through the holder's
+ * root, into its mount namespace. None for a fuse-overlayfs session: FUSE
+ * refuses every process outside the mount's user namespace, the owner's own
+ * tools included, so such a path would only say `Permission denied`.
+ */
+export const rootPath = (s: Session): string | null => (s.backend === 'fuse' ? null : `/proc/${s.pid}/root${s.mountpoint}`)
+
+/** Why a session has no host path, and what to use instead (rootPath). */
+export const noHostPath = (s: Session) =>
+  environment(`stack '${s.stack}' is mounted with fuse-overlayfs, whose files no process outside the session can open`, `use \`strata exec ${s.stack} -- CMD\` or \`strata shell ${s.stack}\`, or a stack with the kernel backend`)
 

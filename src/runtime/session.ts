@@ -4,7 +4,7 @@
 // state file; `exec`/`shell`/`run`/`path` reach the mount through the
 // holder's pid; `umount` ends the holder and everything left in its namespace.
 import {spawn} from 'node:child_process'
-import {startTime, nsOf, sessionFile, sessionsDir, joinArgv, joinCommand, readSession, rootPath, type Session, type SessionState, type HolderReport, type SandboxSettings} from './session-state.js'
+import {startTime, nsOf, sessionFile, sessionsDir, joinCommand, readSession, rootPath, type Joined, type JoinOptions, type Session, type SessionState, type HolderReport, type SandboxSettings} from './session-state.js'
 import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync} from 'node:fs'
 import {encodeRecord} from '../format/record.js'
 import {writeAtomic} from '../store/fsutil.js'
@@ -15,7 +15,7 @@ import {hostTool, toolsEnv, trace} from '../exec.js'
 import {conflict, environment, notFound, StrataError} from '../errors.js'
 import {StackStore} from '../stack/stacks.js'
 
-export {startTime, nsOf, type Session, type SessionState, type HolderReport, type SandboxSettings} from './session-state.js'
+export {startTime, nsOf, noHostPath, type Session, type SessionState, type HolderReport, type SandboxSettings} from './session-state.js'
 
 /** What a root session's holder sets up: the sandbox's settings, and the command that starts the holder in its namespaces (ending in `--`). */
 export interface RootSessionStart {sandbox: SandboxSettings & {stack: string; netSocket?: string}; launcher: string[]}
@@ -117,7 +117,7 @@ export class Sessions {
     const running = await this.active(stack)
     if (running)
       throw conflict(
-        `stack '${stack}' is already mounted (session pid ${running.pid}, since ${running.since}, at ${this.path(running)})`,
+        `stack '${stack}' is already mounted (session pid ${running.pid}, since ${running.since}${this.path(running) ? `, at ${this.path(running)}` : ''})`,
         `use it with \`strata exec ${stack} -- CMD\`, or stop it with \`strata umount ${stack}\``,
       )
     const lock = join(this.dir, `${stack}.starting`)
@@ -195,7 +195,8 @@ export class Sessions {
   }
 
   /** The merged view as the same user's host tools see it. */
-  path(s: Session): string {
+  /** The host path of a session's merged view; null where there is none (rootPath). */
+  path(s: Session): string | null {
     return rootPath(s)
   }
 
@@ -239,13 +240,8 @@ export class Sessions {
     await this.stop(s)
   }
 
-  /** nsenter arguments that run argv in the session's namespaces, in DIR of the merged view. */
-  joinArgv(s: Session, argv: string[], dir = s.mountpoint): string[] {
-    return joinArgv(s, argv, dir)
-  }
-
   /** What `exec`/`shell` run: a root session is joined inside its sandbox. */
-  joinCommand(s: Session, argv: string[]): {argv: string[]; env: NodeJS.ProcessEnv} {
-    return joinCommand(s, argv)
+  joinCommand(s: Session, argv: string[], opts: JoinOptions = {}): Joined {
+    return joinCommand(s, argv, opts)
   }
 }
