@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -41,6 +42,8 @@
 static const char *root, *wd = "/", *user;
 static int statusfd = -1, watchpid = -1, no_seccomp, joinpid = -1, stepsfd = -1, setup_only;
 static const char *plain; /* --plain DIR: no sandbox; the command runs in DIR of the namespace's view */
+static const char *lockdir; /* --lock DIR: held shared while we run */
+static int lockfd = -1;
 static char procdir[4096] = "/proc";
 static uint64_t caps = 0;
 
@@ -220,13 +223,35 @@ static void set_caps(int keep_others) {
     if (set >> c & 1) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
 }
 
-static void close_fds(int keep) {
-  if (keep < 3) {
-    if (syscall(SYS_close_range, 3, ~0U, 0) == 0) return;
-  } else if (syscall(SYS_close_range, keep + 1, ~0U, 0) == 0 && (keep == 3 || syscall(SYS_close_range, 3, keep - 1, 0) == 0))
-    return;
+/* closes every descriptor above 2 but keep and keep2 (-1: none) */
+static void close_fds(int keep, int keep2) {
+  int lo = keep < keep2 ? keep : keep2, hi = keep < keep2 ? keep2 : keep, ok = 1;
+  int from = 3;
+  for (int k = 0; k < 2; k++) {
+    int fd = k ? hi : lo;
+    if (fd < from) continue;
+    if (fd > from) ok &= syscall(SYS_close_range, from, fd - 1, 0) == 0;
+    from = fd + 1;
+  }
+  ok &= syscall(SYS_close_range, from, ~0U, 0) == 0;
+  if (ok) return;
   for (int fd = 3; fd < 65536; fd++) // kernels before 5.9
-    if (fd != keep) close(fd);
+    if (fd != keep && fd != keep2) close(fd);
+}
+
+/*
+ * --lock DIR: the stack's directory held shared for as long as this runs, as
+ * strata's own locks are (src/store/lock.ts: flock on the directory, then a
+ * check that the path still names what we locked); so the start of `run`
+ * needs no addon. Refused: "error conflict lock busy" / "error not_found lock gone".
+ */
+static int take_lock(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail(errno == ENOENT || errno == ENOTDIR ? "not_found" : "environment", "lock %s", errno == ENOENT || errno == ENOTDIR ? "gone" : strerror(errno));
+  if (flock(fd, LOCK_SH | LOCK_NB) < 0) fail(errno == EWOULDBLOCK ? "conflict" : "environment", "lock %s", errno == EWOULDBLOCK ? "busy" : strerror(errno));
+  struct stat held, now;
+  if (fstat(fd, &held) < 0 || stat(dir, &now) < 0 || held.st_ino != now.st_ino || held.st_dev != now.st_dev) fail("not_found", "lock gone");
+  return fd;
 }
 
 /*
@@ -328,9 +353,11 @@ static void run_plain(char **argv) {
   // --watch PID: the command lives only as long as PID (a root session's pasta, which outlives `strata mount`, ends with its holder)
   int pidfd = -1;
   if (watchpid > 0 && (pidfd = syscall(SYS_pidfd_open, watchpid, 0)) < 0) _exit(errno == ESRCH ? 137 : 125);
-  pid_t child = setup_has_after() || pidfd >= 0 ? fork() : 0;
+  // a lock to hold, or steps for after: we stay and wait; else the command replaces us
+  pid_t child = setup_has_after() || pidfd >= 0 || lockfd >= 0 ? fork() : 0;
   if (child < 0) fail("environment", "fork: %s", strerror(errno));
   if (child == 0) {
+    if (lockfd >= 0) close(lockfd);
     if (pidfd >= 0) {
       close(pidfd);
       prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -375,13 +402,15 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--seccomp")) no_seccomp = !strcmp(v, "off");
     else if (!strcmp(a, "--steps")) stepsfd = atoi(v);
     else if (!strcmp(a, "--plain")) plain = v;
+    else if (!strcmp(a, "--lock")) lockdir = v;
     else fail("usage", "unknown option %s", a);
   }
   if (statusfd >= 0) fcntl(statusfd, F_SETFD, FD_CLOEXEC);
   // the setup steps (mount the stack, /dev, /tmp, volumes, …): read to EOF, which the starter sends once our ids are mapped
   setup_fail = fail;
+  if (stepsfd >= 0) setup_read(stepsfd); // first: it waits for our ids to be mapped
+  if (lockdir) lockfd = take_lock(lockdir);
   if (stepsfd >= 0) {
-    setup_read(stepsfd);
     setup_run(root, statusfd);
   }
   if (setup_only) _exit(0);
@@ -390,7 +419,7 @@ int main(int argc, char **argv) {
   if (!root) fail("usage", "strata-ns: --root, --plain or --setup-only is needed");
   if (!no_seccomp) prepare_seccomp();
   // only 0, 1, 2 and the status fd pass on
-  close_fds(statusfd);
+  close_fds(statusfd, lockfd);
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   int pidfd = -1;
   if (watchpid > 0) {
@@ -423,6 +452,7 @@ int main(int argc, char **argv) {
   if (init == 0) {
     // pid 1 of the sandbox
     if (pidfd >= 0) close(pidfd);
+    if (lockfd >= 0) close(lockfd); // the lock is the parent's to hold
     close(go[0]);
     close(mapped[1]);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

@@ -4,7 +4,7 @@
 // strata-ns's (setup.ts): no second node starts.
 import {existsSync} from 'node:fs'
 import type {Home} from '../store/home.js'
-import {StackStore, backendOf, type StackInfo} from '../stack/stacks.js'
+import {StackStore, backendOf} from '../stack/stacks.js'
 import {toolsEnv} from '../exec.js'
 import {forgetOnRefusal, lowerOf, mountSteps} from './backends.js'
 import {runCommand} from './command.js'
@@ -22,17 +22,6 @@ type BuildLower = OpCall<{layers: string[]}, {path: string}>
 export async function runInStack(home: Home, mapping: Mapping, name: string, argv: string[], ops: {compose: BuildLower; flatten: BuildLower}): Promise<RunResult> {
   const stacks = new StackStore(home)
   const stack = stacks.get(name)
-  // while this runs, no commit or reset may swap the upper underneath it (docs/design.md, Locking)
-  const release = stacks.lock(name, 'shared')
-  try {
-    return await runLocked(home, stacks, stack, mapping, argv, ops)
-  } finally {
-    release()
-  }
-}
-
-async function runLocked(home: Home, stacks: StackStore, stack: StackInfo, mapping: Mapping, argv: string[], ops: {compose: BuildLower; flatten: BuildLower}): Promise<RunResult> {
-  const name = stack.name
   // strata run inside `strata run` of the same stack (or exec in its session):
   // this process already sees the stack mounted; run the command in that view
   if (hasOverlayAt('self', stacks.merged(name), true)) return runCommand(argv, stacks.merged(name))
@@ -50,5 +39,8 @@ async function runLocked(home: Home, stacks: StackStore, stack: StackInfo, mappi
     setup: mountSteps(home, stack, backend),
     argv,
     env: {...process.env, ...toolsEnv()},
+    // while this runs, no commit or reset may swap the upper underneath it (docs/design.md, Locking): strata-ns holds the stack
+    // shared (a joined session's holder and an outer run already do)
+    lock: {dir: stacks.dir(name), refused: (why) => stacks.lockRefused(name, why)},
   }).catch((e) => Promise.reject(forgetOnRefusal(home, e)))
 }

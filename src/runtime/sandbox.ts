@@ -183,14 +183,13 @@ export async function sandboxRun(home: Home, mapping: Mapping, stack: string, ar
     const lower = lowerOf(home, info, backendOf(info))
     if (!existsSync(lower.path)) await ops[lower.build]({layers: info.layers})
   }
-  // while this runs, no commit or reset may swap the upper underneath it (docs/design.md, Locking)
-  const release = stacks.lock(stack, 'shared')
-  const net = spec.net === 'private' ? await PrivateNet.listen(spec.publish ?? []).catch((e) => (release(), Promise.reject(e))) : null
+  const net = spec.net === 'private' ? await PrivateNet.listen(spec.publish ?? []) : null
   try {
     const {root, setup} = sandboxSteps(home, {...spec, joined: session !== null, netSocket: net?.socket}, {proc: false})
-    return await runInNamespace({launcher, mode: nsArgs(root, spec), setup, argv, env: spec.env, onMade: (made) => stacks.addMountPoints(stack, made)}).catch((e) => Promise.reject(forgetOnRefusal(home, e)))
+    // while this runs, no commit or reset may swap the upper underneath it (docs/design.md, Locking): strata-ns holds the stack shared
+    const lock = {dir: stacks.dir(stack), refused: (why: 'busy' | 'gone') => stacks.lockRefused(stack, why)}
+    return await runInNamespace({launcher, mode: nsArgs(root, spec), setup, argv, env: spec.env, lock, onMade: (made) => stacks.addMountPoints(stack, made)}).catch((e) => Promise.reject(forgetOnRefusal(home, e)))
   } finally {
-    release()
     await net?.close()
   }
 }

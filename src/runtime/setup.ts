@@ -131,6 +131,8 @@ export interface NsStart {
   env: NodeJS.ProcessEnv
   /** Mount points strata-ns made inside the root (to keep them out of diff and commit). */
   onMade?: (paths: string[]) => void
+  /** A directory strata-ns holds shared (flock) while it runs — the stack's (Locking) —, and the error a refusal is. */
+  lock?: {dir: string; refused: (why: 'busy' | 'gone') => StrataError}
 }
 
 /**
@@ -140,7 +142,7 @@ export interface NsStart {
  * command's (128+signal when killed); a setup failure is thrown as its error.
  */
 export function runInNamespace(start: NsStart): Promise<RunResult> {
-  const args = [...start.launcher.slice(1), nsHelper(), '--steps', '3', '--status-fd', '3', ...start.mode, '--', ...start.argv]
+  const args = [...start.launcher.slice(1), nsHelper(), '--steps', '3', '--status-fd', '3', ...(start.lock ? ['--lock', start.lock.dir] : []), ...start.mode, '--', ...start.argv]
   const file = start.launcher.length ? hostTool(start.launcher[0]) : nsHelper()
   if (!start.launcher.length) args.shift()
   trace('%s %o', file, args)
@@ -172,7 +174,9 @@ export function runInNamespace(start: NsStart): Promise<RunResult> {
       ended = true
       void closed.then(() => {
         const st = readStatus(said, start.setup)
-        if (code === 125 && st.error) reject(st.error)
+        const lock = /^error \w+ lock (busy|gone)$/m.exec(said)
+        if (code === 125 && lock && start.lock) reject(start.lock.refused(lock[1] as 'busy' | 'gone'))
+        else if (code === 125 && st.error) reject(st.error)
         else resolve({status: code ?? 128 + ((osConstants.signals as Record<string, number>)[signal ?? ''] ?? 0), signal})
       })
     })

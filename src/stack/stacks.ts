@@ -3,7 +3,7 @@ import {chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, re
 import {join} from 'node:path'
 import type {Home} from '../store/home.js'
 import {LayerStore} from '../layer/layers.js'
-import {conflict, notFound, usage, isNotFound} from '../errors.js'
+import {StrataError, conflict, notFound, usage, isNotFound} from '../errors.js'
 import {discard, exchange, publish, writeAtomic, writeFileAt} from '../store/fsutil.js'
 import {releaseStaging, stagingDir, stagingName} from '../store/staging.js'
 import {InodeLock, lockHolders} from '../store/lock.js'
@@ -286,16 +286,24 @@ export class StackStore {
     const l = InodeLock.take(dir, mode === 'exclusive', wait === true)
     if (l === 'gone' || (l !== 'busy' && !this.has(name))) {
       if (typeof l !== 'string') l.release()
-      throw notFound(`no stack named '${name}': it was removed`, 'see `strata stack list`')
+      throw this.lockRefused(name, 'gone')
     }
-    if (l === 'busy') {
-      const h = lockHolders(dir)
-      const who = h.length ? `: ${h.join(', ')}` : ''
-      throw mode === 'exclusive'
-        ? conflict(`stack '${name}' is in use (a run, commit or reset is going on)${who}`, wait === 'flag' ? 'try again when it has finished, or pass --wait to wait for it' : 'try again when it has finished')
-        : conflict(`stack '${name}' is being committed, reset or removed${who}`, 'try again when that has finished')
-    }
+    if (l === 'busy') throw this.lockRefused(name, 'busy', mode, wait)
     return () => l.release()
+  }
+
+  /**
+   * Why a stack's lock was refused: it was removed (exit 3), or another holds
+   * it (exit 4, naming the holder). Also for a lock strata-ns takes (`run`'s
+   * shared hold, runtime/setup.ts).
+   */
+  lockRefused(name: string, why: 'busy' | 'gone', mode: 'exclusive' | 'shared' = 'shared', wait: boolean | 'flag' = false): StrataError {
+    if (why === 'gone') return notFound(`no stack named '${name}': it was removed`, 'see `strata stack list`')
+    const h = lockHolders(this.dir(name))
+    const who = h.length ? `: ${h.join(', ')}` : ''
+    return mode === 'exclusive'
+      ? conflict(`stack '${name}' is in use (a run, commit or reset is going on)${who}`, wait === 'flag' ? 'try again when it has finished, or pass --wait to wait for it' : 'try again when it has finished')
+      : conflict(`stack '${name}' is being committed, reset or removed${who}`, 'try again when that has finished')
   }
 }
 

@@ -95,7 +95,9 @@ function commandOf(pid: number): string | null {
   if (argv.length === 0) return null
   // the namespace's process serves the strata command that started it (unshare exec'd it: its parent)
   if (argv.length > 1 && /services\/inner\.js$/.test(argv[1])) return commandOf(parentOf(pid)) ?? 'strata'
-  // a session's holder: its arguments name the stack
+  // strata-ns, `run`'s namespace side, holds the stack for the strata command that started it (unshare exec'd it: its parent)
+  if (/(^|\/)strata-ns$/.test(argv[0])) return commandOf(parentOf(pid)) ?? 'strata run'
+    // a session's holder: its arguments name the stack
   if (argv.length > 2 && /runtime\/holder\.js$/.test(argv[1])) {
     try {
       return `strata mount ${JSON.parse(argv[2]).stack} (its session)`
