@@ -23,7 +23,7 @@ async function main() {
   const fastExec = fast === null && argv[0] === 'exec' && argv[2] === '--' ? await (await import('../dist/src/runtime/exec-fast.js')).execFast(argv[1], argv.slice(3)) : null
   const fastRun = fast === null && argv[0] === 'run' ? await bundle('run-fast', own.includes('--root') ? 'run-root' : 'run').runFast(argv) : null
   if (fast !== null) process.exitCode = fast
-  else if (fastRun !== null) process.exitCode = fastRun
+  else if (fastRun !== null) process.exit(fastRun) // the command's status; node's own teardown after a run is time a script waits for
   else if (fastExec !== null) process.exitCode = fastExec
   else if (argv[0] === '__complete') {
     await bundle('complete', 'complete').main(argv.slice(1))
