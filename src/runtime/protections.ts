@@ -99,7 +99,9 @@ export function ociSeccomp(file: string, caps: string[]): {defaultAction: string
 }
 
 // the prebuild for this platform while it matches native/, else build/Release (scripts/native.cjs), as for the addon
-export const nsHelper = (): string => createRequire(import.meta.url)(join(packageRoot, 'scripts', 'native.cjs')).nativePath('strata-ns')
+let helper: string | undefined
+/** strata-ns's path, looked up once per process (the lookup checks the prebuild against native/: `run` asks several times on its start-up path). */
+export const nsHelper = (): string => (helper ??= createRequire(import.meta.url)(join(packageRoot, 'scripts', 'native.cjs')).nativePath('strata-ns') as string)
 
 export interface Protection {name: string; enforced: boolean; why?: string}
 
