@@ -281,26 +281,26 @@ test('doctor lists which protections root sessions get here; --security-opt take
   expectOneLineError(home, {args: ['run', 'box', '--cap-add', 'NET_RAW', '--', 'true'], exit: 2, says: /--cap-add only applies to a sandbox/})
 })
 
-test('run --root --net private: outbound to a server on the host\'s loopback through pasta\'s gateway address; --publish reaches a server inside; pasta ends with the run, and with strata killed', async (t) => {
+/**
+ * A stack with nc, httpd and a page at /srv/www, a server on the host's loopback
+ * that writes one line, and run(args): strata as a child (not spawnSync: the
+ * server is in this process, and must answer while strata runs).
+ */
+async function netFixture(t, page) {
   const home = newHome()
   const src = makeRootfs(join(tmp('strata-root-'), 'root'))
   for (const a of ['nc', 'httpd', 'cut', 'timeout']) if (!existsSync(join(src, 'bin', a))) symlinkSync('busybox', join(src, 'bin', a))
   mkdirSync(join(src, 'srv', 'www'), {recursive: true})
-  writeFileSync(join(src, 'srv', 'www', 'index.html'), 'served from the sandbox\n')
+  writeFileSync(join(src, 'srv', 'www', 'index.html'), page)
   t.after(() => cleanHome(home))
   assert.equal(strata(home, ['import', src, '--name', 'base']).status, 0)
   assert.equal(strata(home, ['stack', 'create', 'box', 'base']).status, 0)
   const {spawn} = await import('node:child_process')
-
-  // outbound: a server the test runs on the host's loopback, reached at the sandbox's gateway address
-  // write, then close; the pasta of Debian 12 sometimes loses the host side's FIN, which leaves nc
-  // waiting after the line arrived (nc's -w bounds only the connect): timeout ends it, the line is what counts
   const {createServer} = await import('node:net')
   const server = createServer((c) => c.write('from the host\n', () => c.destroy()))
   await new Promise((res) => server.listen(0, '127.0.0.1', res))
   t.after(() => server.close())
-  // (not spawnSync: the server is in this process, and must answer while strata runs)
-  const runAsync = (args) => new Promise((res) => {
+  const run = (args) => new Promise((res) => {
     const c = spawn(process.execPath, [bin, ...args], {env: {...process.env, STRATA_HOME: home}, stdio: ['ignore', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
@@ -308,6 +308,14 @@ test('run --root --net private: outbound to a server on the host\'s loopback thr
     c.stderr.on('data', (d) => (stderr += d))
     c.on('exit', (status) => res({status, stdout, stderr}))
   })
+  return {home, server, run, spawn}
+}
+
+test('run --root --net private: outbound to a server on the host\'s loopback through pasta\'s gateway address; --publish reaches a server inside; pasta ends with the run, and with strata killed', async (t) => {
+  // outbound: a server the test runs on the host's loopback, reached at the sandbox's gateway address
+  // write, then close; the pasta of Debian 12 sometimes loses the host side's FIN, which leaves nc
+  // waiting after the line arrived (nc's -w bounds only the connect): timeout ends it, the line is what counts
+  const {home, server, run: runAsync, spawn} = await netFixture(t, 'served from the sandbox\n')
   const out = await runAsync(['run', '--root', '--net', 'private', 'box', '--', 'sh', '-c', `ip -o link | cut -d: -f2; gw=$(ip route | grep ^default | cut -d" " -f3); echo "gw $gw"; timeout 10 nc -w 5 $gw ${server.address().port} </dev/null; true`])
   assert.equal(out.status, 0, out.stderr)
   const lines = out.stdout.split('\n').map((l) => l.trim())
@@ -359,27 +367,7 @@ test('run --root --net private: outbound to a server on the host\'s loopback thr
 })
 
 test('mount --root --net private: a root session keeps its network; exec reaches the host\'s loopback and --publish a server inside; pasta ends at umount and when the holder is killed', async (t) => {
-  const home = newHome()
-  const src = makeRootfs(join(tmp('strata-root-'), 'root'))
-  for (const a of ['nc', 'httpd', 'cut', 'timeout']) if (!existsSync(join(src, 'bin', a))) symlinkSync('busybox', join(src, 'bin', a))
-  mkdirSync(join(src, 'srv', 'www'), {recursive: true})
-  writeFileSync(join(src, 'srv', 'www', 'index.html'), 'served from the session\n')
-  t.after(() => cleanHome(home))
-  assert.equal(strata(home, ['import', src, '--name', 'base']).status, 0)
-  assert.equal(strata(home, ['stack', 'create', 'box', 'base']).status, 0)
-  const {spawn} = await import('node:child_process')
-  const {createServer} = await import('node:net')
-  const server = createServer((c) => c.write('from the host\n', () => c.destroy()))
-  await new Promise((res) => server.listen(0, '127.0.0.1', res))
-  t.after(() => server.close())
-  const run = (args) => new Promise((res) => {
-    const c = spawn(process.execPath, [bin, ...args], {env: {...process.env, STRATA_HOME: home}, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    c.stdout.on('data', (d) => (stdout += d))
-    c.stderr.on('data', (d) => (stderr += d))
-    c.on('exit', (status) => res({status, stdout, stderr}))
-  })
+  const {home, server, run} = await netFixture(t, 'served from the session\n')
   const hostPort = 20000 + Math.floor(Math.random() * 20000)
   const pastas = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
     try {
