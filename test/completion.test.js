@@ -74,7 +74,7 @@ for (const [shell, complete] of Object.entries(shells)) {
 
   test(`${shell}: flags`, () => {
     assert.deepEqual(sorted(complete('strata import --n')), ['--name'])
-    assert.deepEqual(sorted(complete('strata stack create x --')), ['--backend', '--help', '--json', '--map'])
+    assert.deepEqual(sorted(complete('strata stack create x --')), ['--backend', '--help', '--json', '--map', '--verity'])
   })
 
   test(`${shell}: flag values from a fixed set`, () => {
