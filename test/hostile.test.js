@@ -106,7 +106,9 @@ test('image layouts with a bad digest or a missing blob are refused; nothing of 
   const {home, work} = scratch(t, 'strata-hostile-')
   writeFileSync(join(work, 'good.tar'), tarOf([{name: 'ok', data: big('g')}]))
   assert.equal(strata(home, ['import', join(work, 'good.tar')]).status, 0)
-  const before = listing(home)
+  // the layer index's directories are the store's (its first named import builds it, even one that then fails): not the image's
+  const store = () => listing(home).filter((l) => !/^index(\/names|\/blobs)? d \d+$/.test(l))
+  const before = store()
   const l1 = tarOf([{name: 'base', data: big('1')}])
   const l2 = tarOf([{name: 'top', data: big('2')}])
   const l3 = tarOf([{name: 'third', data: big('3')}])
@@ -116,13 +118,13 @@ test('image layouts with a bad digest or a missing blob are refused; nothing of 
   let r = strata(home, ['import', bad, '--stack', 'img'])
   assert.equal(r.status, 6, r.stderr)
   assert.match(r.stderr.split('\n')[0], /layer 3 of 3 \(sha256:[0-9a-f]{64}\) does not match its digest|corrupt compressed stream/)
-  assert.deepEqual(listing(home), before, 'no layer, object or stack of the image stays')
+  assert.deepEqual(store(), before, 'no layer, object or stack of the image stays')
 
   const gone = ociLayout(join(work, 'gone'), [l1, l2, l3], {missing: 1})
   r = strata(home, ['import', gone])
   assert.equal(r.status, 6, r.stderr)
   assert.match(r.stderr.split('\n')[0], /layer 2 of 3 \(sha256:[0-9a-f]{64}\) is missing its blob/)
-  assert.deepEqual(listing(home), before)
+  assert.deepEqual(store(), before)
 
   // a blob whose content was swapped for another valid layer: the digest catches it
   const swapped = ociLayout(join(work, 'swapped'), [l1, l2])
@@ -132,7 +134,7 @@ test('image layouts with a bad digest or a missing blob are refused; nothing of 
   r = strata(home, ['import', swapped + ':v1'])
   assert.equal(r.status, 6, r.stderr)
   assert.match(r.stderr.split('\n')[0], /layer 2 of 2 .* does not match its digest/)
-  assert.deepEqual(listing(home), before)
+  assert.deepEqual(store(), before)
 
   // a tag that isn't there says which are
   r = strata(home, ['import', swapped + ':nope'])
