@@ -1,8 +1,7 @@
 // External commands: argument arrays only, traced under DEBUG=strata:exec.
-// Plans (src/ns/plan.ts) run their steps with spawnSync; this holds the trace
-// and the streaming child (decompressors). node:child_process rather than
-// execa: this is on the start-up path of `run`, and execa costs more to load
-// than the command takes to run.
+// This holds the trace and the streaming child (decompressors); setup steps
+// are strata-ns's (src/runtime/setup.ts). node:child_process rather than
+// execa: execa costs more to load than most of these commands take to run.
 import {spawn} from 'node:child_process'
 import {accessSync, constants} from 'node:fs'
 import {dirname} from 'node:path'

@@ -1,5 +1,5 @@
 // `strata run [--root] STACK -- CMD…` on the start-up path, without oclif
-// (bundled into dist/run-fast.mjs, as fast.ts is into dist/fast.mjs): a run
+// (bundled into dist/run-fast.cjs, as the listings are, scripts/bundle.js): a run
 // is judged by how fast it starts, and oclif's load costs more than the rest
 // of it. Only the plain forms come here. Anything unusual — another flag, no
 // store or stack, a mapping note or a protection this machine lacks, a lower

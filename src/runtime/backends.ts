@@ -134,7 +134,7 @@ export const isMountRefusal = (message: string) => /^(the kernel refused the ove
  * A backend asked for by name (--backend, STRATA_BACKEND), checked against
  * this store's filesystem where the kernel would mount but show the stack
  * wrong (no d_type: deleted files listed again). Refusals the kernel itself
- * makes are told when the stack is mounted (plan.ts, overlay-causes.ts).
+ * makes are told when the stack is mounted (setup.ts, overlay-causes.ts).
  */
 export async function checkForcedBackend(home: Home, backend: Backend, probe: () => Promise<Probe>): Promise<Backend> {
   if (backend === 'fuse') return backend
