@@ -100,14 +100,20 @@ export function encodeSetup(setup: Setup): Buffer {
 /** What strata-ns said on its status fd: mount points it made inside the root, or the error that ended it. */
 export interface Status {made: string[]; error?: StrataError}
 
-/** Reads strata-ns's status lines: `made PATH`, `error KIND [step N ]REASON`. */
-export function readStatus(text: string, setup: Setup): Status {
+/**
+ * Reads strata-ns's status lines: `made PATH`, `error KIND [step N ]REASON`
+ * (a step's failure, explained by what strata knows of step N), and with a
+ * lock, `error KIND lock busy|gone` (its refusal).
+ */
+export function readStatus(text: string, setup: Setup, lock?: NsStart['lock']): Status {
   const made: string[] = []
   let error: StrataError | undefined
   for (const line of text.split('\n')) {
     if (line.startsWith('made ')) made.push(line.slice(5))
-    const m = /^error (\w+) (?:step (\d+) )?(.*)$/.exec(line)
-    if (m && !error) error = stepError(m[1] as ErrorCode, m[2] === undefined ? undefined : setup.steps[Number(m[2])], m[3])
+    if (error || !line.startsWith('error ')) continue
+    const refused = /^error \w+ lock (busy|gone)$/.exec(line)
+    const m = /^error (\w+) (?:step (\d+) )?(.*)$/.exec(line)!
+    error = refused && lock ? lock.refused(refused[1] as 'busy' | 'gone') : stepError(m[1] as ErrorCode, m[2] === undefined ? undefined : setup.steps[Number(m[2])], m[3])
   }
   return {made, error}
 }
@@ -122,7 +128,7 @@ function stepError(kind: ErrorCode, step: SetupStep | undefined, reason: string)
   return new StrataError(step.kind ?? kind, message, step.fix ?? 'run `strata doctor` to see what this machine supports')
 }
 
-/** How strata-ns is started: its mode (`--plain DIR`, `--root ROOT …`), after a launcher (unshare/nsenter … --) or none. */
+/** How strata-ns is started: its mode (`--plain DIR`, `--root ROOT …`), after a launcher (unshare/nsenter … --). */
 export interface NsStart {
   launcher: string[]
   mode: string[]
@@ -143,8 +149,7 @@ export interface NsStart {
  */
 export function runInNamespace(start: NsStart): Promise<RunResult> {
   const args = [...start.launcher.slice(1), nsHelper(), '--steps', '3', '--status-fd', '3', ...(start.lock ? ['--lock', start.lock.dir] : []), ...start.mode, '--', ...start.argv]
-  const file = start.launcher.length ? hostTool(start.launcher[0]) : nsHelper()
-  if (!start.launcher.length) args.shift()
+  const file = hostTool(start.launcher[0])
   trace('%s %o', file, args)
   // the terminal's Ctrl-C and Ctrl-\ are the command's: we wait for its status
   const ignore = () => {}
@@ -157,13 +162,14 @@ export function runInNamespace(start: NsStart): Promise<RunResult> {
     const pipe = child.stdio[3] as Writable & NodeJS.ReadableStream
     pipe.on('error', () => {}) // a namespace that failed to start: its exit says why
     pipe.setEncoding('utf8')
-    let reported = 0
+    // mount points as strata-ns makes them (the command may run long); the rest is read once, at the end
+    let seen = 0
     pipe.on('data', (d: string) => {
       said += d
-      const done = said.slice(0, said.lastIndexOf('\n') + 1)
-      const made = readStatus(done, start.setup).made
-      if (made.length > reported) start.onMade?.(made.slice(reported))
-      reported = made.length
+      const lines = said.slice(seen, said.lastIndexOf('\n') + 1)
+      seen += lines.length
+      const made = lines.split('\n').filter((l) => l.startsWith('made ')).map((l) => l.slice(5))
+      if (made.length) start.onMade?.(made)
     })
     const closed = new Promise((r) => pipe.on('close', r))
     child.on('error', (e: NodeJS.ErrnoException) => {
@@ -173,10 +179,8 @@ export function runInNamespace(start: NsStart): Promise<RunResult> {
     child.on('exit', (code, signal) => {
       ended = true
       void closed.then(() => {
-        const st = readStatus(said, start.setup)
-        const lock = /^error \w+ lock (busy|gone)$/m.exec(said)
-        if (code === 125 && lock && start.lock) reject(start.lock.refused(lock[1] as 'busy' | 'gone'))
-        else if (code === 125 && st.error) reject(st.error)
+        const error = code === 125 ? readStatus(said, start.setup, start.lock).error : undefined
+        if (error) reject(error)
         else resolve({status: code ?? 128 + ((osConstants.signals as Record<string, number>)[signal ?? ''] ?? 0), signal})
       })
     })
