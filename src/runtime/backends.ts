@@ -20,6 +20,7 @@ import {hostTool} from './host-tools.js'
 import {tracer} from '../trace.js'
 import {StrataError, environment, integrity} from '../errors.js'
 import type {Setup} from './setup.js'
+import type {OpCall} from './enter.js'
 import type {Probe} from './probe.js'
 
 const traceMount = tracer('strata:mount')
@@ -27,6 +28,15 @@ const traceMount = tracer('strata:mount')
 /** The lower tree a backend mounts, and the namespace op that builds it when missing. */
 export function lowerOf(home: Home, stack: StackInfo, backend: Backend): {path: string; build: 'compose' | 'flatten'} {
   return backend === 'kernel' ? {path: composedPath(home, stack.layers), build: 'compose'} : {path: flatPath(home, stack.layers), build: 'flatten'}
+}
+
+/** The ops that build a lower tree in the namespace (services/ops.ts `compose`, `flatten`). */
+export type LowerOps = Record<'compose' | 'flatten', OpCall<{layers: string[]}, {path: string}>>
+
+/** Outside the namespace (`run`, `run --root`): builds the backend's lower tree by its op when it isn't cached (rare: once per layer chain). */
+export async function buildLower(home: Home, stack: StackInfo, backend: Backend, ops: LowerOps) {
+  const lower = lowerOf(home, stack, backend)
+  if (!existsSync(lower.path)) await ops[lower.build]({layers: stack.layers})
 }
 
 /** Inside the namespace: builds the backend's lower tree if it isn't cached. */

@@ -2,24 +2,20 @@
 // merged view (or joins the stack's session when it is mounted), passing its
 // exit status back (128+signal when killed). The namespace's side is
 // strata-ns's (setup.ts): no second node starts.
-import {existsSync} from 'node:fs'
 import type {Home} from '../store/home.js'
 import {StackStore, backendOf} from '../stack/stacks.js'
 import {toolsEnv} from '../exec.js'
-import {forgetOnRefusal, lowerOf, mountSteps} from './backends.js'
+import {buildLower, forgetOnRefusal, mountSteps, type LowerOps} from './backends.js'
 import {runCommand} from './command.js'
 import {runInNamespace, type RunResult} from './setup.js'
 import {Sessions, hasOverlayAt} from './session.js'
 import {plainJoin, runJoined} from './session-state.js'
 import {unshareArgs, type Mapping} from './idmap.js'
-import type {OpCall} from './enter.js'
 
 export type {RunResult}
 export {runCommand} from './command.js'
 
-type BuildLower = OpCall<{layers: string[]}, {path: string}>
-
-export async function runInStack(home: Home, mapping: Mapping, name: string, argv: string[], ops: {compose: BuildLower; flatten: BuildLower}): Promise<RunResult> {
+export async function runInStack(home: Home, mapping: Mapping, name: string, argv: string[], ops: LowerOps): Promise<RunResult> {
   const stacks = new StackStore(home)
   const stack = stacks.get(name)
   // strata run inside `strata run` of the same stack (or exec in its session):
@@ -31,8 +27,7 @@ export async function runInStack(home: Home, mapping: Mapping, name: string, arg
   if (session) return runJoined(plainJoin(session, argv))
   // building the lower tree is rare (cached per layer chain): its own trip into the namespace
   const backend = backendOf(stack)
-  const lower = lowerOf(home, stack, backend)
-  if (!existsSync(lower.path)) await ops[lower.build]({layers: stack.layers})
+  await buildLower(home, stack, backend, ops)
   return runInNamespace({
     launcher: ['unshare', ...unshareArgs(mapping), '--'],
     mode: ['--plain', stacks.merged(name)],

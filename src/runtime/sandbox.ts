@@ -15,15 +15,12 @@ import {notFound, usage} from '../errors.js'
 import {DEFAULT_RULES, capabilities, checkProtections, ociSeccomp} from './protections.js'
 import {unshareArgs, type Mapping} from './idmap.js'
 import {runInNamespace, type InRoot, type RunResult, type Setup, type SetupStep} from './setup.js'
-import {forgetOnRefusal, lowerOf, mountSteps} from './backends.js'
+import {buildLower, forgetOnRefusal, mountSteps, type LowerOps} from './backends.js'
 import {Sessions, type Session} from './session.js'
-import type {OpCall} from './enter.js'
 import {sandboxNamespaces, unshareFlags} from './session-state.js'
 import {hostTool} from './host-tools.js'
 import {PrivateNet, parsePublish, type Publish} from './private-net.js'
 import {checkUser, envFlags, pathInStack} from './exec-options.js'
-
-type BuildLower = OpCall<{layers: string[]}, {path: string}>
 
 export interface Volume {source: string; target: string; readOnly: boolean}
 
@@ -172,7 +169,7 @@ export function nsArgs(root: string, spec: Pick<SandboxSpec, 'workdir' | 'caps' 
 }
 
 /** Outer side of `run --root`/`shell --root`: check, pick the namespaces (a session's when the stack is mounted), go in. */
-export async function sandboxRun(home: Home, mapping: Mapping, stack: string, argv: string[], req: SandboxRequest, ops: {compose: BuildLower; flatten: BuildLower}): Promise<RunResult> {
+export async function sandboxRun(home: Home, mapping: Mapping, stack: string, argv: string[], req: SandboxRequest, ops: LowerOps): Promise<RunResult> {
   const stacks = new StackStore(home)
   const info = stacks.get(stack)
   const spec = {...sandboxSpec(stack, argv, req), watch: process.pid}
@@ -180,8 +177,7 @@ export async function sandboxRun(home: Home, mapping: Mapping, stack: string, ar
   const launcher = sandboxLauncher(mapping, spec, session)
   // building the lower tree is rare (cached per layer chain): its own trip into the namespace
   if (!session) {
-    const lower = lowerOf(home, info, backendOf(info))
-    if (!existsSync(lower.path)) await ops[lower.build]({layers: info.layers})
+    await buildLower(home, info, backendOf(info), ops)
   }
   const net = spec.net === 'private' ? await PrivateNet.listen(spec.publish ?? []) : null
   try {
