@@ -8,10 +8,10 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {randomBytes} from 'node:crypto'
 import {join} from 'node:path'
-import {strata, inNs, tmp, newHome, cleanHome, holdFilesystem} from './helpers.js'
+import {strata, inNs, tmp, newHome, cleanHome, holdFilesystem, expectStoreClean} from './helpers.js'
 
 const FS = '/var/lib/strata-test/fs'
 
@@ -37,15 +37,6 @@ function expectOneLine(r, re, what) {
   assert.doesNotMatch(r.stderr, /bug in strata/, what)
 }
 
-function expectValid(home, what) {
-  const left = existsSync(join(home, 'tmp')) ? readdirSync(join(home, 'tmp')) : []
-  assert.deepEqual(left, [], `${what}: tmp/ is empty`)
-  const c = strata(home, ['check', '--json'])
-  assert.equal(c.status, 0, `${what}: check: ${c.stdout}${c.stderr}`)
-  assert.deepEqual(c.json.problems, [], what)
-  assert.deepEqual(c.json.leftovers, [], what)
-}
-
 test('a disk quota reached (btrfs subvolume limited to 16 MiB): import exits 5 with EDQUOT and the path, the store stays valid, and fits again once under it', (t) => {
   const limited = join(FS, 'quota', 'limited')
   mountedAs(join(FS, 'quota'), 'btrfs')
@@ -68,7 +59,7 @@ test('a disk quota reached (btrfs subvolume limited to 16 MiB): import exits 5 w
   const r = strata(home, ['import', big, '--name', 'big'])
   expectOneLine(r, new RegExp(`^strata: disk quota exceeded \\(\\w+ ${home}/[^)]*\\) — free some space within your quota \\(\`strata gc\` removes what nothing uses\\), or choose a store elsewhere \\(STRATA_HOME\\)$`), 'import')
   t.diagnostic(r.stderr.trim())
-  expectValid(home, 'after EDQUOT')
+  expectStoreClean(home, 'after EDQUOT')
   assert.deepEqual(strata(home, ['layer', 'list', '--json']).json.layers.map((l) => l.names), [['small']], 'no layer was published')
   // gc takes the objects the failed import left; half the tree then fits
   assert.equal(strata(home, ['gc']).status, 0)
@@ -76,7 +67,7 @@ test('a disk quota reached (btrfs subvolume limited to 16 MiB): import exits 5 w
   for (let i = 8; i < 24; i++) inNs(['rm', join(big, `f${i}`)])
   const again = strata(home, ['import', big, '--name', 'big'])
   assert.equal(again.status, 0, again.stderr)
-  expectValid(home, 'after the import that fit')
+  expectStoreClean(home, 'after the import that fit')
 })
 
 test('a failing disk (reads past the cut of its loop device are EIO): importing a tree there exits 5 naming the file, the store stays valid', (t) => {
@@ -93,6 +84,6 @@ test('a failing disk (reads past the cut of its loop device are EIO): importing 
   const j = strata(home, ['import', tree, '--name', 'failing', '--json'])
   assert.equal(j.status, 5)
   assert.deepEqual(j.json.error, {code: 'environment', message: `input/output error (read ${tree}/bad)`, hint: j.json.error.hint, exit: 5})
-  expectValid(home, 'after EIO')
+  expectStoreClean(home, 'after EIO')
   assert.deepEqual(strata(home, ['layer', 'list', '--json']).json.layers.map((l) => l.names), [['small']], 'no layer was published')
 })

@@ -10,7 +10,7 @@ import {existsSync, mkdirSync, readdirSync, statSync, statfsSync, writeFileSync}
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {join} from 'node:path'
-import {strata, inNs, tmp, holdFilesystem} from './helpers.js'
+import {strata, inNs, tmp, holdFilesystem, expectStoreClean} from './helpers.js'
 import {Home} from '../dist/src/store/home.js'
 
 const SMALL = '/var/lib/strata-test'
@@ -93,15 +93,6 @@ function expectNoSpace(t, r, what) {
   t.diagnostic(`${what}: ${lines[0]}`) // where the disk ran out, this time
 }
 
-function expectClean(home, what) {
-  const left = existsSync(join(home, 'tmp')) ? readdirSync(join(home, 'tmp')) : []
-  assert.deepEqual(left, [], `${what}: tmp/ is empty`)
-  const c = strata(home, ['check', '--json'])
-  assert.equal(c.status, 0, `${what}: check: ${c.stdout}${c.stderr}`)
-  assert.deepEqual(c.json.problems, [], what)
-  assert.deepEqual(c.json.leftovers, [], what)
-}
-
 for (const fs of ['small-tmpfs', 'small-ext4']) {
   const mount = join(SMALL, fs)
 
@@ -120,7 +111,7 @@ for (const fs of ['small-tmpfs', 'small-ext4']) {
       fill(mount, Math.floor(need * share))
       const r = strata(home, ['import', src, '--name', 'big'])
       expectNoSpace(t, r, what)
-      expectClean(home, what)
+      expectStoreClean(home, what)
       assert.equal(strata(home, ['layer', 'inspect', 'big']).status, 3, `${what}: no layer`)
       unfill(mount)
     }
@@ -128,7 +119,7 @@ for (const fs of ['small-tmpfs', 'small-ext4']) {
     const r = strata(home, ['import', src, '--name', 'big', '--json'])
     assert.equal(r.status, 0, r.stderr)
     assert.equal(r.json.layer.bytes.content, bytes)
-    expectClean(home, 'import with room')
+    expectStoreClean(home, 'import with room')
   })
 
   test(`full disk (${fs}): commit fails with exit 5 wherever the disk runs out, the upper intact`, (t) => {
@@ -153,7 +144,7 @@ for (const fs of ['small-tmpfs', 'small-ext4']) {
       fill(mount, Math.floor(bytes * share))
       const r = strata(home, ['commit', 'S'])
       expectNoSpace(t, r, what)
-      expectClean(home, what)
+      expectStoreClean(home, what)
       unfill(mount)
       // all or nothing: the stack is as it was, its upper holding every change
       const s = strata(home, ['stack', 'inspect', 'S', '--json'])
@@ -165,7 +156,7 @@ for (const fs of ['small-tmpfs', 'small-ext4']) {
     const r = strata(home, ['commit', 'S', '--json'])
     assert.equal(r.status, 0, r.stderr)
     assert.ok(r.json.changes > 0)
-    expectClean(home, 'commit with room')
+    expectStoreClean(home, 'commit with room')
     assert.equal(strata(home, ['run', 'S', '--', 'cmp', `${made}/d3/big`, 'd3/big']).status, 0, 'the committed stack reads back')
   })
 }

@@ -2,7 +2,7 @@
 // suite runs as), fresh stores, and commands inside a user namespace.
 import {spawnSync} from 'node:child_process'
 import assert from 'node:assert/strict'
-import {closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync} from 'node:fs'
+import {closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {randomBytes} from 'node:crypto'
 import {tmpdir} from 'node:os'
@@ -154,4 +154,14 @@ export function holdFilesystem(t, mount) {
   const fd = openSync(mount, 'r')
   sys.flock(fd, true, true)
   t.after(() => closeSync(fd))
+}
+
+/** After a failed command: nothing left under tmp/, and `strata check` finds the store valid, with no problem and no leftover. */
+export function expectStoreClean(home, what) {
+  const left = existsSync(join(home, 'tmp')) ? readdirSync(join(home, 'tmp')) : []
+  assert.deepEqual(left, [], `${what}: tmp/ is empty`)
+  const c = strata(home, ['check', '--json'])
+  assert.equal(c.status, 0, `${what}: check: ${c.stdout}${c.stderr}`)
+  assert.deepEqual(c.json.problems, [], what)
+  assert.deepEqual(c.json.leftovers, [], what)
 }

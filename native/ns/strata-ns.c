@@ -283,6 +283,15 @@ static void exec_search(char **argv) {
   errno = denied ? EACCES : ENOENT;
 }
 
+/* the command, or strata's one wording of why it didn't run (as a shell: 127 not found, 126 not runnable) */
+static void exec_or_exit(char **argv) {
+  exec_search(argv);
+  int e = errno;
+  if (statusfd >= 0) close(statusfd);
+  fprintf(stderr, "strata: %s: %s\n", argv[0], e == ENOENT ? "command not found" : e == EACCES ? "permission denied (not executable, or a directory on the way is closed to you)" : strerror(e));
+  _exit(e == ENOENT ? 127 : 126);
+}
+
 static int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, 0};
 
 /* wait for child, forwarding signals; with a watched pidfd, kill the child when it goes */
@@ -329,11 +338,7 @@ static void exec_command(char **argv) {
   if (chdir(wd) < 0) fail("not_found", "no directory %s in the stack: %s", wd, strerror(errno));
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("environment", "no_new_privs: %s", strerror(errno));
   if (!no_seccomp) load_seccomp();
-  exec_search(argv);
-  int e = errno;
-  if (statusfd >= 0) close(statusfd);
-  fprintf(stderr, "strata: %s: %s\n", argv[0], e == ENOENT ? "command not found" : e == EACCES ? "permission denied (not executable, or a directory on the way is closed to you)" : strerror(e));
-  _exit(e == ENOENT ? 127 : 126);
+  exec_or_exit(argv);
 }
 
 /*
@@ -343,6 +348,7 @@ static void exec_command(char **argv) {
  */
 static void run_plain(char **argv) {
   if (statusfd >= 0) close(statusfd);
+  statusfd = -1;
   if (chdir(plain) < 0) fail("environment", "cannot enter %s: %s", plain, strerror(errno));
   // PATH as the user had it: strata added the system directories only for unshare's newuidmap (src/exec.ts toolsEnv)
   const char *host_path = getenv("STRATA_HOST_PATH");
@@ -362,10 +368,7 @@ static void run_plain(char **argv) {
       close(pidfd);
       prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     }
-    exec_search(argv);
-    int e = errno;
-    fprintf(stderr, "strata: %s: %s\n", argv[0], e == ENOENT ? "command not found" : e == EACCES ? "permission denied (not executable, or a directory on the way is closed to you)" : strerror(e));
-    _exit(e == ENOENT ? 127 : 126);
+    exec_or_exit(argv);
   }
   int status;
   if (pidfd >= 0) status = supervise(child, pidfd);
