@@ -12,7 +12,6 @@ import {Home, runtimeDir} from '../store/home.js'
 import {resolveMapping} from '../runtime/idmap.js'
 import {runInStack} from '../runtime/run.js'
 import {sandboxRun} from '../runtime/sandbox.js'
-import {checkProtections} from '../runtime/protections.js'
 import {checkStackName} from '../stack/stacks.js'
 
 /** The ops a fast run leaves to the full command (building a lower tree, which loads the op table). */
@@ -34,7 +33,7 @@ export async function runFast(argv: string[]): Promise<number | null> {
     if (!existsSync(join(home.stack(stack), 'stack.json'))) return null
     const m = resolveMapping(home)
     if (m.note) return null
-    if (root && checkProtections(false).length) return null
+    // a protection this machine lacks: sandboxSpec refuses it (no --security-opt here), and the full command says so
     const ops = {compose: notFast, flatten: notFast}
     const cmd = argv.slice(dashes + 1)
     const r = root ? await sandboxRun(home, m.mapping, stack, cmd, {}, ops) : await runInStack(home, m.mapping, stack, cmd, ops)
