@@ -264,7 +264,7 @@ test('commit and reset wait for no run: a stack in use by `strata run` refuses t
   for (const cmd of ['commit', 'reset']) {
     const r = strata(home, [cmd, 's'])
     assert.equal(r.status, 4, r.stderr)
-    assert.match(r.stderr, /stack 's' is in use \(a run, commit or reset is going on\)/)
+    assert.match(r.stderr, /stack 's' is in use \(a run, commit or reset is going on\): pid \d+ \(strata run s -- sh -c /, 'strata-ns holds the run\'s lock, named by the strata command behind it')
   }
   const exited = new Promise((r) => run.on('exit', r))
   writeFileSync(go, '')
@@ -272,4 +272,19 @@ test('commit and reset wait for no run: a stack in use by `strata run` refuses t
   const c = strata(home, ['commit', 's', '--json'])
   assert.equal(c.status, 0, c.stderr)
   assert.ok(c.json.layer)
+
+  // the other way: a stack held exclusive (as commit, reset and stack rm hold it) refuses a run, plain or --root, before its command
+  // (-o: flock alone holds it, so that killing flock lets it go)
+  const held = spawn('flock', ['-x', '-o', join(home, 'stacks', 's'), 'sh', '-c', 'echo held; exec sleep 30'], {stdio: ['ignore', 'pipe', 'inherit']})
+  t.after(() => held.kill())
+  await new Promise((r) => held.stdout.once('data', r))
+  for (const args of [['run', 's', '--', 'touch', 'ran'], ['run', '--root', 's', '--', 'touch', '/ran']]) {
+    const r = strata(home, args)
+    assert.equal(r.status, 4, r.stderr)
+    assert.match(r.stderr, /^strata: stack 's' is being committed, reset or removed: pid \d+ \(flock -x -o /, args.join(' '))
+  }
+  const released = new Promise((r) => held.on('exit', r))
+  held.kill()
+  await released
+  assert.deepEqual(strata(home, ['diff', 's', '--json']).json.changes, [], 'no command ran')
 })
